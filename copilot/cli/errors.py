@@ -1,0 +1,45 @@
+"""Turns every failure into one line on stderr and a documented exit status."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from typing import Any
+
+import click
+
+from copilot.errors import CopilotError, ExitCode
+
+
+def run_guarded(ctx: click.Context, invoke: Callable[[click.Context], Any]) -> Any:
+    debug = bool(ctx.params.get("debug"))
+    try:
+        return invoke(ctx)
+    except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
+        raise
+    except CopilotError as exc:
+        if debug:
+            raise
+        _fail(f"error: {exc.one_line()}", exc.exit_code)
+    except KeyboardInterrupt:
+        _fail("interrupted", ExitCode.INTERRUPTED)
+    except BrokenPipeError:
+        sys.exit(ExitCode.OK)
+    except Exception as exc:
+        if debug:
+            raise
+        _fail(
+            f"error: internal error ({type(exc).__name__}: {_first_line(exc)}); "
+            "rerun with --debug and report the traceback",
+            ExitCode.ENVIRONMENT,
+        )
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0][:200] if text else "no message"
+
+
+def _fail(message: str, code: int) -> None:
+    click.echo(message, err=True)
+    sys.exit(int(code))

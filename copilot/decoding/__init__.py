@@ -1,0 +1,1 @@
+"""Decoding: turn a SigningRequest into a DecodedRequest (transactions, calls, typed data, messages)."""

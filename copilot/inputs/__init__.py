@@ -1,0 +1,1 @@
+"""Input parsing: detect what the user pasted and normalise it into a SigningRequest."""

@@ -1,0 +1,1 @@
+"""Local LLM explanations: sandboxed worker, grammar-constrained output, grounding check."""

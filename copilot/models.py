@@ -1,0 +1,256 @@
+"""Typed models at the boundaries between pipeline stages.
+
+inputs  -> SigningRequest   (what the wallet was asked to do, normalised)
+decoding-> DecodedRequest   (what it means: transaction fields, decoded calls, typed data)
+risk    -> list[Finding]    (deterministic findings)
+policy  -> PolicyDecision   (verdict floor from findings + the user's policy)
+pipeline-> Review           (everything above, plus the explanation)
+
+Conventions, relied on by the JSON output documented in the README:
+- addresses are EIP-55 checksummed strings;
+- byte strings are 0x-prefixed lowercase hex;
+- integers that can exceed 2**53 (wei, token amounts, gas, chain ids) are Python ints in memory and
+  decimal strings in JSON, so no consumer loses precision.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
+
+BigInt = Annotated[int, PlainSerializer(lambda v: str(v), return_type=str, when_used="json")]
+"""An int that serialises to a decimal string in JSON."""
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=False)
+
+
+# --------------------------------------------------------------------------- inputs
+
+
+class RequestKind(StrEnum):
+    RAW_TRANSACTION = "raw_transaction"  # RLP hex, signed or unsigned
+    TRANSACTION = "transaction"  # eth_sendTransaction-style object
+    TYPED_DATA = "typed_data"  # EIP-712
+    PERSONAL_MESSAGE = "personal_message"  # personal_sign
+    HASH = "hash"  # eth_sign of a raw 32-byte hash
+    CALL_BATCH = "call_batch"  # EIP-5792 wallet_sendCalls
+
+
+class SigningRequest(Model):
+    """What the wallet was asked to sign, normalised but not yet interpreted."""
+
+    kind: RequestKind
+    method: str | None = None  # JSON-RPC method when the input was an RPC request
+    raw: str | None = None  # RAW_TRANSACTION: the 0x hex
+    transaction: dict[str, Any] | None = None  # TRANSACTION: the params object, quantities as ints
+    typed_data: dict[str, Any] | None = None  # TYPED_DATA: the parsed EIP-712 JSON
+    message: str | None = None  # PERSONAL_MESSAGE: 0x hex of the exact bytes to be signed
+    hash: str | None = None  # HASH: 0x + 64 hex
+    calls: list[dict[str, Any]] | None = None  # CALL_BATCH: the calls, quantities as ints
+    chain_id: BigInt | None = None  # when the request states one (batch, typed data domain, tx)
+    sender: str | None = None  # "from" / the signing account when the request states one
+
+
+# --------------------------------------------------------------------------- decoding
+
+
+class Param(Model):
+    """One decoded argument. `value` is JSON-ready: ints as ints, bytes as 0x hex, tuples as lists."""
+
+    name: str
+    type: str
+    value: Any
+    display: str | None = None  # human form: "100 USDC", "unlimited", "Uniswap V3 Router (0x…)"
+
+
+class DisplayField(Model):
+    """One ERC-7730 clear-signing line: the label and the formatted value a wallet shows."""
+
+    label: str
+    value: str
+    format: str | None = None  # tokenAmount, addressName, date, ... or raw
+    path: str | None = None  # the descriptor path it came from
+
+
+class CallStatus(StrEnum):
+    DECODED = "decoded"
+    AMBIGUOUS = "ambiguous"  # several signatures decode strictly; see candidates
+    UNKNOWN = "unknown"  # selector not in any bundled or user ABI
+    UNDECODABLE = "undecodable"  # selector known but the arguments do not decode
+    EMPTY = "empty"  # no calldata: a plain value transfer
+    CREATE = "create"  # contract creation (to is None)
+    TRUNCATED = "truncated"  # nested decoding cut at the depth limit
+
+
+class DecodedCall(Model):
+    """One call, possibly with nested calls (multicall, Safe, multiSend, Universal Router, batches)."""
+
+    to: str | None
+    value: BigInt = 0
+    data: str = "0x"
+    operation: Literal["call", "delegatecall"] = "call"
+    contract: str | None = None  # label of the target from the known-contract registry / address book
+    selector: str | None = None
+    function: str | None = None  # canonical signature, e.g. "approve(address,uint256)"
+    status: CallStatus = CallStatus.EMPTY
+    candidates: list[str] = Field(default_factory=list)  # when AMBIGUOUS
+    params: list[Param] = Field(default_factory=list)
+    intent: str | None = None  # ERC-7730 intent, e.g. "Swap"
+    fields: list[DisplayField] = Field(default_factory=list)  # ERC-7730 rendered fields
+    children: list[DecodedCall] = Field(default_factory=list)
+    path: str = "call"  # where this call sits, e.g. "call.children[1]"; findings point here
+    notes: list[str] = Field(default_factory=list)
+
+    @property
+    def name(self) -> str | None:
+        return self.function.split("(", 1)[0] if self.function else None
+
+    def param(self, name: str) -> Any:
+        for p in self.params:
+            if p.name == name:
+                return p.value
+        return None
+
+    def walk(self) -> list[DecodedCall]:
+        """This call and every nested call, depth first."""
+        out = [self]
+        for child in self.children:
+            out.extend(child.walk())
+        return out
+
+
+class Authorization(Model):
+    """An EIP-7702 authorization tuple with its recovered authority."""
+
+    chain_id: BigInt
+    address: str  # the delegate the EOA's code will point to
+    nonce: BigInt
+    y_parity: int
+    r: BigInt
+    s: BigInt
+    authority: str | None = None  # recovered signer; None when recovery fails
+    delegate_label: str | None = None
+
+
+class TransactionInfo(Model):
+    type: int  # 0 legacy, 1 EIP-2930, 2 EIP-1559, 3 EIP-4844, 4 EIP-7702
+    chain_id: BigInt | None = None
+    nonce: BigInt | None = None
+    gas: BigInt | None = None
+    gas_price: BigInt | None = None
+    max_fee_per_gas: BigInt | None = None
+    max_priority_fee_per_gas: BigInt | None = None
+    max_fee_per_blob_gas: BigInt | None = None
+    blob_versioned_hashes: list[str] = Field(default_factory=list)
+    to: str | None = None
+    value: BigInt = 0
+    data: str = "0x"
+    access_list: list[dict[str, Any]] = Field(default_factory=list)
+    authorization_list: list[Authorization] = Field(default_factory=list)
+    signed: bool = False
+    sender: str | None = None  # recovered from the signature, or "from" of a tx object
+    hash: str | None = None  # tx hash when signed
+    signing_hash: str | None = None  # the hash the sender signs / will sign
+    v: BigInt | None = None
+    r: BigInt | None = None
+    s: BigInt | None = None
+
+
+class TypedDataInfo(Model):
+    primary_type: str
+    domain: dict[str, Any]
+    message: dict[str, Any]
+    domain_hash: str
+    message_hash: str
+    signing_hash: str  # keccak(0x1901 ‖ domain ‖ message)
+    verifying_contract: str | None = None
+    verifying_contract_label: str | None = None
+    chain_id: BigInt | None = None
+    intent: str | None = None  # ERC-7730
+    fields: list[DisplayField] = Field(default_factory=list)
+    calls: list[DecodedCall] = Field(default_factory=list)  # calldata embedded in the message, decoded
+
+
+class MessageInfo(Model):
+    hex: str  # the exact bytes signed
+    text: str | None = None  # UTF-8 text when the bytes are printable text
+    signing_hash: str  # EIP-191 hash for personal_sign, the hash itself for eth_sign
+    siwe: dict[str, str] | None = None  # parsed Sign-In-With-Ethereum fields
+
+
+class Severity(StrEnum):
+    INFO = "info"
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+    CRITICAL = "critical"
+
+    @property
+    def rank(self) -> int:
+        return _SEVERITY_RANK[self]
+
+
+_SEVERITY_RANK = {
+    Severity.INFO: 0,
+    Severity.LOW: 1,
+    Severity.MEDIUM: 2,
+    Severity.HIGH: 3,
+    Severity.CRITICAL: 4,
+}
+
+
+class Finding(Model):
+    id: str  # stable, documented, e.g. "approval.unlimited"
+    severity: Severity
+    title: str
+    evidence: str  # the facts that triggered it, in words a user can check
+    location: str | None = None  # DecodedCall.path, "typed_data", "authorization[0]", ...
+
+
+class DecodedRequest(Model):
+    request: SigningRequest
+    transaction: TransactionInfo | None = None
+    call: DecodedCall | None = None  # the top-level call of a transaction
+    calls: list[DecodedCall] = Field(default_factory=list)  # CALL_BATCH: one per batch entry
+    typed_data: TypedDataInfo | None = None
+    message: MessageInfo | None = None
+    warnings: list[Finding] = Field(default_factory=list)  # decoding-level findings (consensus rules)
+    payload_hash: str  # keccak of the canonical payload: what-you-see-is-what-you-sign binds to this
+
+    def all_calls(self) -> list[DecodedCall]:
+        roots = ([self.call] if self.call else []) + self.calls
+        if self.typed_data:
+            roots += self.typed_data.calls
+        out: list[DecodedCall] = []
+        for root in roots:
+            out.extend(root.walk())
+        return out
+
+
+# --------------------------------------------------------------------------- policy and review
+
+Verdict = Literal["allow", "confirm", "block"]
+VERDICT_RANK: dict[str, int] = {"allow": 0, "confirm": 1, "block": 2}
+
+
+class PolicyDecision(Model):
+    verdict: Verdict
+    decided_by: str  # "finding:approval.unlimited", "policy:everyday.toml:deny.addresses", ...
+    findings: list[Finding] = Field(default_factory=list)  # policy-level findings (limits, chains)
+    policy_name: str
+
+
+class Review(Model):
+    verdict: Verdict
+    risk_score: int = Field(ge=0, le=100)
+    findings: list[Finding]
+    decided_by: str
+    decoded: DecodedRequest
+    explanation: str
+    explanation_source: Literal["deterministic", "llm"] = "deterministic"
+    llm: dict[str, Any] | None = None  # the LLM report (copilot.llm), when a model ran
+    policy: str  # name of the policy that judged it

@@ -1,0 +1,1 @@
+"""The user's policies (TOML): load, validate, and judge findings into a verdict."""

@@ -1,0 +1,1 @@
+"""Deterministic risk rules: findings from a DecodedRequest."""

@@ -1,0 +1,1 @@
+"""Local state: where txcopilot keeps its files, and how it writes them safely."""
