@@ -254,3 +254,42 @@ class Review(Model):
     explanation_source: Literal["deterministic", "llm"] = "deterministic"
     llm: dict[str, Any] | None = None  # the LLM report (copilot.llm), when a model ran
     policy: str  # name of the policy that judged it
+
+
+# --------------------------------------------------------------------------- context for rules and policy
+
+
+class AccountKind(StrEnum):
+    EOA = "eoa"
+    CONTRACT = "contract"
+    DELEGATED_EOA = "delegated_eoa"  # EIP-7702: code is 0xef0100 ‖ delegate
+
+
+class TokenMeta(Model):
+    address: str
+    symbol: str
+    decimals: int
+    name: str | None = None
+    source: Literal["bundled", "rpc", "user"] = "bundled"
+
+
+class ChainFacts(Model):
+    """What the user's own node (--rpc) told us. Empty when offline."""
+
+    chain_id: BigInt | None = None
+    account_kinds: dict[str, AccountKind] = Field(default_factory=dict)
+    delegates: dict[str, str] = Field(default_factory=dict)  # delegated EOA -> delegate
+    tokens: dict[str, TokenMeta] = Field(default_factory=dict)  # token address -> metadata
+    balances: dict[str, dict[str, BigInt]] = Field(default_factory=dict)  # holder -> token|"native" -> amount
+    nonce: BigInt | None = None  # the sender's current nonce
+    base_fee: BigInt | None = None
+
+
+class ReviewContext(Model):
+    """Everything beyond the request that rules and policy may look at. Built by copilot.state."""
+
+    user: str | None = None  # the signing account, when known
+    address_book: dict[str, str] = Field(default_factory=dict)  # checksum address -> label
+    known_addresses: set[str] = Field(default_factory=set)  # history: addresses interacted with before
+    chain: ChainFacts = Field(default_factory=ChainFacts)
+    now: int  # unix time the review runs at: expiry checks are relative to it

@@ -14,10 +14,10 @@ from copilot import __version__
 # name -> "module:attribute"; each module owns one command or command group.
 COMMANDS: dict[str, str] = {
     "decode": "copilot.cli.decode:decode",
-    "abi": "copilot.cli.decode:abi",
+    "abi": "copilot.cli.abi:abi",
     "review": "copilot.cli.review:review",
-    "policy": "copilot.cli.review:policy",
-    "book": "copilot.cli.review:book",
+    "policy": "copilot.cli.policy:policy",
+    "book": "copilot.cli.policy:book",
     "explain": "copilot.cli.llm:explain",
     "model": "copilot.cli.llm:model",
     "eval": "copilot.cli.llm:eval_command",
