@@ -291,5 +291,6 @@ class ReviewContext(Model):
     user: str | None = None  # the signing account, when known
     address_book: dict[str, str] = Field(default_factory=dict)  # checksum address -> label
     known_addresses: set[str] = Field(default_factory=set)  # history: addresses interacted with before
+    trusted: set[str] = Field(default_factory=set)  # policy allow-listed addresses: treated as known
     chain: ChainFacts = Field(default_factory=ChainFacts)
     now: int  # unix time the review runs at: expiry checks are relative to it

@@ -1,0 +1,62 @@
+"""The user's config file: <config dir>/config.toml. Every key is optional.
+
+    [model]
+    path = "~/models/qwen3-1.7b-q4_k_m.gguf"   # default: the bundled SmolLM2-135M-Instruct
+    n_ctx = 4096
+    threads = 2            # default: physical cores
+    n_gpu_layers = 0
+
+    [review]
+    policy = "everyday"    # a name in policies/ or the config dir, or a path
+    rpc = "http://127.0.0.1:8545"   # your own node; unset means offline
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from copilot.errors import ConfigError
+from copilot.state.dirs import config_dir
+
+
+class ModelSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    path: str | None = None
+    n_ctx: int = 2048
+    threads: int | None = None
+    n_gpu_layers: int = 0
+
+
+class ReviewSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    policy: str | None = None
+    rpc: str | None = None
+
+
+class Config(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    model: ModelSettings = ModelSettings()
+    review: ReviewSettings = ReviewSettings()
+
+
+def config_path() -> Path:
+    return config_dir() / "config.toml"
+
+
+def load_config(path: Path | None = None) -> Config:
+    path = path or config_path()
+    if not path.exists():
+        return Config()
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: {exc}", "fix the TOML syntax") from None
+    try:
+        return Config.model_validate(data)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        where = ".".join(str(p) for p in err["loc"])
+        raise ConfigError(f"{path}: {where}: {err['msg']}", "see `txcopilot --help` for the config keys") from None
