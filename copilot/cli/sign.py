@@ -1,0 +1,389 @@
+"""`txcopilot keys`, `txcopilot sign` and `txcopilot log`.
+
+A private key is never read from the command line or the environment: `keys import` takes a
+keystore file, or a key typed at a hidden prompt. Passwords come from a hidden prompt or
+--password-file.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from copilot.cli.output import emit_json, err_console, stdin_is_interactive
+from copilot.errors import InputError, Refused
+
+if TYPE_CHECKING:
+    from copilot.models import Review
+    from copilot.signing.auditlog import AuditLog
+
+PASSWORD_FILE = click.option(
+    "--password-file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Read the keystore password from the first line of this file instead of a hidden prompt.",
+)
+
+
+def read_password(password_file: Path | None, *, new: bool = False, what: str = "Keystore password") -> str:
+    if password_file is not None:
+        lines = password_file.read_text(encoding="utf-8").splitlines()
+        password = lines[0] if lines else ""
+    elif stdin_is_interactive():
+        password = click.prompt(what, hide_input=True, confirmation_prompt=new, err=True)
+    else:
+        raise InputError("a password is needed and stdin is not a terminal", "pass --password-file FILE")
+    if not password:
+        raise InputError("the password is empty", "use a non-empty password")
+    return password
+
+
+# --------------------------------------------------------------------------- keys
+
+KEYS_EPILOG = """\b
+Examples:
+  txcopilot keys new hot                       new key, password at a hidden prompt
+  txcopilot keys import ~/keystore.json --name cold
+  txcopilot keys import --foundry deployer     from ~/.foundry/keystores/deployer
+  txcopilot keys import --private-key --name old   key typed at a hidden prompt
+  txcopilot keys list --json
+  txcopilot keys address hot
+  txcopilot keys remove hot
+"""
+
+
+@click.group(epilog=KEYS_EPILOG)
+def keys() -> None:
+    """Manage encrypted keystores (Web3 Secret Storage v3, scrypt), kept in the data dir with mode 0600."""
+
+
+def _entry_json(entry: Any) -> dict[str, Any]:
+    return {"name": entry.name, "address": entry.address, "path": str(entry.path), "kdf": entry.kdf}
+
+
+def _print_entry(entry: Any, action: str, as_json: bool) -> None:
+    if as_json:
+        emit_json(_entry_json(entry))
+    else:
+        click.echo(f"{action} {entry.name}: {entry.address} ({entry.path})")
+
+
+@keys.command("new", epilog="\b\nExample:\n  txcopilot keys new hot --password-file pw.txt")
+@click.argument("name")
+@PASSWORD_FILE
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+def keys_new(name: str, password_file: Path | None, as_json: bool) -> None:
+    """Create a new random key NAME, encrypted with a password."""
+    from copilot.signing import keystore
+
+    keystore.check_name(name)
+    password = read_password(password_file, new=True, what="New keystore password")
+    _print_entry(keystore.create_key(name, password), "created", as_json)
+
+
+@keys.command(
+    "import",
+    epilog="""\b
+Examples:
+  txcopilot keys import ~/.ethereum/keystore/UTC--2024...  --name geth
+  txcopilot keys import --foundry deployer
+  txcopilot keys import --private-key --name old""",
+)
+@click.argument("source", required=False, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--name", help="Name to store it under (default: the file or foundry name).")
+@click.option("--foundry", "foundry_name", help="Import ~/.foundry/keystores/NAME (what `cast wallet import` wrote).")
+@click.option("--private-key", "from_prompt", is_flag=True, help="Type the private key at a hidden prompt.")
+@PASSWORD_FILE
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+def keys_import(
+    source: Path | None, name: str | None, foundry_name: str | None, from_prompt: bool, password_file: Path | None, as_json: bool
+) -> None:
+    """Import a geth, cast or ape keystore file, or a private key typed at a hidden prompt.
+
+    The keystore's password must open it; that password stays the password of the imported key.
+    """
+    from copilot.signing import keystore
+
+    if sum(bool(x) for x in (source, foundry_name, from_prompt)) != 1:
+        raise InputError("give exactly one of SOURCE, --foundry NAME or --private-key", "see `txcopilot keys import --help`")
+    if from_prompt:
+        if not name:
+            raise InputError("--private-key needs --name", "e.g. `txcopilot keys import --private-key --name old`")
+        keystore.check_name(name)
+        if not stdin_is_interactive():
+            raise InputError("--private-key reads the key at a hidden prompt, and stdin is not a terminal")
+        typed = click.prompt("Private key (hidden)", hide_input=True, err=True)
+        try:
+            password = read_password(password_file, new=True, what="Password for the new keystore")
+            entry = keystore.import_private_key(name, typed, password)
+        finally:
+            from copilot.signing.hygiene import scrub
+
+            scrub(typed)
+        _print_entry(entry, "imported", as_json)
+        return
+    if source is not None and keystore.looks_like_private_key(str(source)):
+        raise InputError(
+            "SOURCE looks like a private key: keys are never taken on the command line (shell history, ps)",
+            "use `txcopilot keys import --private-key --name NAME` and type it at the hidden prompt",
+        )
+    path = keystore.foundry_keystore(foundry_name) if foundry_name else source
+    assert path is not None
+    if not path.is_file():
+        raise InputError(f"{path}: no such keystore file", "check the path (cast keeps them in ~/.foundry/keystores)")
+    target = keystore.check_name(name or foundry_name or path.stem.removesuffix(".json"))
+    password = read_password(password_file, what=f"Password of {path.name}")
+    _print_entry(keystore.import_keyfile(target, path, password), "imported", as_json)
+
+
+@keys.command("list", epilog="\b\nExample:\n  txcopilot keys list --json")
+@click.option("--json", "as_json", is_flag=True, help="Print the keys as JSON.")
+def keys_list(as_json: bool) -> None:
+    """List stored keys: name, address, file. Nothing is decrypted."""
+    from copilot.signing import keystore
+
+    entries = keystore.list_keys()
+    if as_json:
+        emit_json([_entry_json(e) for e in entries])
+        return
+    if not entries:
+        click.echo("no keys yet: `txcopilot keys new NAME` or `txcopilot keys import`")
+    for e in entries:
+        click.echo(f"{e.name}\t{e.address}\t{e.path}")
+
+
+@keys.command("address", epilog="\b\nExample:\n  txcopilot keys address hot")
+@click.argument("name")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+def keys_address(name: str, as_json: bool) -> None:
+    """Print the address of key NAME (from the keystore file; nothing is decrypted)."""
+    from copilot.signing import keystore
+
+    entry = keystore.entry(name)
+    if as_json:
+        emit_json(_entry_json(entry))
+    else:
+        click.echo(entry.address)
+
+
+@keys.command("remove", epilog="\b\nExample:\n  txcopilot keys remove hot --yes")
+@click.argument("name")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+def keys_remove(name: str, yes: bool, as_json: bool) -> None:
+    """Delete key NAME's keystore. Without a backup the key is gone for good."""
+    from copilot.signing import keystore
+
+    entry = keystore.entry(name)
+    if not yes:
+        if not stdin_is_interactive():
+            raise InputError("removing a key needs confirmation and stdin is not a terminal", "pass --yes")
+        typed = click.prompt(f"Delete {name} ({entry.address}) for good? Type its name to confirm", err=True)
+        if typed.strip() != name:
+            raise Refused("not confirmed; the key was kept")
+    _print_entry(keystore.remove_key(name), "removed", as_json)
+
+
+# --------------------------------------------------------------------------- sign
+
+SIGN_EPILOG = """\b
+Examples:
+  txcopilot sign tx.json --account hot --rpc http://127.0.0.1:8545
+  txcopilot sign tx.json --account hot --rpc http://127.0.0.1:8545 --broadcast
+  txcopilot sign permit.json --account hot --json --password-file pw.txt
+  cat request.json | txcopilot sign - --account hot --no-llm
+
+\b
+The verdict decides: block refuses (only a policy edit changes that), confirm asks you to type
+"y" (or, for high risk, the last 4 hex characters of the spender or recipient), allow signs within
+the policy's daily limits. eth_sign of raw hashes is always refused.
+Exit status 5 means nothing was signed.
+"""
+
+
+@click.command(epilog=SIGN_EPILOG)
+@click.argument("input_arg", metavar="INPUT")
+@click.option("--account", required=True, help="Name of the local key to sign with (see `txcopilot keys list`).")
+@click.option("--policy", help="Policy name or path (default: config's [review] policy).")
+@click.option("--rpc", help="Your own node: fills nonce, gas and fees, and --broadcast sends there.")
+@click.option("--no-llm", is_flag=True, help="Skip the local model's explanation.")
+@click.option("--model", help="GGUF model path for the explanation.")
+@PASSWORD_FILE
+@click.option("--broadcast", is_flag=True, help="Send the signed transaction to --rpc and wait for the receipt.")
+@click.option("--json", "as_json", is_flag=True, help="Print the signed result as JSON (the review goes to stderr).")
+def sign(
+    input_arg: str,
+    account: str,
+    policy: str | None,
+    rpc: str | None,
+    no_llm: bool,
+    model: str | None,
+    password_file: Path | None,
+    broadcast: bool,
+    as_json: bool,
+) -> None:
+    """Review INPUT, then sign it with key ACCOUNT if the policy and you agree."""
+    from copilot.config import load_config
+    from copilot.inputs import parse_request, read_input
+    from copilot.pipeline import ReviewOptions, review_request
+    from copilot.policy.loader import load_policy
+    from copilot.signing import keystore
+    from copilot.signing.auditlog import AuditLog
+    from copilot.signing.confirmation import confirmation_for
+    from copilot.signing.ledger import SpendLedger
+    from copilot.signing.limits import plan_spend
+    from copilot.signing.signer import Signer, SignJob, check_signable, unsigned_authorizations
+
+    settings = load_config().review
+    policy = policy or settings.policy
+    rpc = rpc or settings.rpc
+    if broadcast and not rpc:
+        raise InputError("--broadcast needs --rpc URL (your own node)")
+    entry = keystore.entry(account)
+    request = parse_request(read_input(input_arg))
+    if rpc:
+        from copilot.signing.fill import fill_transaction
+
+        request = fill_transaction(request, rpc, entry.address)
+    options = ReviewOptions(policy=policy, rpc=rpc, user=entry.address, use_llm=not no_llm, model=model)
+    review = review_request(request, options)
+    log = AuditLog()
+    log.append("review", _review_record(review, entry.address))
+    try:
+        check_signable(review.decoded, entry.address)
+        if review.verdict == "block":
+            raise Refused(
+                f"blocked by {review.decided_by}; nothing was signed",
+                f"no flag overrides a block: only editing the policy ({review.policy}) can",
+            )
+        policy_obj = load_policy(policy)
+        plan = plan_spend(review, policy_obj)
+        ledger = SpendLedger()
+        limit_findings = plan.precheck(ledger.spent(entry.address))
+        delegation = bool(unsigned_authorizations(review.decoded.transaction))
+        need = confirmation_for(review, signs_delegation=delegation)
+        if limit_findings and not need.required:
+            need = confirmation_for(review.model_copy(update={"verdict": "confirm"}), signs_delegation=delegation)
+        _show_review(review, limit_findings, delegation)
+        if need.required:
+            if not stdin_is_interactive():
+                raise Refused(
+                    f"this request needs your typed confirmation ({review.verdict}), and stdin is not a terminal; nothing was signed",
+                    "run `txcopilot sign` in a terminal",
+                )
+            answer = click.prompt(need.prompt, default="", show_default=False, err=True)
+            if not need.accepts(answer):
+                raise Refused("not confirmed; nothing was signed")
+            log.append("confirmation", {"payload_hash": review.decoded.payload_hash, "typed": need.expected, "target": need.target})
+        password = read_password(password_file)
+        job = SignJob.from_review(review, account, entry.address, plan.amounts)
+        signed = Signer(ledger, log).sign(job, password, plan.check)
+    except Refused as exc:
+        _log_refusal(log, review, exc.one_line())
+        raise
+    if broadcast and signed.raw_transaction and rpc:
+        from copilot.signing.fill import broadcast_transaction
+
+        signed.broadcast = broadcast_transaction(rpc, signed.raw_transaction)
+        log.append("broadcast", {"transaction_hash": signed.transaction_hash, **signed.broadcast})
+    if as_json:
+        emit_json(signed)
+        return
+    click.echo(signed.raw_transaction or signed.signature or "")
+    if signed.broadcast:
+        receipt = signed.broadcast
+        click.echo(f"sent {signed.transaction_hash}: status {receipt.get('status')}, block {receipt.get('block_number')}", err=True)
+
+
+def _review_record(review: Review, address: str) -> dict[str, Any]:
+    return {
+        "account": address,
+        "verdict": review.verdict,
+        "risk_score": review.risk_score,
+        "decided_by": review.decided_by,
+        "policy": review.policy,
+        "kind": review.decoded.request.kind.value,
+        "payload_hash": review.decoded.payload_hash,
+        "findings": [f.id for f in review.findings],
+    }
+
+
+def _log_refusal(log: AuditLog, review: Review, reason: str) -> None:
+    log.append("refusal", {"payload_hash": review.decoded.payload_hash, "verdict": review.verdict, "reason": reason})
+
+
+def _show_review(review: Review, limit_findings: list[Any], delegation: bool) -> None:
+    """The review, on stderr: stdout stays for the signature (and JSON)."""
+    out = err_console()
+    colour = {"allow": "green", "confirm": "yellow", "block": "red"}[review.verdict]
+    out.print(f"[bold {colour}]{review.verdict.upper()}[/] risk {review.risk_score}/100 - decided by {review.decided_by}")
+    for finding in [*review.findings, *limit_findings]:
+        out.print(f"  [{finding.severity.value}] {finding.title}: {finding.evidence}", markup=False)
+    if review.explanation:
+        out.print(review.explanation, markup=False)
+    if delegation:
+        tx = review.decoded.transaction
+        delegate = tx.authorization_list[0].address if tx and tx.authorization_list else "?"
+        out.print(
+            "[bold red]WARNING: EIP-7702 delegation.[/] Signing this authorization makes your account run the code at "
+            f"{delegate}. That code can move every asset the account holds, on every future transaction, until you "
+            "delegate again. Only continue if you wrote or fully trust that contract."
+        )
+
+
+# --------------------------------------------------------------------------- log
+
+LOG_EPILOG = """\b
+Examples:
+  txcopilot log show
+  txcopilot log show --json --last 20
+  txcopilot log verify
+"""
+
+
+@click.group("log", epilog=LOG_EPILOG)
+def log() -> None:
+    """The hash-chained audit log of reviews, confirmations, refusals and signatures."""
+
+
+@log.command("show", epilog="\b\nExample:\n  txcopilot log show --last 10")
+@click.option("--last", type=click.IntRange(min=1), help="Only the last N entries.")
+@click.option("--json", "as_json", is_flag=True, help="Print the entries as JSON.")
+def log_show(last: int | None, as_json: bool) -> None:
+    """Show the audit log's entries, oldest first."""
+    from copilot.signing.auditlog import AuditLog
+
+    entries = AuditLog().entries()
+    if last:
+        entries = entries[-last:]
+    if as_json:
+        emit_json(entries)
+        return
+    if not entries:
+        click.echo("the audit log is empty")
+    for entry in entries:
+        data = entry.get("data", {})
+        detail = ", ".join(f"{k}={v}" for k, v in data.items() if k in ("verdict", "reason", "transaction_hash", "payload_hash", "account"))
+        click.echo(f"{entry.get('seq')}\t{entry.get('time')}\t{entry.get('event')}\t{detail}")
+
+
+@log.command("verify", epilog="\b\nExample:\n  txcopilot log verify --json")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+def log_verify(as_json: bool) -> None:
+    """Check the hash chain: any edited, reordered, inserted or deleted entry is reported (exit 4)."""
+    from copilot.errors import EnvironmentProblem
+    from copilot.signing.auditlog import AuditLog
+
+    result = AuditLog().verify()
+    if as_json:
+        emit_json({"ok": result.ok, "entries": result.entries, "head": result.head, "problems": result.problems, "notes": result.notes})
+    else:
+        for problem in result.problems:
+            click.echo(f"problem: {problem}")
+        for note in result.notes:
+            click.echo(f"note: {note}")
+        if result.ok:
+            click.echo(f"ok: {result.entries} entries, head {result.head}")
+    if not result.ok:
+        raise EnvironmentProblem(f"the audit log failed verification ({len(result.problems)} problems)", "see the lines above")

@@ -1,0 +1,185 @@
+"""The hash-chained audit log: one JSON object per line in `<data dir>/audit.jsonl`.
+
+Each entry carries `prev` (the previous entry's hash, 64 zeros for the first) and `hash`
+(SHA-256 of the entry's canonical JSON without `hash`). A head file (`audit.head`) records the count
+and hash of the last entry, so deleting entries from the end is caught too. Appends hold an
+exclusive lock on `audit.lock` and fsync the log before the head is updated.
+
+What `verify` catches and what it cannot is documented in the README ("Keys and signing").
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import os
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from copilot.errors import EnvironmentProblem
+from copilot.state.atomic import atomic_write_text
+from copilot.state.dirs import data_dir
+
+GENESIS = "0" * 64
+
+
+def entry_hash(entry: dict[str, Any]) -> str:
+    body = {k: v for k, v in entry.items() if k != "hash"}
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+@dataclass
+class Verification:
+    ok: bool
+    entries: int
+    head: str
+    problems: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+class AuditLog:
+    def __init__(self, directory: Path | None = None) -> None:
+        self.directory = directory or data_dir()
+        self.path = self.directory / "audit.jsonl"
+        self.head_path = self.directory / "audit.head"
+        self.lock_path = self.directory / "audit.lock"
+
+    @contextmanager
+    def _locked(self) -> Iterator[None]:
+        fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+            os.close(fd)
+
+    def append(self, event: str, data: dict[str, Any]) -> dict[str, Any]:
+        """Append one entry and return it. `data` must be JSON-ready and hold no secrets."""
+        with self._locked():
+            seq, prev = self._last()
+            entry: dict[str, Any] = {
+                "seq": seq,
+                "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                "event": event,
+                "data": data,
+                "prev": prev,
+            }
+            entry["hash"] = entry_hash(entry)
+            line = (json.dumps(entry, sort_keys=True, ensure_ascii=False) + "\n").encode("utf-8")
+            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+            try:
+                os.write(fd, line)  # one write of one line: appends from other processes never interleave
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+            atomic_write_text(self.head_path, json.dumps({"count": seq + 1, "hash": entry["hash"]}))
+            return entry
+
+    def _last(self) -> tuple[int, str]:
+        """Next sequence number and the hash to chain to, from the log itself (the head may lag)."""
+        last_line = _last_line(self.path)
+        if last_line is None:
+            return 0, GENESIS
+        try:
+            entry = json.loads(last_line)
+            return int(entry["seq"]) + 1, str(entry["hash"])
+        except (ValueError, KeyError, TypeError):
+            raise EnvironmentProblem(
+                f"{self.path}: the last entry is damaged, so nothing more can be chained to it",
+                "run `txcopilot log verify`, keep a copy of the log, then move it aside to start a new one",
+            ) from None
+
+    def entries(self) -> list[dict[str, Any]]:
+        if not self.path.exists():
+            return []
+        out = []
+        with self.path.open(encoding="utf-8") as handle:
+            for line in handle:
+                if line.strip():
+                    out.append(json.loads(line))
+        return out
+
+    def verify(self) -> Verification:
+        problems: list[str] = []
+        notes: list[str] = []
+        prev = GENESIS
+        count = 0
+        raw = self.path.read_bytes() if self.path.exists() else b""
+        if raw and not raw.endswith(b"\n"):
+            problems.append("the last line is incomplete: the log was cut mid-entry")
+        for number, line in enumerate(raw.splitlines(), start=1):
+            try:
+                entry = json.loads(line)
+            except json.JSONDecodeError:
+                problems.append(f"line {number}: not valid JSON")
+                continue
+            if not isinstance(entry, dict):
+                problems.append(f"line {number}: not an entry")
+                continue
+            if entry.get("seq") != count:
+                problems.append(f"line {number}: sequence {entry.get('seq')}, expected {count} (entry deleted, inserted or reordered)")
+            if entry.get("prev") != prev:
+                problems.append(f"line {number}: does not chain to the entry before it (entry deleted, inserted or reordered)")
+            if entry_hash(entry) != entry.get("hash"):
+                problems.append(f"line {number}: contents do not match its hash (entry edited)")
+            prev = str(entry.get("hash"))
+            count += 1
+        self._check_head(count, prev, problems, notes)
+        return Verification(ok=not problems, entries=count, head=prev, problems=problems, notes=notes)
+
+    def _check_head(self, count: int, last_hash: str, problems: list[str], notes: list[str]) -> None:
+        if not self.head_path.exists():
+            if count:
+                problems.append("the head file audit.head is missing (the log may have been replaced)")
+            return
+        try:
+            head = json.loads(self.head_path.read_text(encoding="utf-8"))
+            head_count, head_hash = int(head["count"]), str(head["hash"])
+        except (ValueError, KeyError, TypeError):
+            problems.append("the head file audit.head is unreadable")
+            return
+        if head_count > count:
+            problems.append(f"the head records {head_count} entries but the log has {count}: entries were deleted from the end")
+        elif head_count == count and head_hash != last_hash:
+            problems.append("the last entry is not the one the head records: the end of the log was rewritten")
+        elif head_count < count:
+            entries = self.entries()
+            if head_count and entries[head_count - 1].get("hash") != head_hash:
+                problems.append("the entry the head points to has been replaced")
+            else:
+                notes.append(
+                    f"{count - head_count} entr{'y' if count - head_count == 1 else 'ies'} after the head: "
+                    "a process stopped between writing an entry and updating the head"
+                )
+
+
+def _last_line(path: Path) -> bytes | None:
+    """The last line of a file, read from its end (the log can grow large); b"" when it is torn."""
+    if not path.exists():
+        return None
+    with path.open("rb") as handle:
+        handle.seek(0, os.SEEK_END)
+        end = handle.tell()
+        if end:
+            handle.seek(end - 1)
+            if handle.read(1) != b"\n":
+                return b""
+        chunk = b""
+        position = end
+        while position > 0:
+            step = min(4096, position)
+            position -= step
+            handle.seek(position)
+            chunk = handle.read(step) + chunk
+            lines = chunk.rstrip(b"\n").split(b"\n")
+            if len(lines) > 1 or position == 0:
+                last = lines[-1]
+                return last if last.strip() else None
+    return None

@@ -1,0 +1,177 @@
+"""Keystores: Web3 Secret Storage vectors, compatibility with cast, import paths, hygiene."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import subprocess
+from pathlib import Path
+
+import pytest
+from conftest import ANVIL_ACCOUNTS
+from signhelpers import PASSWORD, invoke, light_keystore, password_file
+
+from copilot.resources import fixtures_dir
+from copilot.signing import keystore
+from copilot.state.dirs import keystore_dir
+
+VECTORS = json.loads((fixtures_dir() / "ethereum-tests" / "KeyStoreTests" / "basic_tests.json").read_text())
+
+
+def _address_of(private_key_hex: str) -> str:
+    from eth_keys.datatypes import PrivateKey
+
+    return str(PrivateKey(bytes.fromhex(private_key_hex)).public_key.to_checksum_address())
+
+
+@pytest.mark.parametrize("vector_name", sorted(VECTORS))
+def test_keystore_test_vectors_import_and_decrypt_to_the_expected_key(vector_name: str, tmp_path: Path) -> None:
+    vector = VECTORS[vector_name]
+    source = tmp_path / f"{vector_name}.json"
+    source.write_text(json.dumps(vector["json"]))
+    pw = password_file(tmp_path, vector["password"])
+
+    result = invoke(["keys", "import", str(source), "--name", "v", "--password-file", str(pw), "--json"])
+
+    assert result.exit_code == 0, result.output
+    expected = _address_of(vector["priv"])
+    assert json.loads(result.stdout)["address"] == expected
+    stored = json.loads(keystore.keystore_path("v").read_text())
+    assert stored["crypto"]["kdf"] == "scrypt"  # pbkdf2 vectors are re-encrypted with scrypt
+    with keystore.unlocked("v", vector["password"]) as (key, address):
+        assert bytes(key).hex() == vector["priv"]
+        assert address == expected
+    assert bytes(key) == bytes(32)  # wiped on the way out
+
+
+def test_keys_new_is_readable_by_cast_and_private_to_the_user(tmp_path: Path, cast_bin: Path) -> None:
+    result = invoke(["keys", "new", "hot", "--password-file", str(password_file(tmp_path)), "--json"])
+
+    assert result.exit_code == 0, result.output
+    created = json.loads(result.stdout)
+    path = Path(created["path"])
+    assert path.parent == keystore_dir()
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    cast = subprocess.run(
+        [str(cast_bin), "wallet", "address", "--keystore", str(path), "--password", PASSWORD],
+        capture_output=True, text=True, timeout=60, check=True,
+    )
+    assert cast.stdout.strip() == created["address"]
+    assert invoke(["keys", "address", "hot"]).stdout.strip() == created["address"]
+
+
+def test_import_from_the_foundry_keystore_dir_that_cast_wrote(tmp_path: Path, cast_bin: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    home = tmp_path / "home"
+    home.mkdir()
+    address, private_key = ANVIL_ACCOUNTS[1]
+    subprocess.run(
+        [str(cast_bin), "wallet", "import", "deployer", "--private-key", private_key, "--unsafe-password", PASSWORD],
+        env={**os.environ, "HOME": str(home)}, capture_output=True, text=True, timeout=60, check=True,
+    )
+    monkeypatch.setenv("HOME", str(home))
+
+    result = invoke(["keys", "import", "--foundry", "deployer", "--password-file", str(password_file(tmp_path))])
+
+    assert result.exit_code == 0, result.output
+    assert invoke(["keys", "address", "deployer"]).stdout.strip() == address
+
+
+def test_wrong_password_is_one_line_and_stores_nothing(tmp_path: Path) -> None:
+    source = light_keystore(tmp_path, ANVIL_ACCOUNTS[0][1])
+    wrong = password_file(tmp_path, "not the password")
+
+    result = invoke(["keys", "import", str(source), "--name", "k", "--password-file", str(wrong)])
+
+    assert result.exit_code == 4
+    assert result.stderr.strip().count("\n") == 0 and "wrong password" in result.stderr
+    assert invoke(["keys", "list", "--json"]).stdout.strip() == "[]"
+
+
+def test_a_private_key_on_the_command_line_is_refused_without_echoing_it(tmp_path: Path) -> None:
+    private_key = ANVIL_ACCOUNTS[0][1]
+
+    result = invoke(["keys", "import", private_key, "--name", "k", "--password-file", str(password_file(tmp_path))])
+
+    assert result.exit_code == 2
+    assert "never taken on the command line" in result.stderr
+    assert private_key[2:].lower() not in result.output.lower()
+
+
+def test_private_key_typed_at_the_hidden_prompt(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("copilot.cli.sign.stdin_is_interactive", lambda: True)
+    address, private_key = ANVIL_ACCOUNTS[2]
+
+    result = invoke(
+        ["keys", "import", "--private-key", "--name", "typed", "--password-file", str(password_file(tmp_path))],
+        input=private_key.upper().replace("0X", "0x") + "\n",
+    )
+
+    assert result.exit_code == 0, result.output
+    assert private_key[2:].lower() not in result.output.lower()  # the hidden prompt does not echo
+    assert invoke(["keys", "address", "typed"]).stdout.strip() == address
+
+
+def test_private_key_prompt_rejects_garbage_and_needs_a_terminal(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    pw = str(password_file(tmp_path))
+    no_tty = invoke(["keys", "import", "--private-key", "--name", "k", "--password-file", pw], input="00\n")
+    assert no_tty.exit_code == 2 and "not a terminal" in no_tty.stderr
+
+    monkeypatch.setattr("copilot.cli.sign.stdin_is_interactive", lambda: True)
+    garbage = invoke(["keys", "import", "--private-key", "--name", "k", "--password-file", pw], input="0x1234zz\n")
+    assert garbage.exit_code == 2 and "not a hex private key" in garbage.stderr
+    zero = invoke(["keys", "import", "--private-key", "--name", "k", "--password-file", pw], input="00" * 32 + "\n")
+    assert zero.exit_code == 2 and "not a valid secp256k1" in zero.stderr
+    assert keystore.list_keys() == []
+
+
+def test_list_address_and_remove(tmp_path: Path) -> None:
+    pw = str(password_file(tmp_path))
+    for index, name in enumerate(("alice", "bob")):
+        assert invoke(["keys", "import", str(light_keystore(tmp_path, ANVIL_ACCOUNTS[index][1], name=name)), "--password-file", pw]).exit_code == 0
+
+    listed = json.loads(invoke(["keys", "list", "--json"]).stdout)
+    assert [(k["name"], k["address"]) for k in listed] == [("alice", ANVIL_ACCOUNTS[0][0]), ("bob", ANVIL_ACCOUNTS[1][0])]
+
+    duplicate = invoke(["keys", "import", str(light_keystore(tmp_path, ANVIL_ACCOUNTS[2][1], name="x")), "--name", "alice", "--password-file", pw])
+    assert duplicate.exit_code == 2 and "already exists" in duplicate.stderr
+
+    no_tty = invoke(["keys", "remove", "alice"])
+    assert no_tty.exit_code == 2 and keystore.keystore_path("alice").exists()
+    assert invoke(["keys", "remove", "alice", "--yes"]).exit_code == 0
+    assert [k["name"] for k in json.loads(invoke(["keys", "list", "--json"]).stdout)] == ["bob"]
+    missing = invoke(["keys", "address", "alice"])
+    assert missing.exit_code == 4 and "no key named 'alice'" in missing.stderr
+
+
+def test_a_keystore_whose_address_field_was_altered_is_rejected(tmp_path: Path) -> None:
+    source = light_keystore(tmp_path, ANVIL_ACCOUNTS[0][1])
+    keyfile = json.loads(source.read_text())
+    keyfile["address"] = ANVIL_ACCOUNTS[1][0][2:].lower()
+    source.write_text(json.dumps(keyfile))
+
+    result = invoke(["keys", "import", str(source), "--name", "k", "--password-file", str(password_file(tmp_path))])
+
+    assert result.exit_code == 2 and "altered" in result.stderr
+
+
+def test_unlocking_disables_core_dumps(tmp_path: Path) -> None:
+    import resource
+    import sys
+
+    if resource.getrlimit(resource.RLIMIT_CORE)[1] == 0:
+        pytest.skip("core dumps are already impossible here (hard limit 0)")
+    invoke(["keys", "import", str(light_keystore(tmp_path, ANVIL_ACCOUNTS[0][1])), "--name", "k", "--password-file", str(password_file(tmp_path))])
+    code = (
+        "import resource\n"
+        "from copilot.signing import keystore\n"
+        "from copilot.signing.hygiene import process_is_dumpable\n"
+        "hard = resource.getrlimit(resource.RLIMIT_CORE)[1]\n"
+        "resource.setrlimit(resource.RLIMIT_CORE, (hard, hard))\n"
+        "before = process_is_dumpable()\n"
+        f"with keystore.unlocked('k', {PASSWORD!r}):\n"
+        "    during = process_is_dumpable()\n"
+        "print(before, during)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], env=dict(os.environ), capture_output=True, text=True, timeout=60, check=True)
+    assert out.stdout.split() == ["True", "False"]
