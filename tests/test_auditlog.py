@@ -1,0 +1,111 @@
+"""The hash-chained audit log: verify catches edits, reorders, deletions and truncation."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from signhelpers import ROOT, invoke
+
+from copilot.signing.auditlog import AuditLog
+
+
+def _log_with(n: int) -> AuditLog:
+    log = AuditLog()
+    for i in range(n):
+        log.append("review", {"verdict": "allow", "n": i})
+    return log
+
+
+def _lines(log: AuditLog) -> list[str]:
+    return log.path.read_text().splitlines(keepends=True)
+
+
+def test_an_untouched_log_verifies_and_shows() -> None:
+    log = _log_with(3)
+
+    assert log.verify().ok
+    result = invoke(["log", "verify", "--json"])
+    assert result.exit_code == 0 and json.loads(result.stdout)["entries"] == 3
+    shown = json.loads(invoke(["log", "show", "--json", "--last", "2"]).stdout)
+    assert [e["data"]["n"] for e in shown] == [1, 2]
+    assert shown[1]["prev"] == shown[0]["hash"]
+
+
+def test_an_edited_entry_is_detected() -> None:
+    log = _log_with(3)
+    lines = _lines(log)
+    entry = json.loads(lines[1])
+    entry["data"]["verdict"] = "block"
+    lines[1] = json.dumps(entry, sort_keys=True) + "\n"
+    log.path.write_text("".join(lines))
+
+    report = log.verify()
+
+    assert not report.ok and any("line 2" in p and "edited" in p for p in report.problems)
+    result = invoke(["log", "verify"])
+    assert result.exit_code == 4 and "failed verification" in result.stderr
+
+
+def test_reordered_entries_are_detected() -> None:
+    log = _log_with(3)
+    lines = _lines(log)
+    lines[0], lines[1] = lines[1], lines[0]
+    log.path.write_text("".join(lines))
+
+    assert not log.verify().ok
+
+
+def test_a_deleted_middle_entry_is_detected() -> None:
+    log = _log_with(3)
+    lines = _lines(log)
+    del lines[1]
+    log.path.write_text("".join(lines))
+
+    report = log.verify()
+    assert not report.ok and any("deleted" in p for p in report.problems)
+
+
+def test_a_truncated_tail_is_detected_through_the_head_file() -> None:
+    log = _log_with(3)
+    log.path.write_text("".join(_lines(log)[:2]))
+
+    report = log.verify()
+    assert not report.ok and any("deleted from the end" in p for p in report.problems)
+
+
+def test_a_torn_last_line_is_detected_and_blocks_further_appends() -> None:
+    log = _log_with(2)
+    with log.path.open("a") as handle:
+        handle.write('{"seq": 2, "event": "sig')
+
+    assert any("incomplete" in p for p in log.verify().problems)
+    result = invoke(["log", "verify"])
+    assert result.exit_code == 4
+
+
+def test_an_entry_after_a_stale_head_is_a_note_not_a_failure() -> None:
+    log = _log_with(2)
+    head = log.head_path.read_text()
+    log.append("review", {"n": 2})
+    log.head_path.write_text(head)  # as if the process died between the log fsync and the head update
+
+    report = log.verify()
+    assert report.ok and report.entries == 3 and report.notes
+
+
+def test_concurrent_appends_from_processes_keep_one_chain(isolated_home: Path) -> None:
+    code = (
+        "import sys\nfrom copilot.signing.auditlog import AuditLog\n"
+        "log = AuditLog()\n"
+        "for i in range(25):\n    log.append('review', {'writer': sys.argv[1], 'i': i})\n"
+    )
+    env = {"TXCOPILOT_HOME": str(isolated_home), "PATH": "/usr/bin:/bin"}
+    writers = [subprocess.Popen([sys.executable, "-c", code, str(w)], cwd=ROOT, env=env) for w in range(3)]
+    assert all(w.wait(timeout=60) == 0 for w in writers)
+
+    report = AuditLog().verify()
+    assert report.ok, report.problems
+    assert report.entries == 75
