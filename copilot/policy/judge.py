@@ -1,0 +1,419 @@
+"""The policy judge: findings plus the user's policy give the verdict, and the rule that set it.
+
+Every finding maps to a verdict through the policy's `[verdicts]` table (after `[severity]`
+overrides); every policy rule that fires adds its own finding and demands its own action; the
+policy's `default` is the floor. The worst outcome wins (block > confirm > allow); among equals the
+more severe finding decides, then the first one found.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from copilot.models import (
+    VERDICT_RANK,
+    DecodedRequest,
+    Finding,
+    PolicyDecision,
+    ReviewContext,
+    Severity,
+    Verdict,
+)
+from copilot.policy.extract import approvals, named_addresses, request_chain_id
+from copilot.policy.loader import Policy
+from copilot.policy.spend import RuleHit, check_spend, native_symbol, spend_of, token_meta
+from copilot.state.prices import PriceTable, load_prices
+
+GWEI = 10**9
+WEI = Decimal(10) ** 18
+# Below this many gwei above the base fee a fee is never "abnormal": L2 and test-node base fees are tiny.
+GAS_FLOOR_GWEI = 10
+EFFECTIVELY_UNLIMITED = 2**160 - 1  # uint160 max (Permit2) and above
+
+
+def effective_severity(finding_id: str, severity: Severity, policy: Policy) -> Severity:
+    override = policy.severity_exact.get(finding_id)
+    if override is None:
+        override = next((s for prefix, s in policy.severity_prefixes if finding_id.startswith(prefix)), None)
+    return Severity(override) if override else severity
+
+
+def effective_findings(findings: list[Finding], policy: Policy) -> list[Finding]:
+    """The findings with the policy's severity overrides applied (and said so in the evidence)."""
+    out: list[Finding] = []
+    for finding in findings:
+        severity = effective_severity(finding.id, finding.severity, policy)
+        if severity is finding.severity:
+            out.append(finding)
+        else:
+            note = f" [severity {finding.severity.value} -> {severity.value} by {policy.rule('severity')}]"
+            out.append(finding.model_copy(update={"severity": severity, "evidence": finding.evidence + note}))
+    return out
+
+
+def judge(
+    decoded: DecodedRequest, findings: list[Finding], policy: Policy, context: ReviewContext
+) -> PolicyDecision:
+    spec = policy.spec
+    verdict: Verdict = spec.default
+    decided_by = policy.rule("default")
+    best = (VERDICT_RANK[verdict], -1)
+    for finding in effective_findings(findings, policy):
+        outcome = spec.verdicts.for_severity(finding.severity)
+        rank = (VERDICT_RANK[outcome], finding.severity.rank)
+        if rank > best:
+            best, verdict, decided_by = rank, outcome, f"finding:{finding.id}"
+    hits = policy_hits(decoded, policy, context)
+    for hit in hits:
+        rank = (VERDICT_RANK[hit.action], hit.finding.severity.rank)
+        if rank > best:
+            best, verdict, decided_by = rank, hit.action, hit.rule
+    return PolicyDecision(
+        verdict=verdict, decided_by=decided_by, findings=[h.finding for h in hits], policy_name=policy.name
+    )
+
+
+def policy_hits(decoded: DecodedRequest, policy: Policy, context: ReviewContext) -> list[RuleHit]:
+    """Every policy rule this request breaks."""
+    hits: list[RuleHit] = []
+    hits += _chain_hits(decoded, policy)
+    hits += _address_hits(decoded, policy)
+    hits += _gas_hits(decoded, policy, context)
+    spec = policy.spec
+    uses_value = (
+        spec.limits.tx_usd is not None or spec.limits.daily_usd is not None or bool(spec.limits.assets)
+    )
+    if uses_value or spec.confirm.above_usd is not None or spec.confirm.above_native is not None:
+        hits += _value_hits(decoded, policy, context)
+    if (
+        spec.approvals.max_usd is not None
+        or spec.approvals.max_amount
+        or spec.approvals.max_permit_days is not None
+    ):
+        hits += _approval_hits(decoded, policy, context)
+    return hits
+
+
+def _hit(
+    policy: Policy,
+    rule: str,
+    action: Verdict,
+    finding_id: str,
+    severity: Severity,
+    title: str,
+    evidence: str,
+    location: str | None = None,
+) -> RuleHit:
+    finding = Finding(id=finding_id, severity=severity, title=title, evidence=evidence, location=location)
+    return RuleHit(policy.rule(rule), action, finding)
+
+
+def _chain_hits(decoded: DecodedRequest, policy: Policy) -> list[RuleHit]:
+    allowed = policy.spec.chains.allowed
+    chain_id = request_chain_id(decoded)
+    if not allowed or chain_id is None or chain_id in allowed:
+        return []
+    return [
+        _hit(
+            policy,
+            "chains.allowed",
+            policy.spec.chains.action,
+            "policy.chain_not_allowed",
+            Severity.HIGH,
+            "Chain not allowed by your policy",
+            f"the request is for chain {chain_id}; the policy allows {', '.join(map(str, allowed))}",
+        )
+    ]
+
+
+def _address_hits(decoded: DecodedRequest, policy: Policy) -> list[RuleHit]:
+    hits: list[RuleHit] = []
+    seen: set[tuple[str, str]] = set()
+    for address, where in named_addresses(decoded):
+        lower = address.lower()
+        if lower in policy.blocklist and ("blocklist", lower) not in seen:
+            seen.add(("blocklist", lower))
+            hits.append(
+                _hit(
+                    policy,
+                    "deny.blocklist",
+                    "block",
+                    "address.blocklisted",
+                    Severity.CRITICAL,
+                    "Known drainer address (your blocklist)",
+                    f"{address} at {where} is in {policy.spec.deny.blocklist}",
+                    where,
+                )
+            )
+        if lower in policy.denied_addresses and ("deny", lower) not in seen:
+            seen.add(("deny", lower))
+            hits.append(
+                _hit(
+                    policy,
+                    "deny.addresses",
+                    "block",
+                    "policy.denied_address",
+                    Severity.CRITICAL,
+                    "Address denied by your policy",
+                    f"{address} at {where} is in deny.addresses",
+                    where,
+                )
+            )
+    calls = decoded.all_calls()
+    targets = [(c.to, c.path) for c in calls if c.to]
+    if decoded.typed_data and decoded.typed_data.verifying_contract:
+        targets.append((decoded.typed_data.verifying_contract, "typed_data.domain"))
+    for target, where in targets:
+        if target.lower() in policy.denied_contracts and ("contract", target.lower()) not in seen:
+            seen.add(("contract", target.lower()))
+            hits.append(
+                _hit(
+                    policy,
+                    "deny.contracts",
+                    "block",
+                    "policy.denied_address",
+                    Severity.CRITICAL,
+                    "Contract denied by your policy",
+                    f"{target} at {where} is in deny.contracts",
+                    where,
+                )
+            )
+    for call in calls:
+        if call.selector is None:
+            continue
+        if call.function in policy.denied_signatures or call.selector.lower() in policy.denied_selectors:
+            hits.append(
+                _hit(
+                    policy,
+                    "deny.functions",
+                    "block",
+                    "policy.denied_function",
+                    Severity.CRITICAL,
+                    "Function denied by your policy",
+                    f"{call.function or call.selector} on {call.to} at {call.path} is in deny.functions",
+                    call.path,
+                )
+            )
+    if policy.spec.allow.only:
+        hits += _allow_only_hits(decoded, policy, targets)
+    return hits
+
+
+def _allow_only_hits(
+    decoded: DecodedRequest, policy: Policy, targets: list[tuple[str, str]]
+) -> list[RuleHit]:
+    hits: list[RuleHit] = []
+    for target, where in targets:
+        if target.lower() not in policy.allowed_contracts:
+            hits.append(
+                _hit(
+                    policy,
+                    "allow.only",
+                    "confirm",
+                    "policy.not_allowlisted",
+                    Severity.MEDIUM,
+                    "Contract not on your allow list",
+                    f"{target} at {where} is not in allow.contracts or allow.addresses",
+                    where,
+                )
+            )
+    if policy.allowed_signatures or policy.allowed_selectors:
+        for call in decoded.all_calls():
+            if (
+                call.selector
+                and call.function not in policy.allowed_signatures
+                and call.selector.lower() not in policy.allowed_selectors
+            ):
+                hits.append(
+                    _hit(
+                        policy,
+                        "allow.only",
+                        "confirm",
+                        "policy.not_allowlisted",
+                        Severity.MEDIUM,
+                        "Function not on your allow list",
+                        f"{call.function or call.selector} at {call.path} is not in allow.functions",
+                        call.path,
+                    )
+                )
+    return hits
+
+
+def _gas_hits(decoded: DecodedRequest, policy: Policy, context: ReviewContext) -> list[RuleHit]:
+    tx = decoded.transaction
+    gas = policy.spec.gas
+    if tx is None:
+        return []
+    fee = tx.max_fee_per_gas if tx.max_fee_per_gas is not None else tx.gas_price
+    if fee is None:
+        return []
+    reasons: list[str] = []
+    severity = Severity.MEDIUM
+    if gas.max_fee_gwei is not None and fee > gas.max_fee_gwei * GWEI:
+        reasons.append(
+            f"a fee of {Decimal(fee) / GWEI:f} gwei per gas is above the policy's {gas.max_fee_gwei} gwei"
+        )
+    if gas.max_fee_native is not None and tx.gas is not None and tx.gas * fee > gas.max_fee_native * WEI:
+        severity = Severity.HIGH
+        symbol = native_symbol(tx.chain_id)
+        reasons.append(
+            f"up to {Decimal(tx.gas * fee) / WEI:f} {symbol} in fees (gas {tx.gas} x {Decimal(fee) / GWEI:f} gwei) "
+            f"is above the policy's {gas.max_fee_native} {symbol}"
+        )
+    base = context.chain.base_fee
+    if (
+        base
+        and gas.max_base_fee_multiple is not None
+        and fee > base * gas.max_base_fee_multiple
+        and fee - base > GAS_FLOOR_GWEI * GWEI
+    ):
+        reasons.append(
+            f"{Decimal(fee) / GWEI:f} gwei is over {gas.max_base_fee_multiple}x the node's base fee of {Decimal(base) / GWEI:f} gwei"
+        )
+    if not reasons:
+        return []
+    return [
+        _hit(
+            policy,
+            "gas",
+            gas.action,
+            "policy.gas_abnormal",
+            severity,
+            "Abnormal gas fee",
+            "; ".join(reasons),
+            "transaction",
+        )
+    ]
+
+
+def _value_hits(decoded: DecodedRequest, policy: Policy, context: ReviewContext) -> list[RuleHit]:
+    spends = spend_of(decoded, load_prices(), context.chain.tokens)
+    hits = check_spend(policy, spends, None)
+    confirm = policy.spec.confirm
+    native = native_symbol(request_chain_id(decoded))
+    native_units = sum((s.units or Decimal(0) for s in spends if s.asset == native), Decimal(0))
+    if confirm.above_native is not None and native_units > confirm.above_native:
+        hits.append(
+            _hit(
+                policy,
+                "confirm.above_native",
+                "confirm",
+                "policy.value_over_limit",
+                Severity.MEDIUM,
+                "Above your confirmation threshold",
+                f"{native_units.normalize():f} {native} sent; the policy confirms above {confirm.above_native} {native}",
+            )
+        )
+    if confirm.above_usd is not None and spends:
+        if any(s.usd is None for s in spends):
+            if not any(h.finding.id == "policy.price_unknown" for h in hits):
+                unpriced = ", ".join(s.describe() for s in spends if s.usd is None)
+                hits.append(
+                    _hit(
+                        policy,
+                        "confirm.above_usd",
+                        "confirm",
+                        "policy.price_unknown",
+                        Severity.MEDIUM,
+                        "Value unknown: no local price for an asset this request spends",
+                        f"{unpriced}: cannot compare with the policy's {confirm.above_usd} USD threshold; "
+                        "add the asset to prices.toml in the config dir",
+                    )
+                )
+        else:
+            total = sum((s.usd or Decimal(0)) for s in spends)
+            if total > confirm.above_usd:
+                hits.append(
+                    _hit(
+                        policy,
+                        "confirm.above_usd",
+                        "confirm",
+                        "policy.value_over_limit",
+                        Severity.MEDIUM,
+                        "Above your confirmation threshold",
+                        f"this request is worth ≈ {total:.2f} USD; the policy confirms above {confirm.above_usd} USD",
+                    )
+                )
+    return hits
+
+
+def _approval_hits(decoded: DecodedRequest, policy: Policy, context: ReviewContext) -> list[RuleHit]:
+    rules = policy.spec.approvals
+    prices = load_prices() if rules.max_usd is not None else None
+    chain_id = request_chain_id(decoded)
+    hits: list[RuleHit] = []
+    for grant in approvals(decoded):
+        if grant.amount and grant.token:
+            over = _approval_excess(grant.token, grant.amount, chain_id, policy, prices, context)
+            if over:
+                rule, text = over
+                hits.append(
+                    _hit(
+                        policy,
+                        rule,
+                        rules.action,
+                        "policy.approval_over_max",
+                        Severity.MEDIUM,
+                        "Approval above your policy's maximum",
+                        f"approval to {grant.spender}: {text}",
+                        grant.location,
+                    )
+                )
+        if rules.max_permit_days is not None and grant.has_expiry:
+            limit = int(rules.max_permit_days * 86400)
+            if grant.expiry is None or grant.expiry - context.now > limit:
+                lifetime = (
+                    "never expires"
+                    if grant.expiry is None
+                    else f"is valid for {(grant.expiry - context.now) / 86400:.1f} days"
+                )
+                hits.append(
+                    _hit(
+                        policy,
+                        "approvals.max_permit_days",
+                        rules.action,
+                        "policy.permit_lifetime",
+                        Severity.MEDIUM,
+                        "Permit lifetime above your policy's maximum",
+                        f"the permit for {grant.spender} {lifetime}; the policy allows {rules.max_permit_days} days",
+                        grant.location,
+                    )
+                )
+    return hits
+
+
+def _approval_excess(
+    token: str,
+    amount: int,
+    chain_id: int | None,
+    policy: Policy,
+    prices: PriceTable | None,
+    context: ReviewContext,
+) -> tuple[str, str] | None:
+    rules = policy.spec.approvals
+    meta = token_meta(token, chain_id, context.chain.tokens)
+    symbol = meta.symbol if meta else token
+    unlimited = amount >= EFFECTIVELY_UNLIMITED
+    units = Decimal(amount).scaleb(-meta.decimals) if meta else None
+    for key, maximum in rules.max_amount.items():
+        matches = key.lower() == token.lower() or (meta is not None and key.upper() == meta.symbol.upper())
+        if matches and (unlimited or units is None or units > maximum):
+            shown = (
+                "unlimited"
+                if unlimited
+                else (f"{units.normalize():f}" if units is not None else f"{amount} base units of")
+            )
+            return (
+                f"approvals.max_amount.{key}",
+                f"{shown} {symbol} is above the maximum of {maximum} {symbol}",
+            )
+    if rules.max_usd is not None and prices is not None:
+        if unlimited:
+            return "approvals.max_usd", f"unlimited {symbol} is above the maximum of {rules.max_usd} USD"
+        price = prices.usd(address=token, symbol=meta.symbol if meta else None)
+        if price is not None and units is not None and units * price > rules.max_usd:
+            return (
+                "approvals.max_usd",
+                f"{units.normalize():f} {symbol} (≈ {units * price:.2f} USD) is above the maximum of {rules.max_usd} USD",
+            )
+    return None

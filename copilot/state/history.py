@@ -1,0 +1,85 @@
+"""Addresses the user has interacted with: `<data dir>/history.sqlite3`.
+
+It makes "first interaction with this address" and address-poisoning checks work offline. Only
+what the user actually signed or sent belongs here: `sign` records after signing and `audit` records
+a wallet's real history; a mere review records nothing (a poisoned address must stay unknown).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from collections.abc import Iterable
+from contextlib import closing
+from pathlib import Path
+
+from copilot.models import DecodedRequest
+from copilot.policy.extract import named_addresses, request_sender
+
+HISTORY_FILE = "history.sqlite3"
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS interactions (
+    address TEXT PRIMARY KEY,      -- EIP-55 checksum form
+    first_seen REAL NOT NULL,
+    last_seen REAL NOT NULL,
+    count INTEGER NOT NULL
+);
+"""
+
+
+def history_path() -> Path:
+    from copilot.state.dirs import data_dir
+
+    return data_dir() / HISTORY_FILE
+
+
+def _connect(path: Path) -> sqlite3.Connection:
+    new = not path.exists()
+    conn = sqlite3.connect(path, timeout=30)
+    if new:
+        path.chmod(0o600)
+    conn.executescript(_SCHEMA)
+    return conn
+
+
+def counterparties(decoded: DecodedRequest) -> set[str]:
+    """The addresses a request interacts with (targets, recipients, spenders, delegates), not the sender."""
+    from copilot.policy.addresses import to_checksum
+
+    sender = (request_sender(decoded) or "").lower()
+    return {to_checksum(address) for address, _ in named_addresses(decoded) if address.lower() != sender}
+
+
+def record_interactions(
+    decoded: DecodedRequest, *, when: float | None = None, path: Path | None = None
+) -> set[str]:
+    """Remembers every counterparty of a signed or sent request; returns them."""
+    addresses = counterparties(decoded)
+    record_addresses(addresses, when=when, path=path)
+    return addresses
+
+
+def record_addresses(
+    addresses: Iterable[str], *, when: float | None = None, path: Path | None = None
+) -> None:
+    """Remembers checksum addresses in one SQLite transaction (audits record thousands at once)."""
+    now = time.time() if when is None else when
+    rows = [(address, now, now) for address in addresses]
+    if not rows:
+        return
+    with closing(_connect(path or history_path())) as conn, conn:
+        conn.executemany(
+            "INSERT INTO interactions (address, first_seen, last_seen, count) VALUES (?, ?, ?, 1) "
+            "ON CONFLICT(address) DO UPDATE SET last_seen = max(last_seen, excluded.last_seen), "
+            "first_seen = min(first_seen, excluded.first_seen), count = count + 1",
+            rows,
+        )
+
+
+def known_addresses(path: Path | None = None) -> set[str]:
+    """Every address the user has interacted with (empty when there is no history yet)."""
+    path = path or history_path()
+    if not path.exists():
+        return set()
+    with closing(_connect(path)) as conn:
+        return {row[0] for row in conn.execute("SELECT address FROM interactions")}

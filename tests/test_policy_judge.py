@@ -1,0 +1,323 @@
+"""The judge: worst outcome wins, the deciding rule is named, and each policy rule type fires."""
+
+from __future__ import annotations
+
+import time
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from policyhelpers import (
+    ETHER,
+    FRIEND,
+    GWEI,
+    ROUTER,
+    USDC,
+    USER,
+    call,
+    erc20_approve,
+    erc20_transfer,
+    send_eth,
+    tx_request,
+    typed_permit,
+)
+
+from copilot.models import ChainFacts, Finding, ReviewContext, Severity, TokenMeta
+from copilot.policy import check_spend, effective_findings, judge, ledger_amounts, load_policy, spend_of
+from copilot.policy.loader import Policy
+from copilot.state.dirs import config_dir
+from copilot.state.prices import load_prices
+
+NOW = int(time.time())
+USDC_META = TokenMeta(address=USDC, symbol="USDC", decimals=6, name="USD Coin")
+
+
+def context(**chain: object) -> ReviewContext:
+    return ReviewContext(user=USER, now=NOW, chain=ChainFacts(**chain))  # type: ignore[arg-type]
+
+
+def finding(finding_id: str, severity: Severity) -> Finding:
+    return Finding(id=finding_id, severity=severity, title=finding_id, evidence="test")
+
+
+def write_policy(tmp_path: Path, text: str, name: str = "mine.toml") -> Policy:
+    path = tmp_path / name
+    path.write_text(text)
+    return load_policy(str(path))
+
+
+def set_prices(text: str) -> None:
+    (config_dir() / "prices.toml").write_text(text)
+
+
+def test_a_plain_transfer_is_allowed_by_the_default_policy() -> None:
+    decision = judge(send_eth(FRIEND, 0.1), [], load_policy("default"), context())
+    assert decision.verdict == "allow"
+    assert decision.decided_by == "policy:default.toml:default"
+    assert decision.findings == []
+    assert decision.policy_name == "default"
+
+
+def test_severity_maps_to_verdict_and_the_worst_wins() -> None:
+    policy = load_policy("default")
+    request = send_eth(FRIEND, 0.1)
+    findings = [finding("call.info", Severity.INFO), finding("approval.unlimited", Severity.HIGH)]
+    decision = judge(request, findings, policy, context())
+    assert (decision.verdict, decision.decided_by) == ("confirm", "finding:approval.unlimited")
+    findings.append(finding("message.eth_sign", Severity.CRITICAL))
+    decision = judge(request, findings, policy, context())
+    assert (decision.verdict, decision.decided_by) == ("block", "finding:message.eth_sign")
+
+
+def test_among_equal_verdicts_the_more_severe_finding_decides() -> None:
+    findings = [finding("a.medium", Severity.MEDIUM), finding("b.high", Severity.HIGH)]
+    assert (
+        judge(send_eth(FRIEND, 0.1), findings, load_policy("default"), context()).decided_by
+        == "finding:b.high"
+    )
+
+
+def test_paranoid_confirms_everything() -> None:
+    decision = judge(send_eth(FRIEND, 0.001), [], load_policy("paranoid"), context())
+    assert (decision.verdict, decision.decided_by) == ("confirm", "policy:paranoid.toml:default")
+    decision = judge(
+        send_eth(FRIEND, 0.001), [finding("x.high", Severity.HIGH)], load_policy("paranoid"), context()
+    )
+    assert decision.verdict == "block"
+
+
+def test_severity_overrides_change_the_verdict_and_say_so(tmp_path: Path) -> None:
+    policy = write_policy(tmp_path, '[severity]\n"call.blind" = "low"\n"approval.*" = "critical"\n')
+    blind = [finding("call.blind", Severity.HIGH)]
+    assert judge(send_eth(FRIEND, 0.1), blind, policy, context()).verdict == "allow"
+    unlimited = [finding("approval.unlimited", Severity.MEDIUM)]
+    decision = judge(send_eth(FRIEND, 0.1), unlimited, policy, context())
+    assert (decision.verdict, decision.decided_by) == ("block", "finding:approval.unlimited")
+    shown = effective_findings(unlimited, policy)[0]
+    assert shown.severity is Severity.CRITICAL
+    assert "by policy:mine.toml:severity" in shown.evidence
+    assert unlimited[0].severity is Severity.MEDIUM  # the caller's findings are not mutated
+
+
+def test_chain_not_allowed_blocks_under_everyday() -> None:
+    decision = judge(send_eth(FRIEND, 0.1, chain_id=5), [], load_policy("everyday"), context())
+    assert (decision.verdict, decision.decided_by) == ("block", "policy:everyday.toml:chains.allowed")
+    assert decision.findings[0].id == "policy.chain_not_allowed"
+    assert (
+        judge(send_eth(FRIEND, 0.1, chain_id=8453), [], load_policy("everyday"), context()).verdict == "allow"
+    )
+
+
+def test_denied_address_anywhere_in_the_request_blocks(tmp_path: Path) -> None:
+    policy = write_policy(tmp_path, f'[deny]\naddresses = ["{FRIEND}"]\n')
+    inner = call(
+        USDC,
+        "transfer(address,uint256)",
+        [("to", "address", FRIEND.lower()), ("amount", "uint256", 5)],
+        path="call.children[0]",
+    )
+    batch = call(ROUTER, "multicall(bytes[])", [("data", "bytes[]", ["0x"])], children=[inner])
+    decision = judge(tx_request(batch), [], policy, context())
+    assert (decision.verdict, decision.decided_by) == ("block", "policy:mine.toml:deny.addresses")
+    assert decision.findings[0].id == "policy.denied_address"
+    assert decision.findings[0].location == "call.children[0]"
+
+
+def test_blocklisted_drainer_blocks(tmp_path: Path) -> None:
+    drainer = "0x" + "dd" * 20
+    (tmp_path / "drainers.txt").write_text(f"{drainer} fake airdrop\n")
+    policy = write_policy(tmp_path, '[deny]\nblocklist = "drainers.txt"\n')
+    decision = judge(erc20_approve(USDC, drainer, 10**6), [], policy, context())
+    assert (decision.verdict, decision.decided_by) == ("block", "policy:mine.toml:deny.blocklist")
+    assert decision.findings[0].id == "address.blocklisted"
+    assert decision.findings[0].severity is Severity.CRITICAL
+
+
+def test_denied_function_by_signature_or_selector(tmp_path: Path) -> None:
+    policy = write_policy(tmp_path, '[deny]\nfunctions = ["setApprovalForAll(address,bool)", "0xdeadbeef"]\n')
+    nft = call(
+        ROUTER,
+        "setApprovalForAll(address,bool)",
+        [("operator", "address", FRIEND), ("approved", "bool", True)],
+    )
+    assert judge(tx_request(nft), [], policy, context()).decided_by == "policy:mine.toml:deny.functions"
+    unknown = call(ROUTER, selector="0xdeadbeef")
+    decision = judge(tx_request(unknown), [], policy, context())
+    assert decision.verdict == "block"
+    assert decision.findings[0].id == "policy.denied_function"
+    assert judge(erc20_transfer(USDC, FRIEND, 1), [], policy, context()).verdict == "allow"
+
+
+def test_denied_contract_only_as_a_target(tmp_path: Path) -> None:
+    policy = write_policy(tmp_path, f'[deny]\ncontracts = ["{ROUTER}"]\n')
+    assert judge(erc20_transfer(USDC, ROUTER, 1), [], policy, context()).verdict == "allow"
+    assert (
+        judge(tx_request(call(ROUTER, value=1)), [], policy, context()).decided_by
+        == "policy:mine.toml:deny.contracts"
+    )
+
+
+def test_allow_only_confirms_anything_off_the_list(tmp_path: Path) -> None:
+    policy = write_policy(
+        tmp_path, f'[allow]\nonly = true\ncontracts = ["{USDC}"]\nfunctions = ["transfer(address,uint256)"]\n'
+    )
+    assert judge(erc20_transfer(USDC, FRIEND, 1), [], policy, context()).verdict == "allow"
+    decision = judge(erc20_approve(USDC, FRIEND, 1), [], policy, context())
+    assert (decision.verdict, decision.decided_by) == ("confirm", "policy:mine.toml:allow.only")
+    assert judge(tx_request(call(ROUTER, value=1)), [], policy, context()).verdict == "confirm"
+    assert USDC in policy.trusted
+
+
+def test_daily_limit_passes_small_spends_and_confirms_above_100_usd() -> None:
+    set_prices("ETH = 3000\n")
+    policy = load_policy("daily-limit")
+    assert judge(send_eth(FRIEND, 0.02), [], policy, context()).verdict == "allow"  # 60 USD
+    decision = judge(send_eth(FRIEND, 0.05), [], policy, context())  # 150 USD
+    assert (decision.verdict, decision.decided_by) == ("confirm", "policy:daily-limit.toml:limits.daily_usd")
+    assert decision.findings[0].id == "policy.daily_limit"
+    assert "150.00 USD" in decision.findings[0].evidence
+
+
+def test_daily_limit_counts_what_the_ledger_says_was_spent() -> None:
+    set_prices("ETH = 3000\n")
+    policy = load_policy("daily-limit")
+    spends = spend_of(send_eth(FRIEND, 0.02), load_prices())  # 60 USD
+    assert check_spend(policy, spends, {}) == []
+    earlier = ledger_amounts(spend_of(send_eth(FRIEND, 0.015), load_prices()))  # 45 USD
+    assert earlier == {"ETH": 15 * 10**15, "USD": 45_000_000}
+    hits = check_spend(policy, spends, earlier)
+    assert [(h.rule, h.action, h.finding.id) for h in hits] == [
+        ("policy:daily-limit.toml:limits.daily_usd", "confirm", "policy.daily_limit")
+    ]
+
+
+def test_unpriced_spend_cannot_pass_a_usd_limit() -> None:
+    decision = judge(send_eth(FRIEND, 0.001), [], load_policy("daily-limit"), context())
+    assert decision.verdict == "confirm"
+    assert decision.findings[0].id == "policy.price_unknown"
+    assert "prices.toml" in decision.findings[0].evidence
+
+
+def test_token_spends_use_decimals_and_the_price_table(tmp_path: Path) -> None:
+    set_prices(f'"{USDC}" = 1\nUSDC = 0\n')  # the address entry wins over the symbol
+    request = erc20_transfer(USDC, FRIEND, 250 * 10**6)
+    [spend] = spend_of(request, load_prices(), {USDC: USDC_META})
+    assert (spend.asset, spend.symbol, spend.amount, spend.units, spend.usd) == (
+        USDC,
+        "USDC",
+        250 * 10**6,
+        Decimal(250),
+        Decimal(250),
+    )
+    policy = write_policy(
+        tmp_path, '[limits]\naction = "block"\n[limits.assets.USDC]\ntx = 200\ndaily = 1000\n'
+    )
+    decision = judge(request, [], policy, context(tokens={USDC: USDC_META}))
+    assert (decision.verdict, decision.decided_by) == ("block", "policy:mine.toml:limits.assets.USDC.tx")
+    hits = check_spend(policy, [spend], {USDC: 800 * 10**6})
+    assert {h.rule for h in hits} == {
+        "policy:mine.toml:limits.assets.USDC.tx",
+        "policy:mine.toml:limits.assets.USDC.daily",
+    }
+
+
+def test_transfer_from_someone_else_is_not_my_spend() -> None:
+    theirs = call(
+        USDC,
+        "transferFrom(address,address,uint256)",
+        [("from", "address", FRIEND), ("to", "address", USER), ("amount", "uint256", 5)],
+    )
+    mine = call(
+        USDC,
+        "transferFrom(address,address,uint256)",
+        [("from", "address", USER), ("to", "address", FRIEND), ("amount", "uint256", 7)],
+    )
+    assert spend_of(tx_request(theirs)) == []
+    assert [s.amount for s in spend_of(tx_request(mine))] == [7]
+
+
+def test_confirm_above_native(tmp_path: Path) -> None:
+    assert judge(send_eth(FRIEND, 0.5), [], load_policy("everyday"), context()).verdict == "allow"
+    decision = judge(send_eth(FRIEND, 1.5), [], load_policy("everyday"), context())
+    assert (decision.verdict, decision.decided_by) == ("confirm", "policy:everyday.toml:confirm.above_native")
+    assert decision.findings[0].id == "policy.value_over_limit"
+
+
+def test_confirm_above_usd(tmp_path: Path) -> None:
+    set_prices("ETH = 2000\n")
+    policy = write_policy(tmp_path, "[confirm]\nabove_usd = 500\n")
+    assert judge(send_eth(FRIEND, 0.2), [], policy, context()).verdict == "allow"
+    assert (
+        judge(send_eth(FRIEND, 0.3), [], policy, context()).decided_by == "policy:mine.toml:confirm.above_usd"
+    )
+
+
+def test_approval_over_max(tmp_path: Path) -> None:
+    policy = write_policy(tmp_path, '[approvals]\naction = "block"\nmax_amount = { USDC = 1000 }\n')
+    ctx = context(tokens={USDC: USDC_META})
+    assert judge(erc20_approve(USDC, ROUTER, 500 * 10**6), [], policy, ctx).verdict == "allow"
+    decision = judge(erc20_approve(USDC, ROUTER, 2**256 - 1), [], policy, ctx)
+    assert (decision.verdict, decision.decided_by) == ("block", "policy:mine.toml:approvals.max_amount.USDC")
+    assert "unlimited USDC" in decision.findings[0].evidence
+    set_prices("USDC = 1\n")
+    by_usd = write_policy(tmp_path, "[approvals]\nmax_usd = 100\n", "usd.toml")
+    assert judge(erc20_approve(USDC, ROUTER, 99 * 10**6), [], by_usd, ctx).verdict == "allow"
+    assert (
+        judge(erc20_approve(USDC, ROUTER, 101 * 10**6), [], by_usd, ctx).decided_by
+        == "policy:usd.toml:approvals.max_usd"
+    )
+
+
+def test_permit_lifetime() -> None:
+    policy = load_policy("everyday")  # 31 days
+    short = typed_permit(USDC, ROUTER, 10**6, NOW + 3600)
+    assert judge(short, [], policy, context()).verdict == "allow"
+    forever = typed_permit(USDC, ROUTER, 10**6, 2**256 - 1)
+    decision = judge(forever, [], policy, context())
+    assert (decision.verdict, decision.decided_by) == (
+        "confirm",
+        "policy:everyday.toml:approvals.max_permit_days",
+    )
+    assert "never expires" in decision.findings[0].evidence
+    year = typed_permit(USDC, ROUTER, 10**6, NOW + 365 * 86400)
+    assert judge(year, [], policy, context()).findings[0].id == "policy.permit_lifetime"
+
+
+@pytest.mark.parametrize(
+    ("gas", "max_fee", "base_fee", "expected"),
+    [
+        (21_000, 30 * GWEI, None, "allow"),
+        (21_000, 2000 * GWEI, None, "confirm"),  # absurd fee per gas
+        (5_000_000, 300 * GWEI, None, "confirm"),  # 1.5 ETH of fees
+        (21_000, 200 * GWEI, 5 * GWEI, "confirm"),  # 40x the base fee
+        (21_000, 2 * GWEI, 1, "allow"),  # a big multiple of a tiny base fee is still normal
+    ],
+)
+def test_abnormal_gas(gas: int, max_fee: int, base_fee: int | None, expected: str) -> None:
+    request = tx_request(call(FRIEND, value=ETHER // 100), gas=gas, max_fee=max_fee)
+    decision = judge(request, [], load_policy("default"), context(base_fee=base_fee))
+    assert decision.verdict == expected
+    if expected != "allow":
+        assert decision.findings[0].id == "policy.gas_abnormal"
+        assert decision.decided_by == "policy:default.toml:gas"
+
+
+def test_legacy_gas_price_is_checked_too() -> None:
+    request = tx_request(call(FRIEND, value=1), gas=21_000, max_fee=5000 * GWEI, tx_type=0)
+    assert judge(request, [], load_policy("default"), context()).findings[0].id == "policy.gas_abnormal"
+
+
+def test_policy_block_beats_a_finding_confirm(tmp_path: Path) -> None:
+    policy = write_policy(tmp_path, f'[deny]\naddresses = ["{FRIEND}"]\n')
+    decision = judge(send_eth(FRIEND, 0.1), [finding("x.high", Severity.HIGH)], policy, context())
+    assert (decision.verdict, decision.decided_by) == ("block", "policy:mine.toml:deny.addresses")
+
+
+def test_judge_is_fast_enough_for_batch_audits() -> None:
+    policy, ctx = load_policy("everyday"), context()
+    request = erc20_transfer(USDC, FRIEND, 10**6)
+    findings = [finding("approval.unlimited", Severity.HIGH)]
+    start = time.perf_counter()
+    for _ in range(2000):
+        judge(request, findings, policy, ctx)
+    assert time.perf_counter() - start < 0.5  # well under the 2,000 reviews/s budget
