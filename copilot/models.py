@@ -20,6 +20,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
 
+from copilot.llm.schema import LLMReport
+
 BigInt = Annotated[int, PlainSerializer(lambda v: str(v), return_type=str, when_used="json")]
 """An int that serialises to a decimal string in JSON."""
 
@@ -252,7 +254,8 @@ class Review(Model):
     decoded: DecodedRequest
     explanation: str
     explanation_source: Literal["deterministic", "llm"] = "deterministic"
-    llm: dict[str, Any] | None = None  # the LLM report (copilot.llm), when a model ran
+    llm: LLMReport | None = None  # the LLM report (copilot.llm), when a model ran
+    explanation_note: str | None = None  # why the explanation is deterministic (--no-llm, no model, ...)
     policy: str  # name of the policy that judged it
 
 

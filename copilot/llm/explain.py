@@ -1,0 +1,259 @@
+"""enrich_review: the optional LLM stage of a review. Advisory only: it may raise, never lower.
+
+1. Untrusted strings that read like instructions to an AI add a `text.prompt_injection` finding
+   (raises allow to confirm), with or without a model.
+2. With a model: the sandboxed worker answers in the grammar's JSON; sentences naming facts that
+   are not in the request are dropped (grounding check); the deterministic explanation fills in.
+3. A model's risk level above the review's raises the score, and allow to confirm when the model
+   backs it with a grounded risk. A model never blocks on its own and never lowers anything.
+Any failure of the model leaves the deterministic review, labelled with the reason.
+"""
+
+from __future__ import annotations
+
+import atexit
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from copilot.config import ModelSettings
+from copilot.errors import CopilotError
+from copilot.llm.facts import ReviewFacts, collect_facts
+from copilot.llm.grammar import answer_grammar
+from copilot.llm.grounding import GroundingCheck
+from copilot.llm.injection import FINDING_ID as INJECTION_ID
+from copilot.llm.injection import injection_findings
+from copilot.llm.prompt import SYSTEM_PROMPT, user_prompt
+from copilot.llm.schema import RISK_LEVELS, LLMAnswer, LLMReport, ReportRisk, RiskLevel, Timing
+from copilot.models import VERDICT_RANK, Review
+
+ADVISORY = "llm:advisory"
+MAX_TOKENS = 256
+REQUEST_TIMEOUT_S = 120.0
+# The lowest risk_score each advisory level stands for (and the level a score stands for).
+LEVEL_FLOOR: dict[str, int] = {"low": 0, "medium": 30, "high": 60, "critical": 85}
+
+_workers: dict[str, Any] = {}
+
+
+def level_of_score(score: int) -> RiskLevel:
+    level: RiskLevel = "low"
+    for name in RISK_LEVELS:
+        if score >= LEVEL_FLOOR[name]:
+            level = name
+    return level
+
+
+def enrich_review(review: Review, options: Any, *, backend_override: dict[str, Any] | None = None) -> Review:
+    """The review, explained by the local model when there is one; never a lower verdict or score.
+
+    `options` is copilot.pipeline.ReviewOptions (use_llm, model; optional on_token: a callback that
+    receives the explanation as readable text while it streams). `backend_override` replaces the
+    model with a worker-side fake (tests).
+    """
+    review = review.model_copy(deep=True)
+    facts = collect_facts(review)
+    _flag_injection(review, facts)
+    if not getattr(options, "use_llm", True):
+        review.explanation_note = "deterministic explanation: the model was turned off (--no-llm)"
+        return review
+    try:
+        load, model_name = _load_request(getattr(options, "model", None), backend_override)
+    except CopilotError as exc:
+        review.explanation_note = f"deterministic explanation: {exc.one_line()}"
+        return review
+    if load is None:
+        review.explanation_note = f"deterministic explanation: {model_name}"
+        return review
+    on_token: Callable[[str], None] | None = getattr(options, "on_token", None)
+    try:
+        return _explain_with_model(review, facts, load, model_name, on_token)
+    except CopilotError as exc:
+        review.explanation_note = f"deterministic explanation: {exc.one_line()}"
+        return review
+
+
+def _flag_injection(review: Review, facts: ReviewFacts) -> None:
+    present = {(f.id, f.location) for f in review.findings}
+    new = [f for f in injection_findings(facts) if (f.id, f.location) not in present]
+    if not new:
+        return
+    review.findings = sorted([*review.findings, *new], key=lambda f: f.severity.rank, reverse=True)
+    if VERDICT_RANK[review.verdict] < VERDICT_RANK["confirm"]:
+        review.verdict = "confirm"
+        review.decided_by = f"finding:{INJECTION_ID}"
+    review.risk_score = max(review.risk_score, LEVEL_FLOOR["high"])
+    review.explanation = f"{injection_warning(review)} {review.explanation}"
+
+
+def injection_warning(review: Review) -> str:
+    fields = ", ".join(sorted({f.location or "request" for f in review.findings if f.id == INJECTION_ID}))
+    return (
+        f"Warning: the {fields} contains text that tries to instruct an AI reviewer (for example to call "
+        "this request safe). Treat the request as hostile."
+    )
+
+
+def _load_request(explicit: str | None, override: dict[str, Any] | None) -> tuple[dict[str, Any] | None, str]:
+    if override is not None:
+        return override, str(override.get("name", "fake"))
+    from copilot.llm.discovery import model_settings, resolve_model
+
+    settings = model_settings()
+    path, why = resolve_model(explicit, settings)
+    if path is None:
+        return None, why
+    return load_message(path, settings), path.name
+
+
+def load_message(path: Path, settings: ModelSettings) -> dict[str, Any]:
+    return {
+        "backend": "llama-cpp",
+        "model_path": str(path),
+        "n_ctx": settings.n_ctx,
+        "threads": settings.threads,
+        "n_gpu_layers": settings.n_gpu_layers,
+    }
+
+
+def get_worker(load: dict[str, Any]) -> Any:
+    """One worker per model per process: `audit` and `serve` reuse its KV cache across reviews."""
+    from copilot.llm.sandbox import start_worker
+    from copilot.state.dirs import config_dir, data_dir
+
+    key = json.dumps(load, sort_keys=True)
+    worker = _workers.get(key)
+    if worker is not None and worker.process.poll() is None:
+        worker.load_s = 0.0
+        return worker
+    worker = start_worker(load, [data_dir(), config_dir()], timeout_s=REQUEST_TIMEOUT_S)
+    _workers[key] = worker
+    return worker
+
+
+@atexit.register
+def close_workers() -> None:
+    for worker in _workers.values():
+        worker.close()
+    _workers.clear()
+
+
+def _explain_with_model(
+    review: Review,
+    facts: ReviewFacts,
+    load: dict[str, Any],
+    model_name: str,
+    on_token: Callable[[str], None] | None,
+) -> Review:
+    from copilot.llm.stream import HumanStream
+
+    worker = get_worker(load)
+    stream = HumanStream(on_token) if on_token else None
+    done = worker.request(
+        {
+            "type": "generate",
+            "system": SYSTEM_PROMPT,
+            "user": user_prompt(facts.text()),
+            "grammar": answer_grammar(f.id for f in review.findings),
+            "max_tokens": MAX_TOKENS,
+        },
+        timeout_s=REQUEST_TIMEOUT_S,
+        on_message=(lambda message: stream.feed(message.get("text", ""))) if stream else None,
+    )
+    timing = Timing(
+        load_s=round(worker.load_s, 3),
+        first_token_s=round(done["first_token_s"], 3),
+        total_s=round(done["total_s"], 3),
+        prompt_tokens=done["prompt_tokens"],
+        cached_prompt_tokens=done["cached_prompt_tokens"],
+        generated_tokens=done["generated_tokens"],
+        tokens_per_s=round(done["tokens_per_s"], 1),
+    )
+    answer = parse_answer(done["text"])
+    if answer is None:
+        why = "was cut off at the token limit" if done["stopped_by"] == "max_tokens" else "was not valid JSON"
+        review.explanation_note = f"deterministic explanation: the model's answer {why}"
+        return review
+    report = ground_answer(answer, review, facts, model_name)
+    report.isolation = list(worker.layers)
+    report.timing = timing
+    report.notes += [
+        f"isolation layer unavailable: {layer.detail}" for layer in worker.layers if not layer.active
+    ]
+    _apply_advisory(review, report)
+    review.llm = report
+    review.explanation = compose_explanation(report, review)
+    review.explanation_source = "llm"
+    return review
+
+
+def parse_answer(text: str) -> LLMAnswer | None:
+    try:
+        return LLMAnswer.model_validate(json.loads(text))
+    except (ValueError, ValidationError):
+        return None
+
+
+def ground_answer(answer: LLMAnswer, review: Review, facts: ReviewFacts, model_name: str) -> LLMReport:
+    """The answer with every ungrounded sentence dropped, and the tally."""
+    check = GroundingCheck(facts.text() + "\n" + review.explanation)
+    summary = check.filter_text(answer.summary)
+    steps = [step for step in answer.what_happens if check.keep(step)]
+    finding_ids = {f.id for f in review.findings}
+    risks = [
+        ReportRisk(finding=risk.finding if risk.finding in finding_ids else None, text=risk.text)
+        for risk in answer.risks
+        if check.keep(risk.text)
+    ]
+    questions = [question for question in answer.questions if check.keep(question)]
+    notes = []
+    if check.result.dropped:
+        notes.append(
+            f"{check.result.dropped} of {check.result.checked} sentences dropped: they named addresses, amounts, "
+            "tokens or protocols that are not in the request"
+        )
+    return LLMReport(
+        model=model_name,
+        summary=summary,
+        what_happens=steps,
+        risks=risks,
+        risk_level=answer.risk_level,
+        questions=questions,
+        grounding=check.result,
+        grounding_rate=round(check.result.rate, 3),
+        notes=notes,
+    )
+
+
+def _apply_advisory(review: Review, report: LLMReport) -> None:
+    """Raise, never lower: the score to the model's level, allow to confirm on a backed high level."""
+    if LEVEL_FLOOR[report.risk_level] <= LEVEL_FLOOR[level_of_score(review.risk_score)]:
+        return
+    review.risk_score = max(review.risk_score, LEVEL_FLOOR[report.risk_level])
+    report.raised_verdict = True
+    backed = bool(report.risks)
+    if report.risk_level in ("high", "critical") and backed and review.verdict == "allow":
+        review.verdict = "confirm"
+        review.decided_by = ADVISORY
+
+
+def compose_explanation(report: LLMReport, review: Review) -> str:
+    """The model's grounded text; the deterministic explanation fills in for anything dropped."""
+    parts = [report.summary] if report.summary else []
+    if report.what_happens:
+        parts.append("What happens:\n" + "\n".join(f"- {step}" for step in report.what_happens))
+    if report.risks:
+        parts.append(
+            "Risks:\n"
+            + "\n".join(f"- [{risk.finding or 'new concern'}] {risk.text}" for risk in report.risks)
+        )
+    if report.questions:
+        parts.append("Ask yourself:\n" + "\n".join(f"- {q}" for q in report.questions))
+    if report.grounding.dropped or not report.summary:
+        parts.append(f"Checked facts: {review.explanation}")
+    elif any(f.id == INJECTION_ID for f in review.findings):
+        parts.insert(0, injection_warning(review))
+    return "\n\n".join(parts)

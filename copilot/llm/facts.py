@@ -1,0 +1,218 @@
+"""The facts a review states, in lines the model reads and the grounding check compares against.
+
+Only decoded fields, findings and the policy decision go in: never keys, keystore paths or user
+files. Strings a dApp or token creator controls (token names and symbols, ENS names, EIP-712
+string fields, personal_sign text, labels from the user's node) are kept apart as untrusted data.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from copilot.models import DecodedCall, Review
+
+_HEX = re.compile(r"^0x[0-9a-fA-F]*$")
+_NUMBER = re.compile(r"^-?\d+(\.\d+)?$")
+# Chat-template control tokens of common model families, and our own fence markers: untrusted text
+# must not be able to open a new turn or close its fence.
+_CONTROL = re.compile(
+    r"<\|[^|>]{0,40}\|>|</?(?:s|untrusted|start_of_turn|end_of_turn)>|\[/?INST\]", re.IGNORECASE
+)
+MAX_UNTRUSTED_CHARS = 240
+
+KEY_PARAM_ROLES = {
+    "spender": ("spender", "operator", "guy", "usr"),
+    "recipient": ("to", "recipient", "dst", "receiver", "_to"),
+    "amount": ("amount", "value", "wad", "rawamount", "_value", "amountin", "allowed"),
+}
+
+
+@dataclass
+class Untrusted:
+    where: str  # what field it came from, e.g. "personal_sign text"
+    text: str  # sanitised: no control tokens, bounded length: what the model sees
+    raw: str  # as supplied (bounded): what the injection detector reads
+
+
+@dataclass
+class ReviewFacts:
+    lines: list[str] = field(default_factory=list)
+    untrusted: list[Untrusted] = field(default_factory=list)
+    key_facts: dict[str, list[str]] = field(default_factory=dict)  # role -> values the user must hear
+
+    def key(self, role: str, value: str | None) -> None:
+        if value:
+            self.key_facts.setdefault(role, [])
+            if value not in self.key_facts[role]:
+                self.key_facts[role].append(value)
+
+    def text(self) -> str:
+        return "\n".join(self.lines)
+
+
+def sanitise(text: str) -> str:
+    """Untrusted text as inert data: control tokens and fence markers removed, one line, bounded."""
+    cleaned = _CONTROL.sub(" ", text)
+    cleaned = " ".join(cleaned.replace("<", "‹").replace(">", "›").split())
+    if len(cleaned) > MAX_UNTRUSTED_CHARS:
+        cleaned = cleaned[: MAX_UNTRUSTED_CHARS - 1] + "…"
+    return cleaned
+
+
+def fence(text: str) -> str:
+    return f"<untrusted>{sanitise(text)}</untrusted>"
+
+
+def is_free_text(value: Any) -> bool:
+    """A string that could carry words (and so instructions): not hex, not a number."""
+    return (
+        isinstance(value, str) and bool(value.strip()) and not _HEX.match(value) and not _NUMBER.match(value)
+    )
+
+
+def collect_facts(review: Review) -> ReviewFacts:
+    facts = ReviewFacts()
+    decoded = review.decoded
+    request = decoded.request
+    facts.lines.append(f"- request: {request.kind.value.replace('_', ' ')}")
+    chain_id = request.chain_id or (decoded.transaction.chain_id if decoded.transaction else None)
+    if chain_id is not None:
+        facts.lines.append(f"- chain id: {chain_id}")
+    tx = decoded.transaction
+    if tx is not None:
+        if tx.sender:
+            facts.lines.append(f"- from (your account): {tx.sender}")
+        facts.lines.append(f"- value sent: {_ether(tx.value)} ETH")
+        for index, auth in enumerate(tx.authorization_list):
+            label = f" ({auth.delegate_label})" if auth.delegate_label else ""
+            facts.lines.append(
+                f"- EIP-7702 authorization {index}: your account's code will point to {auth.address}{label}, "
+                f"chain id {auth.chain_id}"
+            )
+            facts.key("delegate", auth.address)
+    for call in decoded.all_calls():
+        _call_facts(facts, call)
+    if decoded.typed_data is not None:
+        _typed_data_facts(facts, decoded.typed_data.model_dump())
+    if decoded.message is not None:
+        message = decoded.message
+        if message.text is not None:
+            facts.lines.append(
+                f"- message to sign (personal_sign text): {_untrusted(facts, 'personal_sign text', message.text)}"
+            )
+        else:
+            facts.lines.append(f"- message to sign: {len(message.hex) // 2 - 1} raw bytes, not readable text")
+        for key, value in (message.siwe or {}).items():
+            facts.lines.append(f"- sign-in field {key}: {_untrusted(facts, f'sign-in {key}', value)}")
+    if review.findings:
+        facts.lines.append("- findings of the deterministic checks:")
+        for finding in review.findings:
+            facts.lines.append(
+                f"  - {finding.id} ({finding.severity.value}): {sanitise(finding.title)}; {sanitise(finding.evidence)}"
+            )
+    else:
+        facts.lines.append("- findings of the deterministic checks: none")
+    facts.lines.append(
+        f"- policy verdict: {review.verdict} (decided by {review.decided_by}), risk score {review.risk_score}/100"
+    )
+    return facts
+
+
+def _call_facts(facts: ReviewFacts, call: DecodedCall) -> None:
+    where = "" if call.path == "call" else f" [{call.path}]"
+    target = call.to or "(new contract)"
+    label = f" ({call.contract})" if call.contract else ""
+    what = call.function or (call.selector and f"unknown function {call.selector}") or "plain transfer"
+    line = f"- call{where}: {what} on {target}{label}"
+    if call.operation == "delegatecall":
+        line += " as DELEGATECALL (runs code with your account's power)"
+    if call.value:
+        line += f", sending {_ether(call.value)} ETH"
+    if call.intent:
+        line += f"; intent: {sanitise(call.intent)}"
+    facts.lines.append(line)
+    if call.contract or call.to:
+        facts.key("contract", call.contract or call.to)
+    for param in call.params:
+        if param.display is not None:
+            # Displays are built from token metadata, which the token's creator chose: fenced too.
+            text = (
+                f"{_untrusted(facts, f'parameter {param.name}', param.display)} (raw {_plain(param.value)})"
+            )
+        else:
+            text = _value(facts, f"parameter {param.name}", param.value)
+        facts.lines.append(f"  - {param.name} ({param.type}): {text}")
+        _key_param(facts, call, param.name, param.value, param.display)
+    for display in call.fields:
+        facts.lines.append(
+            f"  - {sanitise(display.label)}: {_untrusted(facts, display.label, display.value)}"
+        )
+
+
+def _key_param(facts: ReviewFacts, call: DecodedCall, name: str, value: Any, display: str | None) -> None:
+    lowered = name.lower().lstrip("_")
+    for role, names in KEY_PARAM_ROLES.items():
+        if lowered in {n.lstrip("_") for n in names}:
+            if role == "amount":
+                facts.key("amount", display or _plain(value))
+                if call.contract:
+                    facts.key("token", call.contract)
+            else:
+                facts.key(role, _plain(value))
+
+
+def _typed_data_facts(facts: ReviewFacts, typed: dict[str, Any]) -> None:
+    facts.lines.append(f"- typed data (EIP-712) of type {sanitise(str(typed['primary_type']))}")
+    if typed.get("verifying_contract"):
+        label = typed.get("verifying_contract_label")
+        facts.lines.append(
+            f"- verifying contract: {typed['verifying_contract']}{f' ({label})' if label else ''}"
+        )
+        facts.key("contract", label or typed["verifying_contract"])
+    for key, value in typed.get("domain", {}).items():
+        if key != "verifyingContract":
+            facts.lines.append(f"- domain {key}: {_value(facts, f'domain {key}', value)}")
+    _walk_message(facts, "message", typed.get("message", {}))
+    for display in typed.get("fields", []):
+        facts.lines.append(
+            f"  - {sanitise(display['label'])}: {_untrusted(facts, display['label'], display['value'])}"
+        )
+
+
+def _walk_message(facts: ReviewFacts, path: str, value: Any, depth: int = 0) -> None:
+    if depth > 4:
+        facts.lines.append(f"  - {path}: (nested deeper, not shown)")
+    elif isinstance(value, dict):
+        for key, child in list(value.items())[:24]:
+            _walk_message(facts, f"{path}.{key}", child, depth + 1)
+    elif isinstance(value, list):
+        for index, child in enumerate(value[:8]):
+            _walk_message(facts, f"{path}[{index}]", child, depth + 1)
+    else:
+        facts.lines.append(f"  - {path}: {_value(facts, f'EIP-712 field {path}', value)}")
+        leaf = path.rsplit(".", 1)[-1].lower()
+        for role, names in KEY_PARAM_ROLES.items():
+            if leaf in names and not is_free_text(value):
+                facts.key(role, _plain(value))
+
+
+def _value(facts: ReviewFacts, where: str, value: Any) -> str:
+    return _untrusted(facts, where, value) if is_free_text(value) else _plain(value)
+
+
+def _untrusted(facts: ReviewFacts, where: str, value: Any) -> str:
+    facts.untrusted.append(Untrusted(where, sanitise(str(value)), str(value)[:2000]))
+    return fence(str(value))
+
+
+def _plain(value: Any) -> str:
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_plain(v) for v in value[:8]) + (", …" if len(value) > 8 else "") + "]"
+    return sanitise(str(value))
+
+
+def _ether(wei: int) -> str:
+    return format((Decimal(wei) / 10**18).normalize(), "f")

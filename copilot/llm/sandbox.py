@@ -1,0 +1,294 @@
+"""Starts the inference worker (copilot.llm.worker) in as much isolation as this machine allows.
+
+Layers, each reported in the review and by `txcopilot doctor` (a missing one is said, never hidden):
+- process: a separate process that talks to us only over its stdin/stdout pipe (no other fd is
+  inherited), started in an empty working directory;
+- environment: a scrubbed environment (no HOME, no TXCOPILOT_HOME, no tokens or proxies);
+- limits: RLIMIT_CORE=0, RLIMIT_NOFILE, RLIMIT_CPU and (CPU-only) RLIMIT_AS;
+- network: a fresh Linux network namespace with only a downed loopback (`unshare --net`);
+- filesystem: the data and config dirs (keystores, address book, history, logs) covered by an
+  empty read-only tmpfs in a private mount namespace, locked by a second user namespace so the
+  worker cannot unmount it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from copilot.errors import EnvironmentProblem
+from copilot.llm.schema import IsolationLayer
+
+ROOT = Path(__file__).resolve().parent.parent.parent
+_BOOT = "import sys; sys.path.insert(0, sys.argv[1]); from copilot.llm.worker import main; main()"
+# Hides each "$@" dir, then drops into a nested user namespace: mounts made by a more privileged
+# namespace become locked, so the worker cannot unmount the cover.
+_HIDE_SCRIPT = (
+    'for d; do [ "$d" = -- ] && break; mount -t tmpfs -o ro,size=4k,mode=000 none "$d" || exit 97; done; '
+    'while [ "$1" != -- ]; do shift; done; shift; exec unshare --user --mount -- "$@"'
+)
+NOFILE_LIMIT = 256
+CPU_LIMIT_S = 3600  # a backstop for a runaway worker; each request also has a wall-clock timeout
+
+
+@dataclass
+class SandboxPlan:
+    command: list[str]
+    layers: list[IsolationLayer] = field(default_factory=list)
+    address_space: int | None = None
+
+
+_unshare_ok: tuple[bool, str] | None = None
+
+
+def namespaces_available() -> tuple[bool, str]:
+    """Whether unprivileged user+network+mount namespaces work here (checked once per process)."""
+    global _unshare_ok
+    if _unshare_ok is None:
+        unshare = shutil.which("unshare")
+        if unshare is None:
+            _unshare_ok = (False, "the `unshare` tool (util-linux) is not installed")
+        else:
+            try:
+                probe = subprocess.run(
+                    [
+                        unshare,
+                        "--user",
+                        "--map-root-user",
+                        "--net",
+                        "--mount",
+                        "--",
+                        "/bin/sh",
+                        "-c",
+                        "mount -t tmpfs none /mnt 2>/dev/null || mount -t tmpfs none /tmp; exec unshare --user true",
+                    ],
+                    capture_output=True,
+                    timeout=10,
+                    check=False,
+                )
+                error = probe.stderr.decode(errors="replace").strip().splitlines()
+                _unshare_ok = (
+                    (True, "unshare --user --net --mount works")
+                    if probe.returncode == 0
+                    else (False, f"user namespaces refused: {error[-1] if error else probe.returncode}")
+                )
+            except (OSError, subprocess.TimeoutExpired) as exc:
+                _unshare_ok = (False, f"unshare failed: {exc}")
+    return _unshare_ok
+
+
+def worker_environment() -> dict[str, str]:
+    """Nothing of the user's environment: no HOME, no TXCOPILOT_HOME, no tokens, no proxies."""
+    return {
+        "PATH": "/usr/bin:/bin",
+        "LANG": "C.UTF-8",
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "PYTHONNOUSERSITE": "1",
+    }
+
+
+def plan_sandbox(model_path: str | None, hidden_dirs: list[Path], *, gpu: bool) -> SandboxPlan:
+    inner = [sys.executable, "-I", "-c", _BOOT, str(ROOT)]
+    layers = [
+        IsolationLayer(
+            name="process",
+            active=True,
+            detail="separate worker process; stdin/stdout pipe only, no other fds",
+        ),
+        IsolationLayer(
+            name="environment", active=True, detail="scrubbed environment; empty working directory"
+        ),
+    ]
+    size = os.path.getsize(model_path) if model_path and os.path.exists(model_path) else 0
+    address_space = None if gpu else 3 * 2**30 + 2 * size
+    layers.append(
+        IsolationLayer(
+            name="limits",
+            active=True,
+            detail=f"core dumps off, {NOFILE_LIMIT} files, {CPU_LIMIT_S} s CPU, "
+            + (
+                f"{address_space // 2**20} MiB address space"
+                if address_space
+                else "no address-space cap (GPU drivers need it)"
+            ),
+        )
+    )
+    usable, why = namespaces_available()
+    if not usable:
+        layers.append(
+            IsolationLayer(
+                name="network", active=False, detail=f"UNAVAILABLE: {why}; the worker could reach the network"
+            )
+        )
+        layers.append(
+            IsolationLayer(
+                name="filesystem",
+                active=False,
+                detail=f"UNAVAILABLE: {why}; data and config dirs are readable",
+            )
+        )
+        return SandboxPlan(inner, layers, address_space)
+    resolved_model = Path(model_path).resolve() if model_path else None
+    hide = [
+        d
+        for d in dict.fromkeys(p.resolve() for p in hidden_dirs if p.exists())
+        if resolved_model is None or not resolved_model.is_relative_to(d)
+    ]
+    kept = [str(d) for d in dict.fromkeys(p.resolve() for p in hidden_dirs if p.exists()) if d not in hide]
+    command = [
+        "unshare",
+        "--user",
+        "--map-root-user",
+        "--net",
+        "--mount",
+        "--",
+        "/bin/sh",
+        "-c",
+        _HIDE_SCRIPT,
+        "sh",
+        *map(str, hide),
+        "--",
+        *inner,
+    ]
+    layers.append(
+        IsolationLayer(
+            name="network", active=True, detail="own network namespace: no interface but a downed loopback"
+        )
+    )
+    layers.append(
+        IsolationLayer(
+            name="filesystem",
+            active=not kept,
+            detail=f"data and config dirs hidden ({len(hide)} covered)"
+            + (f"; NOT hidden because the model file is inside: {', '.join(kept)}" if kept else ""),
+        )
+    )
+    return SandboxPlan(command, layers, address_space)
+
+
+def _limit(address_space: int | None) -> Callable[[], None]:
+    def apply() -> None:
+        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+        resource.setrlimit(resource.RLIMIT_NOFILE, (NOFILE_LIMIT, NOFILE_LIMIT))
+        resource.setrlimit(resource.RLIMIT_CPU, (CPU_LIMIT_S, CPU_LIMIT_S))
+        if address_space:
+            resource.setrlimit(resource.RLIMIT_AS, (address_space, address_space))
+
+    return apply
+
+
+class WorkerError(EnvironmentProblem):
+    """The worker died, timed out or reported an error."""
+
+
+class Worker:
+    """One running worker. Not thread-safe: one request at a time."""
+
+    def __init__(self, plan: SandboxPlan) -> None:
+        self.plan = plan
+        self._workdir = tempfile.mkdtemp(prefix="txcopilot-worker-")
+        self._stderr = tempfile.TemporaryFile()  # noqa: SIM115 - lives as long as the worker
+        self.process = subprocess.Popen(
+            plan.command,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=self._stderr,
+            cwd=self._workdir,
+            env=worker_environment(),
+            close_fds=True,
+            preexec_fn=_limit(plan.address_space),  # runs in the child before exec
+            text=True,
+            encoding="utf-8",
+            bufsize=1,
+        )
+        self.load_s = 0.0
+
+    @property
+    def layers(self) -> list[IsolationLayer]:
+        return self.plan.layers
+
+    def request(
+        self,
+        message: dict[str, Any],
+        *,
+        timeout_s: float = 120.0,
+        on_message: Callable[[dict[str, Any]], None] | None = None,
+        final: tuple[str, ...] = ("ready", "done", "probe", "self_check"),
+    ) -> dict[str, Any]:
+        """Sends one request and reads replies until a final one (or an error)."""
+        stdin, stdout = self.process.stdin, self.process.stdout
+        assert stdin is not None and stdout is not None
+        try:
+            stdin.write(json.dumps(message) + "\n")
+            stdin.flush()
+        except (BrokenPipeError, OSError):
+            raise WorkerError(f"the model worker exited ({self._why()})", "run `txcopilot doctor`") from None
+        timer = threading.Timer(timeout_s, self.process.kill)
+        timer.start()
+        try:
+            while True:
+                line = stdout.readline()
+                if not line:
+                    if not timer.is_alive():
+                        raise WorkerError(
+                            f"the model worker took longer than {timeout_s:.0f} s and was stopped"
+                        )
+                    raise WorkerError(f"the model worker exited ({self._why()})", "run `txcopilot doctor`")
+                reply = json.loads(line)
+                if reply.get("type") == "error":
+                    raise WorkerError(f"the model worker failed: {reply.get('message')}")
+                if reply.get("type") in final:
+                    return dict(reply)
+                if on_message:
+                    on_message(reply)
+        finally:
+            timer.cancel()
+
+    def _why(self) -> str:
+        code = self.process.wait(timeout=5) if self.process.poll() is None else self.process.returncode
+        self._stderr.seek(0)
+        tail = self._stderr.read()[-2000:].decode(errors="replace").strip().splitlines()
+        signal = f"signal {-code}" if code is not None and code < 0 else f"status {code}"
+        if code == 97:
+            return "the sandbox could not hide the data dirs"
+        return f"{signal}{': ' + tail[-1] if tail else ''}"
+
+    def close(self) -> None:
+        if self.process.poll() is None:
+            if self.process.stdin:
+                self.process.stdin.close()
+            try:
+                self.process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        for stream in (self.process.stdout,):
+            if stream:
+                stream.close()
+        self._stderr.close()
+        shutil.rmtree(self._workdir, ignore_errors=True)
+
+
+def start_worker(load: dict[str, Any], hidden_dirs: list[Path], *, timeout_s: float = 120.0) -> Worker:
+    """Starts a worker and loads the backend described by `load` (see copilot.llm.worker)."""
+    plan = plan_sandbox(load.get("model_path"), hidden_dirs, gpu=int(load.get("n_gpu_layers") or 0) > 0)
+    started = time.perf_counter()
+    worker = Worker(plan)
+    try:
+        worker.request({"type": "load", **load}, timeout_s=timeout_s)
+    except BaseException:
+        worker.close()
+        raise
+    worker.load_s = time.perf_counter() - started
+    return worker

@@ -1,0 +1,145 @@
+"""enrich_review with a fake model behind the real sandboxed worker: advisory only, grounded, labelled."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from llmhelpers import RECIPIENT, SPENDER, USDC, approval_review, transfer_review
+
+from copilot.llm.explain import enrich_review
+from copilot.models import VERDICT_RANK, Review
+
+
+@dataclass
+class Options:
+    use_llm: bool = True
+    model: str | None = None
+    on_token: Any = None
+
+
+def fake(answer: dict[str, Any] | str) -> dict[str, Any]:
+    text = answer if isinstance(answer, str) else json.dumps(answer)
+    return {"backend": "fake", "answer": text, "name": "fake-model"}
+
+
+def answer(
+    summary: str,
+    *,
+    level: str = "low",
+    risks: list[dict[str, str]] | None = None,
+    steps: list[str] | None = None,
+) -> dict[str, Any]:
+    return {
+        "summary": summary,
+        "what_happens": steps or ["You sign it."],
+        "risks": risks or [],
+        "risk_level": level,
+        "questions": ["Did you start this yourself?"],
+    }
+
+
+def test_model_saying_safe_never_lowers_a_confirm_or_block() -> None:
+    for verdict, score in (("confirm", 70), ("block", 95)):
+        review = approval_review(verdict=verdict, score=score)
+        out = enrich_review(
+            review, Options(), backend_override=fake(answer("You approve a token. It is safe.", level="low"))
+        )
+        assert out.verdict == verdict
+        assert out.risk_score == score
+        assert out.decided_by == review.decided_by
+        assert out.explanation_source == "llm"
+
+
+def test_model_can_raise_allow_to_confirm_with_a_grounded_risk() -> None:
+    review = transfer_review()
+    concern = {"finding": "new", "text": f"You have never paid {RECIPIENT} before."}
+    out = enrich_review(
+        review, Options(), backend_override=fake(answer("You send 50 USDC.", level="high", risks=[concern]))
+    )
+    assert out.verdict == "confirm"
+    assert out.decided_by == "llm:advisory"
+    assert out.risk_score >= 60
+    assert out.llm is not None and out.llm.raised_verdict
+
+
+def test_model_alone_never_blocks() -> None:
+    concern = {"finding": "new", "text": "This looks like a drain."}
+    out = enrich_review(
+        transfer_review(),
+        Options(),
+        backend_override=fake(answer("You send 50 USDC.", level="critical", risks=[concern])),
+    )
+    assert out.verdict == "confirm"
+    assert out.risk_score >= 85
+
+
+def test_sentence_inventing_an_amount_or_address_is_dropped_and_counted() -> None:
+    invented = "0x9999999999999999999999999999999999999999"
+    reply = answer(
+        f"You approve {SPENDER} to spend unlimited USDC. It also sends 500 DAI to {invented}.",
+        steps=[f"{SPENDER} may move all of your USDC.", "Uniswap swaps it for ETH."],
+    )
+    out = enrich_review(approval_review(), Options(), backend_override=fake(reply))
+    assert out.llm is not None
+    assert out.llm.grounding.checked == 5  # two summary sentences, two steps, one question
+    assert out.llm.grounding.dropped == 2
+    assert out.llm.grounding_rate == pytest.approx(0.6)
+    assert "500 DAI" not in out.explanation and "Uniswap" not in out.explanation
+    assert f"You approve {SPENDER} to spend unlimited USDC." in out.explanation
+    # the deterministic explanation fills the gap
+    assert USDC in out.explanation
+    report = json.loads(out.model_dump_json())["llm"]
+    assert report["grounding_rate"] == pytest.approx(0.6)
+
+
+def test_no_llm_and_missing_model_are_labelled_deterministic(monkeypatch: pytest.MonkeyPatch) -> None:
+    review = approval_review()
+    out = enrich_review(review, Options(use_llm=False))
+    assert out.explanation_source == "deterministic" and out.llm is None
+    assert out.explanation_note is not None and "--no-llm" in out.explanation_note
+    assert out.explanation == review.explanation
+
+    monkeypatch.setattr("copilot.llm.discovery.default_model", lambda: None)
+    out = enrich_review(review, Options())
+    assert out.explanation_source == "deterministic"
+    assert out.explanation_note is not None and "no model" in out.explanation_note
+
+
+def test_unusable_model_output_falls_back_to_the_deterministic_explanation() -> None:
+    review = approval_review()
+    out = enrich_review(review, Options(), backend_override=fake('{"summary": "You approve'))
+    assert out.explanation_source == "deterministic"
+    assert out.explanation == review.explanation
+    assert out.explanation_note is not None and "not valid JSON" in out.explanation_note
+    assert out.verdict == review.verdict
+
+
+def test_tokens_stream_as_readable_text_and_report_says_how_it_ran() -> None:
+    pieces: list[str] = []
+    reply = answer(
+        "You approve unlimited USDC.",
+        risks=[{"finding": "approval.unlimited", "text": "It can take all your USDC."}],
+    )
+    out = enrich_review(approval_review(), Options(on_token=pieces.append), backend_override=fake(reply))
+    streamed = "".join(pieces)
+    assert len(pieces) > 5
+    assert streamed.startswith("You approve unlimited USDC.")
+    assert "- [approval.unlimited] It can take all your USDC." in streamed
+    assert '"summary"' not in streamed
+    assert out.llm is not None
+    names = {layer.name for layer in out.llm.isolation}
+    assert names == {"process", "environment", "limits", "network", "filesystem"}
+    assert out.llm.timing.generated_tokens > 0
+    assert out.llm.risks[0].finding == "approval.unlimited"
+
+
+def test_review_json_round_trips_with_the_typed_report() -> None:
+    out = enrich_review(
+        approval_review(), Options(), backend_override=fake(answer("You approve unlimited USDC."))
+    )
+    again = Review.model_validate_json(out.model_dump_json())
+    assert again.llm == out.llm
+    assert VERDICT_RANK[again.verdict] >= VERDICT_RANK["confirm"]
