@@ -1,0 +1,533 @@
+"""ERC-7730 rendering: each field format and path form on small handcrafted descriptors, plus the
+registry lookups (deployments, ERC-wide fallbacks, EIP-712 domains) and the precomputed index."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from typing import Any
+
+import pytest
+from eth_abi import encode
+from eth_utils import keccak, to_checksum_address
+
+from copilot.decoding import erc7730
+from copilot.decoding.erc7730 import (
+    descriptor_signatures,
+    render_call_with_descriptor,
+    render_calldata,
+    render_message_with_descriptor,
+    render_typed_data,
+)
+from copilot.decoding.erc7730_descriptor import load_descriptor, merge, parse_signature
+from copilot.decoding.erc7730_index import build_index, descriptor_root, render_index
+from copilot.decoding.erc7730_render import MAX_CALLDATA_DEPTH, Node, RenderError, parse_path, resolve
+from copilot.resources import ROOT
+
+USDC = "0xA0b86991c6218b36c1d19D4a2e9Eb0cE3606eB48"
+WETH = "0xC02aaA39b223FE8D0A0e5C4F27eAD9083C756Cc2"
+ALICE = to_checksum_address("0x00000000000000000000000000000000000a11ce")
+BOB = to_checksum_address("0x0000000000000000000000000000000000000b0b")
+TARGET = "0x1111111111111111111111111111111111111111"
+MAX = 2**256 - 1
+
+
+@pytest.fixture
+def tokens(monkeypatch: pytest.MonkeyPatch) -> dict[str, tuple[str, int]]:
+    """A token table double: the renderer asks it for (ticker, decimals) by address."""
+    table = {USDC.lower(): ("USDC", 6), WETH.lower(): ("WETH", 18)}
+    monkeypatch.setattr(erc7730._SERVICES, "token", lambda chain_id, address: table.get(address.lower()))
+    monkeypatch.setattr(erc7730._SERVICES, "name", lambda chain_id, address: None)
+    return table
+
+
+def call(signature: str, *args: Any) -> bytes:
+    parsed = parse_signature(signature)
+    return keccak(text=parsed.canonical)[:4] + encode([p.type for p in parsed.params], list(args))
+
+
+def descriptor(key: str, fields: list[dict[str, Any]], **extra: Any) -> dict[str, Any]:
+    return {
+        "context": {"contract": {"deployments": [{"chainId": 1, "address": TARGET}]}},
+        "metadata": {"owner": "Test Owner", **extra.pop("metadata", {})},
+        "display": {"formats": {key: {"intent": "Do it", "fields": fields}}, **extra},
+    }
+
+
+def shown(result: erc7730.ClearSign | None) -> dict[str, str]:
+    assert result is not None
+    return {f.label: f.value for f in result.fields}
+
+
+def render(
+    key: str, fields: list[dict[str, Any]], *args: Any, value: int = 0, chain_id: int = 1, **extra: Any
+):
+    return render_call_with_descriptor(
+        descriptor(key, fields, **extra), chain_id, TARGET, call(key, *args), value
+    )
+
+
+# --------------------------------------------------------------------------- signatures and includes
+
+
+def test_signature_with_named_nested_tuples_and_arrays_parses_to_abi_types() -> None:
+    parsed = parse_signature("swap((address tokenIn, uint fee)[] legs, bytes32[2][] proofs, address)")
+    assert parsed.canonical == "swap((address,uint256)[],bytes32[2][],address)"
+    assert [p.name for p in parsed.params] == ["legs", "proofs", "_2"]
+    assert [c.name for c in parsed.params[0].components] == ["tokenIn", "fee"]
+
+
+@pytest.mark.parametrize("bad", ["approve", "approve(address spender", "f(address a) extra"])
+def test_malformed_signature_is_rejected(bad: str) -> None:
+    with pytest.raises(ValueError):
+        parse_signature(bad)
+
+
+def test_includes_merge_fields_by_path_and_the_including_file_wins() -> None:
+    base = {
+        "display": {"formats": {"f()": {"fields": [{"path": "a", "label": "A", "params": {"x": 1, "y": 2}}]}}}
+    }
+    top = {"display": {"formats": {"f()": {"fields": [{"path": "a", "params": {"y": 3}}, {"path": "b"}]}}}}
+    fields = merge(base, top)["display"]["formats"]["f()"]["fields"]
+    assert fields == [{"path": "a", "label": "A", "params": {"x": 1, "y": 3}}, {"path": "b"}]
+
+
+def test_registry_descriptor_resolves_its_includes() -> None:
+    vault = load_descriptor("registry/morpho/calldata-gauntlet-gtUSDT.json")
+    assert "deposit(uint256 assets, address receiver)" in vault["display"]["formats"]
+    assert vault["metadata"]["constants"]["vaultTicker"] == "gtUSDT"
+    assert vault["metadata"]["owner"] == "Gauntlet"
+
+
+# --------------------------------------------------------------------------- paths
+
+
+def test_path_roots_and_selectors_parse() -> None:
+    assert parse_path("#.params.path.[-20:]") == ("#", ["params", "path", "[-20:]"])
+    assert parse_path("details.[].amount") == ("", ["details", "[]", "amount"])
+    assert parse_path("@.value") == ("@", ["value"])
+    assert parse_path("$.metadata.enums.mode") == ("$", ["metadata", "enums", "mode"])
+
+
+def test_resolve_indexes_slices_and_wildcards() -> None:
+    data = Node(
+        "t",
+        {"xs": Node("uint256[]", [Node("uint256", n) for n in (10, 20, 30)]), "b": Node("bytes", b"abcdef")},
+    )
+    assert [n.value for _, n in resolve(data, ["xs", "[-1]"])] == [30]
+    assert [(p, n.value) for p, n in resolve(data, ["xs", "[0:2]"])] == [
+        (["xs", "[0]"], 10),
+        (["xs", "[1]"], 20),
+    ]
+    assert [n.value for _, n in resolve(data, ["xs", "[]"])] == [10, 20, 30]
+    assert [n.value for _, n in resolve(data, ["b", "[-2:]"])] == [b"ef"]
+    with pytest.raises(RenderError):
+        list(resolve(data, ["missing"]))
+    with pytest.raises(RenderError):
+        list(resolve(data, ["xs", "[3]"]))
+
+
+def test_token_path_slices_the_first_20_bytes_of_a_packed_path(tokens: dict[str, Any]) -> None:
+    key = "exactInput((bytes path, uint256 amountIn) params)"
+    path = bytes.fromhex(USDC[2:]) + (500).to_bytes(3, "big") + bytes.fromhex(WETH[2:])
+    fields: list[dict[str, Any]] = [
+        {
+            "path": "params.amountIn",
+            "label": "Send",
+            "format": "tokenAmount",
+            "params": {"tokenPath": "params.path.[0:20]"},
+        },
+        {"path": "params.path.[-20:]", "label": "Receive token", "format": "raw"},
+    ]
+    assert shown(render(key, fields, (path, 2_500_000))) == {"Send": "2.5 USDC", "Receive token": WETH}
+
+
+def test_array_group_pairs_each_amount_with_its_own_token(tokens: dict[str, Any]) -> None:
+    key = "batch((address token, uint256 amount)[] details)"
+    fields: list[dict[str, Any]] = [
+        {
+            "path": "details.[]",
+            "fields": [
+                {
+                    "path": "amount",
+                    "label": "Amount",
+                    "format": "tokenAmount",
+                    "params": {"tokenPath": "token"},
+                }
+            ],
+        }
+    ]
+    result = render(key, fields, [(USDC, 1_000_000), (WETH, 10**18)])
+    assert result is not None
+    assert [(f.value, f.path) for f in result.fields] == [
+        ("1 USDC", "details.[0].amount"),
+        ("1 WETH", "details.[1].amount"),
+    ]
+
+
+# --------------------------------------------------------------------------- formats
+
+
+def test_raw_shows_each_type_naturally() -> None:
+    key = "f(uint256 n, bool ok, address who, bytes data, string note, int8 delta)"
+    fields: list[dict[str, Any]] = [
+        {"path": name, "label": name, "format": "raw"} for name in ("n", "ok", "who", "data", "note", "delta")
+    ]
+    values = shown(render(key, fields, 1000, True, ALICE.lower(), b"\x12\x34", "Ledger", -5))
+    assert values == {
+        "n": "1000",
+        "ok": "true",
+        "who": ALICE,
+        "data": "0x1234",
+        "note": "Ledger",
+        "delta": "-5",
+    }
+
+
+def test_amount_uses_the_chains_native_currency() -> None:
+    fields: list[dict[str, Any]] = [{"path": "@.value", "label": "Value", "format": "amount"}]
+    assert shown(render("stake()", fields, value=1_500_000_000_000_000_000, chain_id=137)) == {
+        "Value": "1.5 POL"
+    }
+    assert shown(render("stake()", fields, value=2 * 10**15)) == {"Value": "0.002 ETH"}
+
+
+def test_token_amount_known_unknown_threshold_and_native(tokens: dict[str, Any]) -> None:
+    key = "approve(address token, uint256 value)"
+    fields: list[dict[str, Any]] = [
+        {
+            "path": "value",
+            "label": "Amount",
+            "format": "tokenAmount",
+            "params": {
+                "tokenPath": "token",
+                "threshold": "0x8000000000000000000000000000000000000000000000000000000000000000",
+                "nativeCurrencyAddress": ["$.metadata.constants.eth"],
+            },
+        }
+    ]
+    extra: dict[str, Any] = {"metadata": {"constants": {"eth": "0xEeeeeEeeeEeEeeEeEeEeeEEEeeeeEeeeeeeeEEeE"}}}
+    assert shown(render(key, fields, USDC, 123_450_000, **extra)) == {"Amount": "123.45 USDC"}
+    assert shown(render(key, fields, USDC, MAX, **extra)) == {"Amount": "Unlimited USDC"}
+    assert shown(render(key, fields, BOB, 42, **extra)) == {"Amount": "42 (unknown token)"}
+    native = "0xEeeeeEeeeEeEeeEeEeEeeEEEeeeeEeeeeeeeEEeE"
+    assert shown(render(key, fields, native, 10**17, **extra)) == {"Amount": "0.1 ETH"}
+    fields[0]["params"]["message"] = "Max"
+    assert shown(render(key, fields, USDC, MAX, **extra)) == {"Amount": "Max USDC"}
+
+
+def test_token_amount_with_a_constant_token(tokens: dict[str, Any]) -> None:
+    fields: list[dict[str, Any]] = [
+        {
+            "path": "assets",
+            "label": "Deposit",
+            "format": "tokenAmount",
+            "params": {"token": "$.metadata.constants.asset"},
+        }
+    ]
+    extra: dict[str, Any] = {"metadata": {"constants": {"asset": USDC}}}
+    assert shown(render("deposit(uint256 assets)", fields, 5_000_000, **extra)) == {"Deposit": "5 USDC"}
+
+
+def test_address_name_uses_trusted_names_and_the_sender_alias(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(
+        erc7730._SERVICES, "name", lambda chain_id, address: "Bob's Vault" if address == BOB else None
+    )
+    key = "f(address to, address other, address recipient)"
+    fields: list[dict[str, Any]] = [
+        {"path": "to", "label": "To", "format": "addressName"},
+        {"path": "other", "label": "Other", "format": "addressName"},
+        {
+            "path": "recipient",
+            "label": "Recipient",
+            "format": "addressName",
+            "params": {"senderAddress": "0x0000000000000000000000000000000000000000"},
+        },
+    ]
+    values = shown(render(key, fields, BOB, ALICE, "0x" + "00" * 20))
+    assert values == {"To": f"Bob's Vault ({BOB})", "Other": ALICE, "Recipient": "Sender"}
+
+
+def test_signer_reference_without_a_known_signer_names_the_role() -> None:
+    fields: list[dict[str, Any]] = [{"path": "@.from", "label": "Debtor", "format": "addressName"}]
+    assert shown(render("borrow()", fields)) == {"Debtor": "the signing account"}
+    result = render_call_with_descriptor(
+        descriptor("borrow()", fields), 1, TARGET, call("borrow()"), 0, sender=ALICE
+    )
+    assert shown(result) == {"Debtor": ALICE}
+
+
+def test_date_timestamp_and_blockheight() -> None:
+    key = "f(uint256 deadline, uint256 block)"
+    fields: list[dict[str, Any]] = [
+        {"path": "deadline", "label": "Deadline", "format": "date", "params": {"encoding": "timestamp"}},
+        {"path": "block", "label": "Block", "format": "date", "params": {"encoding": "blockheight"}},
+    ]
+    values = shown(render(key, fields, 1709191632, 19332140))
+    assert values == {"Deadline": "2024-02-29 07:27:12 AM UTC", "Block": "block 19332140"}
+    assert shown(render(key, fields, MAX, 1))["Deadline"] == str(MAX)
+
+
+def test_duration_is_hours_minutes_seconds() -> None:
+    fields: list[dict[str, Any]] = [{"path": "period", "label": "Lock", "format": "duration"}]
+    assert shown(render("f(uint256 period)", fields, 8250)) == {"Lock": "02:17:30"}
+    assert shown(render("f(uint256 period)", fields, 100 * 3600)) == {"Lock": "100:00:00"}
+
+
+@pytest.mark.parametrize(
+    ("value", "params", "expected"),
+    [
+        (3000, {"decimals": 4, "base": "%"}, "0.3 %"),
+        (15, {"decimals": 1, "base": "d"}, "1.5 d"),
+        (36000, {"base": "s", "prefix": True}, "36 ks"),
+        (9300, {"base": "bps"}, "9300 bps"),
+        (2_500_000, {"base": "$.metadata.constants.unit", "decimals": 6}, "2.5 POL"),
+    ],
+)
+def test_unit_scales_and_prefixes(value: int, params: dict[str, Any], expected: str) -> None:
+    fields: list[dict[str, Any]] = [{"path": "v", "label": "V", "format": "unit", "params": params}]
+    extra: dict[str, Any] = {"metadata": {"constants": {"unit": "POL"}}}
+    assert shown(render("f(uint256 v)", fields, value, **extra)) == {"V": expected}
+
+
+def test_enum_maps_values_and_falls_back_to_raw() -> None:
+    fields: list[dict[str, Any]] = [
+        {"path": "mode", "label": "Rate", "format": "enum", "params": {"$ref": "$.metadata.enums.rate"}}
+    ]
+    extra: dict[str, Any] = {"metadata": {"enums": {"rate": {"1": "stable", "2": "variable"}}}}
+    assert shown(render("f(uint256 mode)", fields, 2, **extra)) == {"Rate": "variable"}
+    assert shown(render("f(uint256 mode)", fields, 7, **extra)) == {"Rate": "7"}
+
+
+def test_nft_name_shows_the_token_id_in_its_collection() -> None:
+    fields: list[dict[str, Any]] = [
+        {"path": "id", "label": "NFT", "format": "nftName", "params": {"collectionPath": "@.to"}}
+    ]
+    assert shown(render("f(uint256 id)", fields, 1036)) == {"NFT": f"{TARGET} #1036"}
+
+
+def test_nested_calldata_renders_the_inner_call_with_its_own_descriptor(tokens: dict[str, Any]) -> None:
+    inner = call("transfer(address _to,uint256 _value)", BOB, 3_000_000)
+    key = "execute(address target, bytes data, uint256 value)"
+    fields: list[dict[str, Any]] = [
+        {
+            "path": "data",
+            "label": "Action",
+            "format": "calldata",
+            "params": {"calleePath": "target", "amountPath": "value"},
+        }
+    ]
+    result = render(key, fields, USDC, inner, 0)
+    assert result is not None
+    labels = [(f.label, f.value, f.path) for f in result.fields]
+    # the ERC-20 descriptor from the registry (ercs/calldata-erc20-tokens.json) formats the inner call
+    assert labels[0] == ("Action", "Send", "data")
+    assert ("Amount", "3 USDC", "data._value") in labels
+    assert any(value == BOB for _, value, _ in labels)
+
+
+def test_nested_calldata_stops_at_the_depth_limit() -> None:
+    # Morpho's bundler formats each bundled call with whatever descriptor the callee has: a bundle
+    # that calls the bundler again, and again, is cut at the depth limit with a note
+    bundler = "0x6566194141eefa99Af43Bb5Aa71460Ca2Dc90245"
+    key = "multicall((address to, bytes data, uint256 value, bool skipRevert, bytes32 callbackHash)[] bundle)"
+    data = call("transfer(address,uint256)", BOB, 1)
+    for _ in range(MAX_CALLDATA_DEPTH + 2):
+        data = call(key, [(bundler, data, 0, False, b"\0" * 32)])
+    result = render_calldata(1, bundler, data, 0)
+    assert result is not None
+    actions = [f.value for f in result.fields if f.label == "Action"]
+    assert actions[:MAX_CALLDATA_DEPTH] == ["Bundler3 Multicall"] * MAX_CALLDATA_DEPTH
+    assert len(actions) == MAX_CALLDATA_DEPTH + 1
+    assert actions[-1].startswith(f"call to {bundler} with ")
+    assert actions[-1].endswith("(nested too deep to decode)")
+
+
+def test_unknown_inner_call_is_summarised_not_dropped() -> None:
+    key = "execute(address target, bytes data)"
+    fields: list[dict[str, Any]] = [
+        {"path": "data", "label": "Action", "format": "calldata", "params": {"calleePath": "target"}}
+    ]
+    values = shown(render(key, fields, BOB, b"\xde\xad\xbe\xef\x00"))
+    assert values == {"Action": f"call to {BOB} with 5 bytes of data"}
+
+
+# --------------------------------------------------------------------------- field specs
+
+
+def test_visibility_rules() -> None:
+    key = "f(uint256 a, uint256 b, uint256 c, uint256 d)"
+    fields: list[dict[str, Any]] = [
+        {"path": "a", "label": "A", "visible": "never"},
+        {"path": "b", "label": "B", "visible": {"ifNotIn": ["0"]}},
+        {"path": "c", "label": "C", "visible": {"mustBe": [7]}},
+        {"path": "d", "label": "D", "visible": "optional"},
+    ]
+    assert shown(render(key, fields, 1, 0, 7, 4)) == {"D": "4"}
+    assert shown(render(key, fields, 1, 5, 7, 4)) == {"B": "5", "D": "4"}
+    # a value the descriptor says must be fixed is not: the descriptor does not apply
+    assert render(key, fields, 1, 5, 8, 4) is None
+
+
+def test_literal_values_definitions_and_param_overrides(tokens: dict[str, Any]) -> None:
+    key = "f(uint256 amount)"
+    fields: list[dict[str, Any]] = [
+        {"label": "Share ticker", "value": "$.metadata.constants.ticker"},
+        {"path": "amount", "$ref": "$.display.definitions.amount", "params": {"token": USDC}},
+    ]
+    extra: dict[str, Any] = {
+        "metadata": {"constants": {"ticker": "vUSDC"}},
+        "definitions": {"amount": {"label": "Amount", "format": "tokenAmount", "params": {"token": WETH}}},
+    }
+    assert shown(render(key, fields, 1_000_000, **extra)) == {"Share ticker": "vUSDC", "Amount": "1 USDC"}
+
+
+def test_nested_fields_groups_concatenate_paths() -> None:
+    key = "f((address to, uint256 amount) order)"
+    fields: list[dict[str, Any]] = [
+        {"path": "order", "fields": [{"path": "to", "label": "To", "format": "raw"}]}
+    ]
+    result = render(key, fields, (ALICE, 5))
+    assert result is not None
+    assert [(f.label, f.value, f.path) for f in result.fields] == [("To", ALICE, "order.to")]
+
+
+def test_intent_objects_read_as_label_value_pairs() -> None:
+    doc = descriptor("withdraw()", [])
+    doc["display"]["formats"]["withdraw()"]["intent"] = {
+        "Native Staking": "Withdraw",
+        "Rewards": "Consensus & Exec",
+    }
+    result = render_call_with_descriptor(doc, 1, TARGET, call("withdraw()"), 0)
+    assert result is not None
+    assert result.intent == "Native Staking: Withdraw; Rewards: Consensus & Exec"
+    assert result.owner == "Test Owner"
+
+
+def test_calldata_that_does_not_decode_is_not_rendered() -> None:
+    doc = descriptor("f(uint256 a, bytes b)", [{"path": "a", "label": "A"}])
+    data = keccak(text="f(uint256,bytes)")[:4] + b"\x01" * 7
+    assert render_call_with_descriptor(doc, 1, TARGET, data, 0) is None
+
+
+# --------------------------------------------------------------------------- registry lookups
+
+
+def test_registry_call_bound_to_its_deployment() -> None:
+    router = "0x68b3465833fb72A70ecDF485E0e4C7bD8665Fc45"
+    data = call(
+        "exactInputSingle((address tokenIn, address tokenOut, uint24 fee, address recipient, uint256 amountIn, uint256 amountOutMinimum, uint160 sqrtPriceLimitX96) params)",
+        (WETH, USDC, 3000, ALICE, 10**18, 3_000_000_000, 0),
+    )
+    result = render_calldata(1, router, data, 0)
+    assert result is not None
+    assert (result.intent, result.owner, result.descriptor) == (
+        "swap",
+        "Uniswap Labs",
+        "registry/uniswap/calldata-UniswapV3Router02.json",
+    )
+    assert shown(result)["Uniswap fee"] == "0.3 %"
+    # the same call on another chain is not bound to that descriptor
+    assert render_calldata(10, router, data, 0) is None
+
+
+def test_erc20_calls_fall_back_to_the_erc_wide_descriptor_for_any_address() -> None:
+    data = call("approve(address,uint256)", BOB, MAX)
+    result = render_calldata(1, "0x9999999999999999999999999999999999999999", data, 0)
+    assert result is not None
+    assert result.descriptor == "ercs/calldata-erc20-tokens.json"
+    assert result.function == "approve(address,uint256)"
+    assert render_calldata(1, TARGET, b"\x12\x34\x56\x78", 0) is None
+    assert render_calldata(1, TARGET, b"", 0) is None
+
+
+PERMIT_TYPES = {
+    "EIP712Domain": [
+        {"name": "name", "type": "string"},
+        {"name": "version", "type": "string"},
+        {"name": "chainId", "type": "uint256"},
+        {"name": "verifyingContract", "type": "address"},
+    ],
+    "Permit": [
+        {"name": "owner", "type": "address"},
+        {"name": "spender", "type": "address"},
+        {"name": "value", "type": "uint256"},
+        {"name": "nonce", "type": "uint256"},
+        {"name": "deadline", "type": "uint256"},
+    ],
+}
+
+
+def permit(domain: dict[str, Any]) -> dict[str, Any]:
+    message = {"owner": ALICE, "spender": BOB, "value": "1000000", "nonce": 0, "deadline": "0x6a445880"}
+    return {"types": PERMIT_TYPES, "primaryType": "Permit", "domain": domain, "message": message}
+
+
+def test_typed_data_bound_by_domain_and_deployment(tokens: dict[str, Any]) -> None:
+    domain = {"name": "USD Coin", "version": "2", "chainId": "0x1", "verifyingContract": USDC.lower()}
+    result = render_typed_data(permit(domain))
+    assert result is not None
+    assert result.descriptor == "registry/permit/eip712-permit-ethereum-usdc.json"
+    assert shown(result) == {
+        "Spender": BOB,
+        "Max spending amount": "1 USDC",
+        "Valid until": "2026-07-01 12:00:00 AM UTC",
+    }
+
+
+def test_typed_data_with_a_foreign_domain_gets_only_the_generic_permit_display() -> None:
+    domain = {"name": "Not USDC", "version": "2", "chainId": 1, "verifyingContract": USDC}
+    result = render_typed_data(permit(domain))
+    assert result is not None
+    assert result.descriptor == "ercs/eip712-erc2612-permit.json"
+    assert render_typed_data({"primaryType": "Unknown", "types": {}, "domain": {}, "message": {}}) is None
+    assert render_typed_data({"garbage": True}) is None
+
+
+def test_typed_data_keyed_by_encode_type_requires_those_exact_types() -> None:
+    doc = {
+        "display": {
+            "formats": {
+                "Mail(address to,string contents)": {
+                    "intent": "Mail",
+                    "fields": [{"path": "contents", "label": "Text"}],
+                }
+            }
+        }
+    }
+    types = {
+        "EIP712Domain": [],
+        "Mail": [{"name": "to", "type": "address"}, {"name": "contents", "type": "string"}],
+    }
+    message = {
+        "types": types,
+        "primaryType": "Mail",
+        "domain": {},
+        "message": {"to": ALICE, "contents": "hi"},
+    }
+    assert shown(render_message_with_descriptor(doc, message)) == {"Text": "hi"}
+    types["Mail"].append({"name": "extra", "type": "uint256"})
+    assert render_message_with_descriptor(doc, message) is None
+
+
+# --------------------------------------------------------------------------- index and cost
+
+
+def test_the_precomputed_index_is_up_to_date() -> None:
+    stored = (descriptor_root() / "index.json").read_text(encoding="utf-8")
+    assert stored == render_index(build_index()), "run: python -m copilot.decoding.erc7730_index"
+
+
+def test_descriptor_signatures_are_canonical_and_cover_the_registry() -> None:
+    signatures = set(descriptor_signatures())
+    assert {"approve(address,uint256)", "transfer(address,uint256)"} <= signatures
+    assert all(" " not in s for s in signatures)
+    index = json.loads((descriptor_root() / "index.json").read_text(encoding="utf-8"))
+    assert len(signatures) == len(index["signatures"]) > 300
+
+
+def test_importing_the_renderer_loads_no_heavy_libraries() -> None:
+    code = "import sys, copilot.decoding.erc7730; print(sorted(m for m in ('web3', 'eth_abi', 'eth_account', 'rich') if m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
