@@ -1,0 +1,137 @@
+"""`txcopilot review INPUT`: decode, find risks, judge against the policy, explain."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import click
+
+from copilot.errors import ExitCode, InputError
+
+if TYPE_CHECKING:
+    from copilot.models import Review
+
+EPILOG = """\b
+Examples:
+  txcopilot review fixtures/demo/unlimited-approval.json
+  txcopilot review 0x02f8b1...                    a raw transaction
+  txcopilot review request.json --json            verdict, score, findings as JSON
+  txcopilot review typed.json --policy paranoid   judge against another policy
+  txcopilot review tx.json --rpc http://127.0.0.1:8545 --from 0xYourAddress
+  cat request.json | txcopilot review - --no-llm --fail-on block
+
+\b
+INPUT is a path, "-" for stdin, or inline hex/JSON: anything `txcopilot decode` accepts.
+Exit status: 0 when the review ran, whatever the verdict; with --fail-on, 1 when the
+verdict is at least that level. 2 bad input, 3 bad policy/config, 4 node or model problem.
+"""
+
+_COLOURS = {"allow": "bold white on green", "confirm": "bold black on yellow", "block": "bold white on red"}
+_SEVERITY_STYLES = {"critical": "bold red", "high": "red", "medium": "yellow", "low": "cyan", "info": "dim"}
+
+
+@click.command(epilog=EPILOG)
+@click.argument("input_arg", metavar="INPUT")
+@click.option("--json", "as_json", is_flag=True, help="Print the review as JSON (the documented output contract).")
+@click.option("--policy", metavar="NAME|PATH", help="Policy name (see `txcopilot policy list`) or a .toml path.")
+@click.option("--rpc", metavar="URL", help="Your own node, for account kinds, balances and token metadata.")
+@click.option("--offline", is_flag=True, help="Never contact a node, even one set in the config (the default without --rpc).")
+@click.option("--no-llm", is_flag=True, help="Skip the local model: deterministic explanation only.")
+@click.option("--model", metavar="PATH", help="A GGUF model file for the explanation.")
+@click.option("--from", "user", metavar="ADDRESS", help="Your account, when the request does not name it.")
+@click.option(
+    "--fail-on",
+    type=click.Choice(["confirm", "block"]),
+    help="Exit with status 1 when the verdict is at least this level.",
+)
+def review(
+    input_arg: str,
+    as_json: bool,
+    policy: str | None,
+    rpc: str | None,
+    offline: bool,
+    no_llm: bool,
+    model: str | None,
+    user: str | None,
+    fail_on: str | None,
+) -> None:
+    """Decode a signing request, find its risks, judge it against your policy and explain it."""
+    from copilot.config import load_config
+    from copilot.inputs import read_input
+    from copilot.models import VERDICT_RANK
+    from copilot.pipeline import ReviewOptions, review_input
+
+    if rpc and offline:
+        raise InputError("--rpc and --offline contradict each other", "pass one of them")
+    if user is not None and not _is_address(user):
+        raise InputError(f"--from {user!r} is not an address", "write 0x followed by 40 hex characters")
+    settings = load_config().review
+    options = ReviewOptions(
+        policy=policy or settings.policy,
+        rpc=None if offline else rpc or settings.rpc,
+        user=user,
+        use_llm=not no_llm,
+        model=model,
+    )
+    result = review_input(read_input(input_arg), options)
+    if as_json:
+        from copilot.cli.output import emit_json
+
+        emit_json(result)
+    else:
+        render(result)
+    if fail_on and VERDICT_RANK[result.verdict] >= VERDICT_RANK[fail_on]:
+        raise click.exceptions.Exit(int(ExitCode.VERDICT))
+
+
+def _is_address(value: str) -> bool:
+    return len(value) == 42 and value[:2].lower() == "0x" and all(c in "0123456789abcdefABCDEF" for c in value[2:])
+
+
+def render(result: Review) -> None:
+    """The human view: verdict banner, score, who decided, findings, explanation, decoded summary."""
+    from rich.panel import Panel
+    from rich.table import Table
+    from rich.text import Text
+
+    from copilot.cli.output import console
+
+    out = console()
+    banner = Text()
+    banner.append(f" {result.verdict.upper()} ", style=_COLOURS[result.verdict])
+    banner.append(f"  risk {result.risk_score}/100", style="bold")
+    banner.append(f"  decided by {result.decided_by}  (policy {result.policy})", style="dim")
+    out.print(banner)
+    if result.findings:
+        table = Table(show_header=True, header_style="bold", expand=False, show_lines=False)
+        for column in ("severity", "finding", "evidence", "where"):
+            table.add_column(column, overflow="fold")
+        for f in result.findings:
+            table.add_row(Text(f.severity.value, style=_SEVERITY_STYLES[f.severity.value]), f"{f.id}\n{f.title}", f.evidence, f.location or "")
+        out.print(table)
+    else:
+        out.print("No findings.")
+    source = "local LLM" if result.explanation_source == "llm" else "deterministic"
+    out.print(Panel(result.explanation, title=f"Explanation ({source})", title_align="left"))
+    out.print(_summary(result))
+
+
+def _summary(result: Review) -> str:
+    decoded = result.decoded
+    parts = [f"kind {decoded.request.kind.value}"]
+    if decoded.request.method:
+        parts.append(f"method {decoded.request.method}")
+    tx = decoded.transaction
+    if tx is not None:
+        parts.append(f"type {tx.type}")
+        if tx.chain_id is not None:
+            parts.append(f"chain {tx.chain_id}")
+        if tx.sender:
+            parts.append(f"from {tx.sender}")
+        parts.append(f"to {tx.to or '(contract creation)'}")
+    if decoded.call is not None and decoded.call.function:
+        parts.append(f"function {decoded.call.function}")
+    if decoded.typed_data is not None:
+        parts.append(f"typed data {decoded.typed_data.primary_type}")
+    parts.append(f"payload {decoded.payload_hash}")
+    return "[dim]" + " · ".join(parts) + "[/dim]"

@@ -1,0 +1,86 @@
+"""Review orchestration: decode -> context -> findings -> policy -> score -> explanation -> (LLM).
+
+The deterministic stages set the verdict floor; the optional LLM stage (copilot.llm) may only raise
+it. `review_decoded` is the fast path that batch callers (audit, serve) use with a prepared policy
+and context.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from copilot.models import VERDICT_RANK, DecodedRequest, Finding, Review, ReviewContext, SigningRequest
+
+if TYPE_CHECKING:
+    from copilot.policy import Policy
+
+
+@dataclass
+class ReviewOptions:
+    policy: str | None = None  # a policy name or path; None: the config's, else the shipped default
+    rpc: str | None = None  # the user's own node; None: offline
+    user: str | None = None  # the signing account, when the request does not say
+    use_llm: bool = True
+    model: str | None = None  # a GGUF path; None: the config's, else the bundled default
+
+
+def review_input(text: str, options: ReviewOptions) -> Review:
+    """Review any input `decode` accepts (raw tx hex, tx object, typed data, message, JSON-RPC request)."""
+    from copilot.inputs import parse_request
+
+    return review_request(parse_request(text), options)
+
+
+def review_request(request: SigningRequest, options: ReviewOptions) -> Review:
+    from copilot.decoding import decode
+    from copilot.policy import load_policy
+    from copilot.state.context import build_context
+
+    decoded = decode(request)
+    policy = load_policy(options.policy)
+    context = build_context(policy, rpc=options.rpc, user=options.user, decoded=decoded)
+    return review_decoded(decoded, policy, context, options)
+
+
+def review_decoded(decoded: DecodedRequest, policy: Policy, context: ReviewContext, options: ReviewOptions) -> Review:
+    from copilot.policy import effective_findings, judge
+    from copilot.risk import assess, risk_score
+    from copilot.risk.explain import explain
+    from copilot.risk.facts import Facts
+
+    found = assess(decoded, context)
+    decision = judge(decoded, found, policy, context)
+    findings = _merge(effective_findings(found, policy), decision.findings)
+    review = Review(
+        verdict=decision.verdict,
+        risk_score=risk_score(findings),
+        findings=findings,
+        decided_by=decision.decided_by,
+        decoded=decoded,
+        explanation=explain(Facts.of(decoded, context), findings, decision),
+        policy=decision.policy_name,
+    )
+    if options.use_llm:
+        from copilot.llm.explain import enrich_review
+
+        review = _never_lower(review, enrich_review(review, options))
+    return review
+
+
+def _never_lower(deterministic: Review, enriched: Review) -> Review:
+    """The model is advisory: it may raise the verdict or the score, never lower them, and never
+    drop a deterministic finding."""
+    if VERDICT_RANK[enriched.verdict] < VERDICT_RANK[deterministic.verdict]:
+        enriched = enriched.model_copy(update={"verdict": deterministic.verdict, "decided_by": deterministic.decided_by})
+    missing = [f for f in deterministic.findings if f not in enriched.findings]
+    return enriched.model_copy(update={
+        "risk_score": max(enriched.risk_score, deterministic.risk_score),
+        "findings": enriched.findings + missing,
+    })
+
+
+def _merge(rule_findings: list[Finding], policy_findings: list[Finding]) -> list[Finding]:
+    """Rule findings and the policy's own, worst first, each (id, location, evidence) once."""
+    unique = {(f.id, f.location, f.evidence): f for f in rule_findings + policy_findings}
+    return sorted(unique.values(), key=lambda f: f.severity.rank, reverse=True)

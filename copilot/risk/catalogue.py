@@ -1,0 +1,118 @@
+"""The findings catalogue: every finding the rules can raise, with a stable ID.
+
+IDs are part of the output contract (`review --json`, policy severity overrides): never rename one.
+Each entry carries the default severity, a title, and a documented example of what triggers it; the
+README's findings table is generated from the same data (`markdown_table`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from copilot.models import Finding, Severity
+
+
+@dataclass(frozen=True, slots=True)
+class FindingSpec:
+    id: str
+    severity: Severity
+    title: str
+    example: str
+
+
+_C, _H, _M, _L, _I = Severity.CRITICAL, Severity.HIGH, Severity.MEDIUM, Severity.LOW, Severity.INFO
+
+_SPECS = [
+    # approvals (on-chain)
+    FindingSpec("approval.unlimited", _M, "Unlimited token approval",
+                "approve(Uniswap V3 Router, 2^256-1) on USDC: the spender may move all your USDC, forever"),
+    FindingSpec("approval.excessive", _M, "Approval far larger than any payment needs",
+                "approve(spender, 10^30) on USDC: not the max value, but effectively unlimited"),
+    FindingSpec("approval.unknown_spender", _H, "Spender or operator is not a known contract",
+                "approve / permit / setApprovalForAll naming an address in neither the registry nor your address book"),
+    FindingSpec("approval.spender_is_eoa", _C, "Spender or operator is a plain account (EOA)",
+                "with --rpc: the spender has no code, so a person, not a contract, gets your tokens"),
+    FindingSpec("approval.exceeds_balance", _L, "Approval exceeds your balance",
+                "with --rpc: approve 5,000 USDC while you hold 1,200 USDC"),
+    FindingSpec("approval.operator_all", _M, "Operator approval for a whole collection",
+                "setApprovalForAll(operator, true): the operator may move every NFT / ERC-1155 token you hold in it"),
+    # off-chain permits (EIP-2612, DAI, Permit2 signatures)
+    FindingSpec("permit.unlimited", _M, "Unlimited permit signature",
+                "EIP-712 Permit {spender, value: 2^256-1}, DAI Permit {allowed: true}, Permit2 amount 2^160-1"),
+    FindingSpec("permit.excessive", _M, "Permit far larger than any payment needs",
+                "EIP-712 Permit {value: 10^30} for USDC"),
+    FindingSpec("permit.no_expiry", _M, "Permit or allowance never expires",
+                "Permit deadline 2^256-1, DAI permit expiry 0, Permit2 expiration 2^48-1"),
+    FindingSpec("permit.long_expiry", _L, "Permit or allowance lasts more than 30 days",
+                "Permit2 PermitSingle with expiration a year from now"),
+    FindingSpec("permit2.batch", _M, "Permit2 batch covers several tokens at once",
+                "PermitBatch / PermitBatchTransferFrom for USDC, USDT and WETH in one signature"),
+    # marketplace orders
+    FindingSpec("order.receives_little", _C, "Order gives your assets away for little or nothing",
+                "Seaport OrderComponents offering your NFT with no consideration paid to you (a 0 ETH listing)"),
+    FindingSpec("order.foreign_recipient", _H, "Order pays someone other than you",
+                "Seaport consideration sending the NFT or most of the price to an address that is not the offerer"),
+    # message signing
+    FindingSpec("sign.raw_hash", _C, "Blind signature of a raw 32-byte hash",
+                "eth_sign of 0x…: the hash can be a transaction or a permit; nothing says which"),
+    FindingSpec("sign.hidden_payload", _H, "Message hides a hash or hex payload",
+                "personal_sign text containing a 32-byte 0x hash or a long hex blob among friendly words"),
+    FindingSpec("siwe.chain_mismatch", _H, "Sign-In-With-Ethereum chain differs from your chain",
+                "SIWE 'Chain ID: 56' while the wallet is on chain 1"),
+    FindingSpec("siwe.domain_mismatch", _H, "Sign-In-With-Ethereum domain differs from its URI",
+                "SIWE domain app.uniswap.org but URI https://uniswap-claim.xyz/login"),
+    FindingSpec("siwe.bad_field", _M, "Sign-In-With-Ethereum message has an invalid field",
+                "expired Expiration Time, Version other than 1, address that is not yours, short nonce"),
+    # Safe
+    FindingSpec("safe.delegatecall_untrusted", _C, "Safe delegatecall to a target that is not allowlisted",
+                "execTransaction(operation=1) to an unknown contract: it runs with full control of the Safe"),
+    FindingSpec("safe.owner_change", _H, "Safe owners change",
+                "addOwnerWithThreshold / removeOwner / swapOwner, also inside multiSend"),
+    FindingSpec("safe.threshold_change", _H, "Safe signature threshold changes", "changeThreshold(1)"),
+    FindingSpec("safe.module_change", _H, "Safe module enabled or disabled",
+                "enableModule(0x…): a module can execute anything without owner signatures"),
+    FindingSpec("safe.guard_change", _H, "Safe transaction guard changes", "setGuard(0x…) / setModuleGuard(0x…)"),
+    FindingSpec("safe.fallback_handler_change", _H, "Safe fallback handler changes", "setFallbackHandler(0x…)"),
+    FindingSpec("safe.gas_refund", _M, "Safe transaction pays a gas refund",
+                "execTransaction with gasPrice > 0 and a non-zero gasToken or refundReceiver"),
+    # EIP-7702
+    FindingSpec("eip7702.untrusted_delegate", _C, "EIP-7702 delegation to code that is not allowlisted",
+                "authorization pointing your account at an unknown contract: it gets full control of the account"),
+    FindingSpec("eip7702.any_chain", _C, "EIP-7702 authorization valid on every chain",
+                "authorization with chain_id 0: replayable on every EVM chain"),
+    # ownership and unreadable calls
+    FindingSpec("admin.ownership_transfer", _H, "Ownership or admin rights transferred",
+                "transferOwnership(0x…), changeAdmin(0x…), upgradeTo(0x…), renounceOwnership()"),
+    FindingSpec("tx.contract_creation", _M, "Transaction deploys a contract", "eth_sendTransaction with no 'to'"),
+    FindingSpec("call.blind", _M, "Unknown function on an unknown contract",
+                "selector 0x12345678 on a contract in neither the registry nor your address book"),
+    FindingSpec("call.truncated", _M, "Nested calls too deep to review",
+                "a multicall nested past the decoder's depth limit: the inner calls were not reviewed"),
+    # native value
+    FindingSpec("value.to_token_contract", _H, "Native value sent to a token contract",
+                "0.5 ETH sent to the USDC contract: tokens cannot give it back"),
+    FindingSpec("value.bait_function", _C, "Native value sent to a bait function",
+                "ETH sent to SecurityUpdate() / claim() / airdrop() on an unknown contract"),
+    # addresses
+    FindingSpec("address.poisoning", _C, "Address looks like one you know, but differs",
+                "recipient 0x1234…abcd while your address book has 0x1234…abcd with other middle characters"),
+    FindingSpec("address.first_interaction", _I, "First interaction with this address",
+                "recipient not in your history, address book or the known-contract registry"),
+    FindingSpec("address.blocklisted", _C, "Address is on your blocklist",
+                "recipient or spender listed in the local drainer blocklist"),
+]
+
+CATALOGUE: dict[str, FindingSpec] = {spec.id: spec for spec in _SPECS}
+
+
+def finding(finding_id: str, evidence: str, location: str | None = None) -> Finding:
+    """A finding with the catalogue's default severity and title."""
+    spec = CATALOGUE[finding_id]
+    return Finding(id=finding_id, severity=spec.severity, title=spec.title, evidence=evidence, location=location)
+
+
+def markdown_table() -> str:
+    """The README's findings table, from the catalogue itself."""
+    rows = ["| ID | severity | title | example |", "| --- | --- | --- | --- |"]
+    rows += [f"| `{s.id}` | {s.severity.value} | {s.title} | {s.example} |" for s in _SPECS]
+    return "\n".join(rows)

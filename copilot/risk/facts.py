@@ -1,0 +1,212 @@
+"""What the rules know beyond the request: the registry, tokens, the user's book and history, the node.
+
+One `Facts` per review: it resolves the chain, the user and every address the rules ask about, with
+per-review memoisation (a batch of calls often names the same token or spender several times).
+Lookups are by lowercase address so the checksum casing of inputs never matters.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any
+
+from copilot.models import AccountKind, DecodedRequest, ReviewContext, TokenMeta
+from copilot.policy.extract import to_int
+
+if TYPE_CHECKING:
+    from copilot.decoding.registry import KnownContract
+
+ZERO_ADDRESS = "0x0000000000000000000000000000000000000000"
+__all__ = ["ZERO_ADDRESS", "Facts", "as_address", "checksum", "is_unlimited", "short", "to_int"]
+
+
+def as_address(value: Any) -> str | None:
+    """The lowercase 0x address, or None when the value is not one."""
+    if isinstance(value, str) and len(value) == 42 and value[:2].lower() == "0x":
+        return value.lower()
+    return None
+
+
+@lru_cache(maxsize=4096)
+def checksum(address: str) -> str:
+    from copilot.decoding._crypto import to_checksum_address
+
+    return to_checksum_address(bytes.fromhex(address[2:]))
+
+
+def short(address: str) -> str:
+    """0x68b3…Fc45, in checksum case."""
+    address = checksum(address)
+    return f"{address[:6]}…{address[-4:]}"
+
+
+@dataclass(slots=True)
+class _ContextIndex:
+    """Lowercase views of the context's address sets, built once per context object."""
+
+    book: dict[str, str]  # lowercase address -> label
+    trusted: set[str]
+    history: set[str]
+    lookalikes: dict[tuple[str, str], list[str]]  # (first 3, last 3 hex digits) -> addresses
+
+
+_index_cache: list[tuple[ReviewContext, tuple[int, int, int], _ContextIndex]] = []
+
+
+def _index(context: ReviewContext) -> _ContextIndex:
+    # Batch audits review thousands of requests against one context: index it once (again if it grew).
+    sizes = (len(context.address_book), len(context.trusted), len(context.known_addresses))
+    if _index_cache and _index_cache[0][0] is context and _index_cache[0][1] == sizes:
+        return _index_cache[0][2]
+    book = {a.lower(): label for a, label in context.address_book.items()}
+    trusted = {a.lower() for a in context.trusted}
+    history = {a.lower() for a in context.known_addresses}
+    lookalikes: dict[tuple[str, str], list[str]] = {}
+    for address in book.keys() | trusted | history:
+        lookalikes.setdefault((address[2:5], address[-3:]), []).append(address)
+    index = _ContextIndex(book, trusted, history, lookalikes)
+    _index_cache[:] = [(context, sizes, index)]
+    return index
+
+
+@dataclass(slots=True)
+class Facts:
+    decoded: DecodedRequest
+    context: ReviewContext
+    chain_id: int | None
+    user: str | None  # lowercase
+    index: _ContextIndex
+    _known: dict[str, KnownContract | None] = field(default_factory=dict)
+    _tokens: dict[str, TokenMeta | None] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, decoded: DecodedRequest, context: ReviewContext) -> Facts:
+        return cls(decoded, context, request_chain_id(decoded, context), _user(decoded, context), _index(context))
+
+    # -- addresses
+
+    def known_contract(self, address: str) -> KnownContract | None:
+        key = address.lower()
+        if key not in self._known:
+            from copilot.decoding.registry import known_contract
+
+            self._known[key] = known_contract(address, self.chain_id)
+        return self._known[key]
+
+    def is_known(self, address: str) -> bool:
+        """In the registry, the address book or the policy's trusted list."""
+        key = address.lower()
+        return key in self.index.book or key in self.index.trusted or self.known_contract(key) is not None
+
+    def seen_before(self, address: str) -> bool:
+        key = address.lower()
+        return self.is_known(key) or key in self.index.history
+
+    def has_tag(self, address: str, tag: str) -> bool:
+        known = self.known_contract(address)
+        return known is not None and tag in known.tags
+
+    def is_trusted(self, address: str) -> bool:
+        """Explicitly trusted by the user: the policy allow list or the address book."""
+        key = address.lower()
+        return key in self.index.trusted or key in self.index.book
+
+    def label(self, address: str) -> str | None:
+        key = address.lower()
+        if key in self.index.book:
+            return self.index.book[key]
+        known = self.known_contract(key)
+        return known.label if known else None
+
+    def name(self, address: str | None) -> str:
+        """'Uniswap V3 Router (0x68b3…Fc45)' or '0x1234…abcd'."""
+        if not address:
+            return "nobody (contract creation)"
+        label = self.label(address)
+        return f"{label} ({short(address)})" if label else short(address)
+
+    def account_kind(self, address: str) -> AccountKind | None:
+        kinds = self.context.chain.account_kinds
+        kind: AccountKind | None = _get_ci(kinds, address)
+        return kind
+
+    def lookalikes(self, address: str) -> list[str]:
+        key = address.lower()
+        candidates = self.index.lookalikes.get((key[2:5], key[-3:]), [])
+        return [c for c in candidates if c != key]
+
+    # -- tokens and amounts
+
+    def token(self, address: str | None) -> TokenMeta | None:
+        if not address:
+            return None
+        key = address.lower()
+        if key not in self._tokens:
+            meta = _get_ci(self.context.chain.tokens, address)
+            if meta is None:
+                from copilot.decoding.tokens import lookup_token
+
+                meta = lookup_token(address, self.chain_id)
+            self._tokens[key] = meta
+        return self._tokens[key]
+
+    def amount(self, amount: int, token_address: str | None) -> str:
+        from copilot.decoding.tokens import format_amount
+
+        return format_amount(amount, self.token(token_address))
+
+    def native(self, wei: int) -> str:
+        """'1.5 ETH' in the request chain's native currency."""
+        from copilot.decoding.tokens import format_native
+
+        return format_native(wei, self.chain_id)
+
+    def balance(self, holder: str | None, asset: str) -> int | None:
+        if not holder:
+            return None
+        balances = _get_ci(self.context.chain.balances, holder)
+        if not balances:
+            return None
+        value = balances.get(asset) if asset == "native" else _get_ci(balances, asset)
+        return value
+
+
+def is_unlimited(amount: int) -> bool:
+    from copilot.decoding.tokens import is_unlimited as unlimited
+
+    return unlimited(amount)
+
+
+def _get_ci(mapping: dict[str, Any], address: str) -> Any:
+    """dict lookup by address whatever the key's casing (node facts are keyed by checksum address)."""
+    if address in mapping:
+        return mapping[address]
+    key = address.lower()
+    for k, v in mapping.items():
+        if k.lower() == key:
+            return v
+    return None
+
+
+def request_chain_id(decoded: DecodedRequest, context: ReviewContext) -> int | None:
+    """The chain the request is for: the transaction's, the request's, the typed data domain's, the node's."""
+    if decoded.transaction and decoded.transaction.chain_id:
+        return decoded.transaction.chain_id
+    if decoded.request.chain_id:
+        return decoded.request.chain_id
+    if decoded.typed_data and decoded.typed_data.chain_id:
+        return decoded.typed_data.chain_id
+    return context.chain.chain_id
+
+
+def _user(decoded: DecodedRequest, context: ReviewContext) -> str | None:
+    for candidate in (
+        context.user,
+        decoded.request.sender,
+        decoded.transaction.sender if decoded.transaction else None,
+    ):
+        address = as_address(candidate)
+        if address:
+            return address
+    return None
