@@ -283,9 +283,15 @@ def sign(
         _log_refusal(log, review, exc.one_line())
         raise
     if broadcast and signed.raw_transaction and rpc:
+        from copilot.errors import EnvironmentProblem
         from copilot.signing.fill import broadcast_transaction
 
-        signed.broadcast = broadcast_transaction(rpc, signed.raw_transaction)
+        try:
+            signed.broadcast = broadcast_transaction(rpc, signed.raw_transaction)
+        except EnvironmentProblem as exc:
+            log.append("broadcast", {"transaction_hash": signed.transaction_hash, "error": exc.one_line()})
+            click.echo(signed.raw_transaction)  # signed and recorded: the user must not lose it
+            raise EnvironmentProblem(f"signed, but not sent: {exc.message}", "the signed transaction is on stdout; send it later") from None
         log.append("broadcast", {"transaction_hash": signed.transaction_hash, **signed.broadcast})
     if as_json:
         emit_json(signed)
