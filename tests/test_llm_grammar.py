@@ -1,0 +1,53 @@
+"""The lean grammar: it parses in llama.cpp, accepts what the pydantic model accepts, limits finding IDs."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from copilot.llm.explain import parse_answer
+from copilot.llm.grammar import answer_grammar
+from copilot.llm.stream import HumanStream
+
+GOOD = {
+    "summary": "You approve unlimited USDC. Anyone holding the spender key can take it.",
+    "what_happens": ["The spender gets an allowance of 1.5 USDC.", "Nothing moves yet."],
+    "risks": [{"finding": "approval.unlimited", "text": "It can take all your USDC."}],
+    "risk_level": "high",
+    "questions": ["Do you trust this app?"],
+}
+
+
+def test_grammar_parses_in_llama_cpp_and_lists_only_this_reviews_finding_ids() -> None:
+    llama_cpp = pytest.importorskip("llama_cpp")
+    grammar = answer_grammar(["approval.unlimited", "approval.unknown_spender"])
+    assert llama_cpp.LlamaGrammar.from_string(grammar, verbose=False)
+    finding_rule = next(line for line in grammar.splitlines() if line.startswith("finding ::="))
+    assert (
+        finding_rule
+        == 'finding ::= "\\"approval.unknown_spender\\"" | "\\"approval.unlimited\\"" | "\\"new\\""'
+    )
+
+
+def test_the_grammars_fixed_shape_is_what_the_pydantic_model_reads() -> None:
+    # The grammar emits keys in this order with ", " and ": " separators and no escapes.
+    text = json.dumps(GOOD)
+    assert text.startswith('{"summary": "You ')
+    answer = parse_answer(text)
+    assert answer is not None and answer.risks[0].finding == "approval.unlimited"
+    assert parse_answer(text[:-1]) is None
+
+
+def test_stream_shows_values_not_json() -> None:
+    out: list[str] = []
+    stream = HumanStream(out.append)
+    text = json.dumps(GOOD)
+    for start in range(0, len(text), 3):
+        stream.feed(text[start : start + 3])
+    shown = "".join(out)
+    assert shown.startswith("You approve unlimited USDC.")
+    assert "What happens:\n- The spender gets an allowance of 1.5 USDC.\n- Nothing moves yet." in shown
+    assert "- [approval.unlimited] It can take all your USDC." in shown
+    assert "Model's risk level: high" in shown
+    assert "{" not in shown and '"' not in shown

@@ -1,0 +1,65 @@
+"""The grounding check and the facts the model is given."""
+
+from __future__ import annotations
+
+from llmhelpers import SPENDER, USDC, approval_review, typed_data_review
+
+from copilot.llm.facts import collect_facts
+from copilot.llm.grounding import FactIndex, GroundingCheck, split_sentences, ungrounded_terms
+
+FACTS = FactIndex(
+    f"- call: approve(address,uint256) on {USDC} (USD Coin)\n"
+    f"  - spender (address): {SPENDER}\n"
+    "  - amount (uint256): <untrusted>1,500.5 USDC</untrusted>\n- value sent: 0 ETH\n risk score 70/100"
+)
+
+
+def test_grounded_sentences_pass() -> None:
+    for sentence in (
+        f"You let {SPENDER} spend 1500.5 USDC.",
+        "You let 0x1111…1111 spend your USDC.",
+        "The risk score is 70.",
+        "You send 0 ETH to USD Coin.",
+        "Is this the app you meant to use?",
+    ):
+        assert ungrounded_terms(sentence, FACTS) == [], sentence
+
+
+def test_invented_addresses_amounts_tokens_and_protocols_are_caught() -> None:
+    assert ungrounded_terms("You send 50 DAI.", FACTS) == ["50", "DAI"]
+    assert ungrounded_terms("It pays 0x2222222222222222222222222222222222222222.", FACTS) == [
+        "0x2222222222222222222222222222222222222222"
+    ]
+    assert ungrounded_terms("Then 0x1111…9999 gets it.", FACTS) == ["0x1111…9999"]
+    assert ungrounded_terms("Uniswap routes it through stETH.", FACTS) == ["stETH", "Uniswap"]
+
+
+def test_check_counts_and_keeps_the_rest() -> None:
+    check = GroundingCheck(FACTS.text)
+    kept = check.filter_text(f"You approve {SPENDER}. It also sends 5 ETH to Lido! Check it.")
+    assert kept == f"You approve {SPENDER}. Check it."
+    assert (check.result.checked, check.result.dropped) == (3, 1)
+    assert check.result.rate == 2 / 3
+    assert "5" in check.result.dropped_sentences[0]
+
+
+def test_sentence_split_keeps_decimals_together() -> None:
+    assert split_sentences("You send 1.5 ETH. Then it goes!") == ["You send 1.5 ETH.", "Then it goes!"]
+
+
+def test_facts_hold_the_key_facts_and_no_secrets() -> None:
+    facts = collect_facts(approval_review())
+    assert facts.key_facts["spender"] == [SPENDER]
+    assert facts.key_facts["amount"] == ["unlimited USDC"]
+    assert facts.key_facts["token"] == ["USD Coin"]
+    text = facts.text()
+    assert SPENDER in text and "approval.unlimited" in text and "policy verdict: confirm" in text
+    for secret in ("keystore", "TXCOPILOT_HOME", "private", "password"):
+        assert secret.lower() not in text.lower()
+
+
+def test_typed_data_strings_are_untrusted_but_addresses_and_numbers_are_plain() -> None:
+    facts = collect_facts(typed_data_review({"offerer": SPENDER, "name": "Cool Cat #7", "amount": "3"}))
+    assert [u.where for u in facts.untrusted] == ["domain name", "EIP-712 field message.name"]
+    assert f"message.offerer: {SPENDER}" in facts.text()
+    assert "message.amount: 3" in facts.text()

