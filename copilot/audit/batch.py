@@ -1,0 +1,206 @@
+"""The work done per chunk, in a worker process: parse rows, review the wallet's own transactions with
+the same pipeline as `txcopilot review` (no LLM), and extract approval/transfer events.
+
+A chunk's result is plain JSON-ready data: it crosses the process boundary and is stored in the
+resume cache as is. Only transactions whose verdict is not "allow" are kept in full; the rest are
+counted, so memory stays flat however long the history is.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from copilot.audit.events import Event, events_from_token_row, events_from_tx
+from copilot.audit.history import BadRow, Chunk, HistoryFormat, HistoryTx, TokenTransfer, read_chunk
+from copilot.errors import CopilotError
+
+DAY = 86_400
+
+
+@dataclass(frozen=True, slots=True)
+class AuditJob:
+    """What every worker needs to know; sent once per process."""
+
+    address: str  # lowercase
+    policy: str | None
+    chain_id: int | None  # assumed for rows that do not state one
+    path: Path | None
+    format: HistoryFormat
+    header: str | None
+
+
+@dataclass(slots=True)
+class _WorkerState:
+    job: AuditJob
+    reviewer: Any  # copilot.audit.batch.Reviewer, built lazily in the worker
+
+
+_state: _WorkerState | None = None
+
+
+def init_worker(job: AuditJob) -> None:
+    global _state
+    _state = _WorkerState(job, Reviewer(job))
+
+
+def run_chunk(chunk: Chunk) -> dict[str, Any]:
+    """Entry point in a worker process (after init_worker)."""
+    assert _state is not None, "init_worker was not called"
+    return process_rows(_rows(_state.job, chunk), _state.job, _state.reviewer)
+
+
+def _rows(job: AuditJob, chunk: Chunk) -> Any:
+    if job.path is None:  # rows fetched from the node arrive already parsed
+        return (obj for _, obj in chunk.objects)
+    return read_chunk(job.path, job.format, job.header, chunk)
+
+
+class Reviewer:
+    """Reviews one transaction with the review pipeline: decode, rules, policy; no model."""
+
+    def __init__(self, job: AuditJob) -> None:
+        from copilot.pipeline import ReviewOptions
+        from copilot.policy import load_policy
+        from copilot.state.context import build_context
+
+        self.job = job
+        self.options = ReviewOptions(policy=job.policy, rpc=None, user=job.address, use_llm=False, model=None)
+        self.policy = load_policy(job.policy)
+        self.context = build_context(self.policy, rpc=None, user=_checksum(job.address), decoded=None)
+
+    def decode(self, tx: HistoryTx) -> Any:
+        from copilot.decoding import decode
+        from copilot.models import RequestKind, SigningRequest
+
+        if tx.raw is not None:
+            decoded = decode(SigningRequest(kind=RequestKind.RAW_TRANSACTION, raw=tx.raw))
+            _fill_from_raw(tx, decoded.transaction)
+            return decoded
+        chain_id = tx.chain_id if tx.chain_id is not None else self.job.chain_id
+        fields: dict[str, Any] = {
+            "from": _checksum(tx.sender) if tx.sender else None,
+            "to": _checksum(tx.to) if tx.to else None,
+            "value": tx.value,
+            "data": tx.input,
+            "nonce": tx.nonce,
+            "gas": tx.gas,
+            "gasPrice": tx.gas_price,
+            "maxFeePerGas": tx.max_fee_per_gas,
+            "maxPriorityFeePerGas": tx.max_priority_fee_per_gas,
+            "chainId": chain_id,
+            "type": tx.type,
+        }
+        request = SigningRequest(
+            kind=RequestKind.TRANSACTION,
+            method="eth_sendTransaction",
+            transaction={k: v for k, v in fields.items() if v is not None},
+            chain_id=chain_id,
+            sender=fields["from"],
+        )
+        return decode(request)
+
+    def review(self, decoded: Any, timestamp: int | None) -> Any:
+        from copilot.pipeline import review_decoded
+
+        context = self.context if timestamp is None else self.context.model_copy(update={"now": timestamp})
+        return review_decoded(decoded, self.policy, context, self.options)
+
+
+def _fill_from_raw(tx: HistoryTx, info: Any) -> None:
+    if info is None:
+        return
+    tx.sender = info.sender.lower() if info.sender else None
+    tx.to = info.to.lower() if info.to else None
+    tx.value = int(info.value)
+    tx.input = info.data
+    tx.chain_id = info.chain_id
+    tx.nonce = info.nonce
+    tx.hash = tx.hash or info.hash
+
+
+def _checksum(address: str) -> str:
+    from copilot.policy.addresses import to_checksum
+
+    return to_checksum(address)
+
+
+def process_rows(rows: Any, job: AuditJob, reviewer: Any) -> dict[str, Any]:
+    """Review and extract events from rows; returns the chunk result (JSON-ready)."""
+    bad: list[list[Any]] = []
+    flagged: list[dict[str, Any]] = []
+    events: list[Event] = []
+    verdicts: Counter[str] = Counter()
+    finding_counts: Counter[str] = Counter()
+    days: dict[int, list[int]] = {}  # day -> [transactions, flagged, max risk, risk sum]
+    counts = Counter[str]()
+    for row in rows:
+        if isinstance(row, BadRow):
+            bad.append([row.line, row.reason])
+            continue
+        if isinstance(row, TokenTransfer):
+            counts["token_transfers"] += 1
+            events.extend(events_from_token_row(row))
+            continue
+        counts["transactions"] += 1
+        outcome: dict[str, Any] | None = None
+        if row.raw is not None or row.sender == job.address:
+            try:
+                decoded = reviewer.decode(row)
+            except (CopilotError, ValueError) as exc:  # one undecodable row never stops the audit
+                bad.append([row.line, _reason(exc)])
+                continue
+            if row.sender != job.address:
+                counts["other_senders"] += 1  # a raw tx signed by someone else: not the wallet's decision
+            else:
+                review = reviewer.review(decoded, row.timestamp)
+                counts["reviewed"] += 1
+                verdicts[review.verdict] += 1
+                for finding in review.findings:
+                    finding_counts[finding.id] += 1
+                if review.verdict != "allow":
+                    outcome = _outcome(row, decoded, review)
+                    flagged.append(outcome)
+        if not row.has_input:
+            counts["no_calldata"] += 1
+        events.extend(events_from_tx(row))
+        if row.timestamp is not None:
+            day = days.setdefault(row.timestamp // DAY, [0, 0, 0, 0])
+            day[0] += 1
+            if outcome is not None:
+                day[1] += 1
+                day[2] = max(day[2], outcome["risk_score"])
+                day[3] += outcome["risk_score"]
+    return {
+        "counts": dict(counts),
+        "bad": bad,
+        "flagged": flagged,
+        "events": [list(e) for e in events],
+        "verdicts": dict(verdicts),
+        "findings": dict(finding_counts),
+        "days": {str(k): v for k, v in days.items()},
+    }
+
+
+def _reason(exc: Exception) -> str:
+    message = getattr(exc, "message", None) or str(exc) or type(exc).__name__
+    return f"cannot decode: {message.splitlines()[0][:200]}"
+
+
+def _outcome(tx: HistoryTx, decoded: Any, review: Any) -> dict[str, Any]:
+    call = decoded.call
+    return {
+        "line": tx.line,
+        "hash": tx.hash,
+        "block": tx.block,
+        "timestamp": tx.timestamp,
+        "to": tx.to,
+        "contract": call.contract if call else None,
+        "function": (call.function or call.selector) if call else None,
+        "verdict": review.verdict,
+        "risk_score": review.risk_score,
+        "decided_by": review.decided_by,
+        "findings": [[f.id, str(f.severity), f.title, f.evidence] for f in review.findings],
+    }

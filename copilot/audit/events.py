@@ -1,0 +1,212 @@
+"""Approval and transfer events extracted from one history row.
+
+Logs are the truth when a row carries its receipt: they show what the chain did, including approvals
+made by a router on the user's behalf (Permit2 permits) and reverted calls (no logs). Without logs the
+audit falls back to the top-level calldata the wallet itself sent (approve, increaseAllowance, permit,
+setApprovalForAll, Permit2 approve/lockdown, transfer). Events are small tuples so that worker
+processes can ship them back and the chunk cache can store them as JSON.
+"""
+
+from __future__ import annotations
+
+from contextlib import suppress
+from typing import Any, NamedTuple
+
+from copilot.audit.history import HistoryTx, TokenTransfer
+
+PERMIT2 = "0x000000000022d473030f116ddee9f6b43ac78ba3"
+NATIVE = "native"
+
+# selectors (first 4 bytes of keccak of the signature; checked in tests)
+SEL_APPROVE = "095ea7b3"  # approve(address,uint256): ERC-20 allowance or ERC-721 single approval
+SEL_INCREASE = "39509351"  # increaseAllowance(address,uint256)
+SEL_DECREASE = "a457c2d7"  # decreaseAllowance(address,uint256)
+SEL_SET_APPROVAL_FOR_ALL = "a22cb465"  # setApprovalForAll(address,bool)
+SEL_PERMIT = "d505accf"  # EIP-2612 permit(address,address,uint256,uint256,uint8,bytes32,bytes32)
+SEL_DAI_PERMIT = "8fcbaf0c"  # permit(address,address,uint256,uint256,bool,uint8,bytes32,bytes32)
+SEL_TRANSFER = "a9059cbb"  # transfer(address,uint256)
+SEL_TRANSFER_FROM = "23b872dd"  # transferFrom(address,address,uint256)
+SEL_PERMIT2_APPROVE = "87517c45"  # Permit2.approve(address,address,uint160,uint48)
+SEL_PERMIT2_LOCKDOWN = "cc53287f"  # Permit2.lockdown((address,address)[])
+SEL_PERMIT2_PERMIT_SINGLE = "2b67b570"  # Permit2.permit(owner, PermitSingle, bytes)
+
+TOPIC_TRANSFER = "0xddf252ad1be2c89b69c2b068fc378daa952ba7f163c4a11628f55a4df523b3ef"
+TOPIC_APPROVAL = "0x8c5be1e5ebec7d5bd14f71427d1e84f3dd0314c0f7b2291e5b200ac8c7c3b925"
+TOPIC_APPROVAL_FOR_ALL = "0x17307eab39ab6107e8899845ad3d59bd9653f200f220920489ca2b5937696c31"
+TOPIC_PERMIT2_APPROVAL = "0xda9fa7c1b00402c17d0161b249b1ab8bbec047c5a52207b9c112deffd817036b"
+TOPIC_PERMIT2_PERMIT = "0xc6a377bfc4eb120024a8ac08eef205be16b817020812c73223e81d1bdb9708ec"
+TOPIC_PERMIT2_LOCKDOWN = "0x89b1add15eff56b3dfe299ad94e01f2b52fbcb80ae1a3baea6ae8c04cb2b98a4"
+
+MAX_UINT160 = (1 << 160) - 1
+
+
+class Event(NamedTuple):
+    """One change to approvals or one movement of value, in chain order."""
+
+    kind: str  # approve | increase | decrease | nft_approve | operator | permit2 | permit2_lockdown | transfer
+    order: tuple[int, int, int, int]  # (block, tx index, log index, line): sort key
+    tx: str | None
+    timestamp: int | None
+    owner: str  # approver, or the sender of a transfer
+    token: str  # token contract, or "native"
+    counterparty: str  # spender / operator / recipient
+    amount: str  # decimal string; raw units unless unit == "units"
+    unit: str = "raw"  # raw (smallest unit), units (already divided by decimals, CSV), nft (a token id)
+    expiration: int | None = None  # Permit2 expiry
+    approved: bool = True  # operator approvals: granted or revoked
+    source: str = "calldata"  # calldata | log | csv
+    via: str | None = None  # the contract the wallet called in this tx (who pulled the tokens)
+    line: int = 0
+
+
+def _order(tx: HistoryTx | TokenTransfer, sub: int) -> tuple[int, int, int, int]:
+    block = tx.block if tx.block is not None else -1
+    index = getattr(tx, "index", None)
+    return (block, index if index is not None else -1, sub, tx.line)
+
+
+def _word(data: str, position: int) -> str:
+    """The 32-byte ABI word at `position` of the arguments (data without selector, no 0x)."""
+    return data[position * 64 : (position + 1) * 64]
+
+
+def _word_address(data: str, position: int) -> str:
+    word = _word(data, position)
+    if len(word) != 64:
+        raise ValueError("calldata too short")
+    return "0x" + word[24:]
+
+
+def _word_int(data: str, position: int) -> int:
+    word = _word(data, position)
+    if len(word) != 64:
+        raise ValueError("calldata too short")
+    return int(word, 16)
+
+
+def events_from_tx(tx: HistoryTx) -> list[Event]:
+    """Events of one transaction: from its logs when it carries them, else from its own calldata."""
+    if tx.status == 0:
+        return []  # reverted: nothing happened
+    out: list[Event] = []
+    if tx.value and tx.sender and tx.to:
+        out.append(
+            Event("transfer", _order(tx, -1), tx.hash, tx.timestamp, tx.sender, NATIVE, tx.to, str(tx.value),
+                  line=tx.line)
+        )
+    if tx.logs is not None:
+        for log in tx.logs:
+            event = _event_from_log(tx, log.address, log.topics, log.data, log.index)
+            if event is not None:
+                out.append(event)
+        return out
+    with suppress(ValueError):  # a malformed call: the review reports it; no approval to rebuild
+        out.extend(_events_from_calldata(tx))
+    return out
+
+
+def _topic_address(topic: str) -> str:
+    return "0x" + topic[-40:]
+
+
+def _event_from_log(tx: HistoryTx, address: str, topics: list[str], data: str, index: int) -> Event | None:
+    if not topics:
+        return None
+    topic0 = topics[0]
+    body = data[2:]
+    order = _order(tx, index)
+    common: dict[str, Any] = {"tx": tx.hash, "timestamp": tx.timestamp, "source": "log", "via": tx.to, "line": tx.line}
+    try:
+        if topic0 == TOPIC_TRANSFER and len(topics) == 3:
+            return Event("transfer", order, owner=_topic_address(topics[1]), token=address,
+                         counterparty=_topic_address(topics[2]), amount=str(_word_int(body, 0)), **common)
+        if topic0 == TOPIC_TRANSFER and len(topics) == 4:  # ERC-721: the id is the third topic
+            return Event("transfer", order, owner=_topic_address(topics[1]), token=address,
+                         counterparty=_topic_address(topics[2]), amount=str(int(topics[3], 16)), unit="nft",
+                         **common)
+        if topic0 == TOPIC_APPROVAL and len(topics) == 3:
+            return Event("approve", order, owner=_topic_address(topics[1]), token=address,
+                         counterparty=_topic_address(topics[2]), amount=str(_word_int(body, 0)), **common)
+        if topic0 == TOPIC_APPROVAL and len(topics) == 4:
+            return Event("nft_approve", order, owner=_topic_address(topics[1]), token=address,
+                         counterparty=_topic_address(topics[2]), amount=str(int(topics[3], 16)), unit="nft",
+                         **common)
+        if topic0 == TOPIC_APPROVAL_FOR_ALL and len(topics) == 3:
+            return Event("operator", order, owner=_topic_address(topics[1]), token=address,
+                         counterparty=_topic_address(topics[2]), amount="0",
+                         approved=bool(_word_int(body, 0)), **common)
+        if address == PERMIT2 and topic0 in (TOPIC_PERMIT2_APPROVAL, TOPIC_PERMIT2_PERMIT) and len(topics) == 4:
+            return Event("permit2", order, owner=_topic_address(topics[1]), token=_topic_address(topics[2]),
+                         counterparty=_topic_address(topics[3]), amount=str(_word_int(body, 0)),
+                         expiration=_word_int(body, 1), **common)
+        if address == PERMIT2 and topic0 == TOPIC_PERMIT2_LOCKDOWN and len(topics) == 2:
+            return Event("permit2_lockdown", order, owner=_topic_address(topics[1]),
+                         token=_word_address(body, 0), counterparty=_word_address(body, 1), amount="0",
+                         **common)
+    except ValueError:
+        return None  # a log that does not match its event's layout is not that event
+    return None
+
+
+def _events_from_calldata(tx: HistoryTx) -> list[Event]:
+    if not tx.has_input or tx.to is None or tx.sender is None or len(tx.input) < 10:
+        return []
+    if tx.to == PERMIT2 and tx.input[2:10] == SEL_PERMIT2_LOCKDOWN:
+        return _lockdown_events(tx, tx.input[10:])
+    event = _event_from_calldata(tx, tx.sender, tx.to)
+    return [event] if event else []
+
+
+def _event_from_calldata(tx: HistoryTx, owner: str, target: str) -> Event | None:
+    selector, args = tx.input[2:10], tx.input[10:]
+    order = _order(tx, 0)
+    common: dict[str, Any] = {"tx": tx.hash, "timestamp": tx.timestamp, "via": tx.to, "line": tx.line}
+    if selector in (SEL_APPROVE, SEL_INCREASE, SEL_DECREASE):
+        kind = {SEL_APPROVE: "approve", SEL_INCREASE: "increase", SEL_DECREASE: "decrease"}[selector]
+        return Event(kind, order, owner=owner, token=target, counterparty=_word_address(args, 0),
+                     amount=str(_word_int(args, 1)), **common)
+    if selector == SEL_SET_APPROVAL_FOR_ALL:
+        return Event("operator", order, owner=owner, token=target, counterparty=_word_address(args, 0),
+                     amount="0", approved=bool(_word_int(args, 1)), **common)
+    if selector == SEL_PERMIT:  # anyone may submit the owner's permit; the owner is the first argument
+        return Event("approve", order, owner=_word_address(args, 0), token=target,
+                     counterparty=_word_address(args, 1), amount=str(_word_int(args, 2)), **common)
+    if selector == SEL_DAI_PERMIT:
+        allowed = bool(_word_int(args, 4))
+        return Event("approve", order, owner=_word_address(args, 0), token=target,
+                     counterparty=_word_address(args, 1), amount=str((1 << 256) - 1 if allowed else 0), **common)
+    if selector == SEL_TRANSFER:
+        return Event("transfer", order, owner=owner, token=target, counterparty=_word_address(args, 0),
+                     amount=str(_word_int(args, 1)), **common)
+    if selector == SEL_TRANSFER_FROM:
+        return Event("transfer", order, owner=_word_address(args, 0), token=target,
+                     counterparty=_word_address(args, 1), amount=str(_word_int(args, 2)), **common)
+    if target == PERMIT2 and selector == SEL_PERMIT2_APPROVE:
+        return Event("permit2", order, owner=owner, token=_word_address(args, 0),
+                     counterparty=_word_address(args, 1), amount=str(_word_int(args, 2)),
+                     expiration=_word_int(args, 3), **common)
+    if target == PERMIT2 and selector == SEL_PERMIT2_PERMIT_SINGLE:
+        # permit(owner, ((token, amount, expiration, nonce), spender, sigDeadline), signature)
+        return Event("permit2", order, owner=_word_address(args, 0), token=_word_address(args, 1),
+                     counterparty=_word_address(args, 5), amount=str(_word_int(args, 2)),
+                     expiration=_word_int(args, 3), **common)
+    return None
+
+
+def _lockdown_events(tx: HistoryTx, args: str) -> list[Event]:
+    """lockdown((token, spender)[]): an offset, a length, then the pairs; one event per pair."""
+    offset = _word_int(args, 0) // 32
+    count = _word_int(args, offset)
+    return [
+        Event("permit2_lockdown", _order(tx, i), tx.hash, tx.timestamp, tx.sender or "",
+              _word_address(args, offset + 1 + 2 * i), _word_address(args, offset + 2 + 2 * i), "0",
+              via=tx.to, line=tx.line)
+        for i in range(min(count, len(args) // 128))
+    ]
+
+
+def events_from_token_row(row: TokenTransfer) -> list[Event]:
+    return [
+        Event("transfer", _order(row, 0), row.hash, row.timestamp, row.sender, row.token, row.to,
+              format(row.amount, "f"), unit="units", source="csv", line=row.line)
+    ]

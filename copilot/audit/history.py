@@ -1,0 +1,441 @@
+"""Reading a wallet history: transaction objects (JSON/JSONL), raw transactions, Etherscan CSV exports.
+
+Files are read as a sequence of chunks so that worker processes parse them in parallel and the whole
+history never sits in memory. A chunk is a byte range of whole lines (or, for JSON arrays, a list of
+already-parsed objects). Every row becomes a `HistoryTx` (a transaction the wallet sent or received,
+optionally with its logs) or a `TokenTransfer` (a row of an ERC-20 transfer export); a row that does
+not parse becomes a `BadRow` with its line number, and the audit goes on.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+from copilot.errors import InputError
+
+CHUNK_BYTES = 1 << 20  # ~2,500 transaction objects: enough work per task to amortise the process hop
+
+
+class HistoryFormat(StrEnum):
+    JSONL = "jsonl"  # one transaction object per line
+    JSON_ARRAY = "json"  # one JSON array of transaction objects
+    RAW = "raw"  # one raw signed transaction (0x RLP hex) per line
+    CSV_NORMAL = "etherscan-csv"  # Etherscan "Transactions" export
+    CSV_TOKEN = "etherscan-token-csv"  # Etherscan "ERC-20 Token Txns" export
+
+
+@dataclass(slots=True)
+class Log:
+    address: str  # lowercase 0x hex
+    topics: list[str]  # lowercase 0x hex
+    data: str  # lowercase 0x hex
+    index: int = 0
+
+
+@dataclass(slots=True)
+class HistoryTx:
+    line: int
+    hash: str | None = None
+    block: int | None = None
+    index: int | None = None  # position in the block
+    timestamp: int | None = None
+    sender: str | None = None  # lowercase 0x hex
+    to: str | None = None
+    value: int = 0
+    input: str = "0x"
+    chain_id: int | None = None
+    nonce: int | None = None
+    gas: int | None = None
+    gas_price: int | None = None
+    max_fee_per_gas: int | None = None
+    max_priority_fee_per_gas: int | None = None
+    type: int | None = None
+    status: int | None = None  # 1 success, 0 reverted, None unknown
+    raw: str | None = None  # raw signed transaction, when that is what the row was
+    has_input: bool = True  # False for CSV rows exported without calldata
+    method: str | None = None  # Etherscan's "Method" column
+    logs: list[Log] | None = None  # None: the row carried no receipt
+
+
+@dataclass(slots=True)
+class TokenTransfer:
+    line: int
+    hash: str | None
+    block: int | None
+    timestamp: int | None
+    sender: str
+    to: str
+    token: str
+    amount: Decimal  # in token units as exported (already divided by decimals)
+    symbol: str | None = None
+
+
+@dataclass(slots=True)
+class BadRow:
+    line: int
+    reason: str
+
+
+Row = HistoryTx | TokenTransfer | BadRow
+
+
+@dataclass(slots=True)
+class Chunk:
+    """A unit of work: lines [first_line, ...) at bytes [start, end) of the file, or parsed objects."""
+
+    number: int
+    first_line: int
+    start: int = 0
+    end: int = 0
+    objects: list[tuple[int, Any]] = field(default_factory=list)  # JSON arrays: (line, object)
+
+
+# --------------------------------------------------------------------------- format detection
+
+_NORMAL_CSV_COLUMNS = {"txhash", "blockno", "from", "to", "value_out(eth)"}
+_TOKEN_CSV_COLUMNS = {"txhash", "blockno", "from", "to", "tokenvalue", "contractaddress"}
+
+
+def _csv_columns(header_line: str) -> list[str]:
+    return [c.strip().strip('"').strip().lower() for c in next(csv.reader([header_line]))]
+
+
+def detect_format(path: Path) -> HistoryFormat:
+    with path.open("rb") as handle:
+        head = handle.read(64 * 1024).decode("utf-8", errors="replace").lstrip("\ufeff")
+    stripped = head.lstrip()
+    if not stripped:
+        raise InputError(f"{path}: the file is empty", "pass a history export with at least one row")
+    if stripped.startswith("["):
+        return HistoryFormat.JSON_ARRAY
+    if stripped.startswith("{"):
+        return HistoryFormat.JSONL
+    first_line = stripped.splitlines()[0]
+    if first_line.startswith("0x"):
+        return HistoryFormat.RAW
+    columns = set(_csv_columns(first_line))
+    if columns >= _TOKEN_CSV_COLUMNS:
+        return HistoryFormat.CSV_TOKEN
+    if columns >= _NORMAL_CSV_COLUMNS or {"txhash", "from", "to"} <= columns:
+        return HistoryFormat.CSV_NORMAL
+    raise InputError(
+        f"{path}: unrecognised history format (first line: {first_line[:60]!r})",
+        "give JSONL or a JSON array of transaction objects, raw transactions one per line, "
+        "or an Etherscan CSV export",
+    )
+
+
+# --------------------------------------------------------------------------- chunking
+
+
+@dataclass(slots=True)
+class ChunkPlan:
+    format: HistoryFormat
+    file_hash: str
+    chunks: list[Chunk]
+    header: str | None = None  # CSV header line
+    total_lines: int = 0
+
+
+def plan_chunks(path: Path, chunk_bytes: int = CHUNK_BYTES) -> ChunkPlan:
+    """Split the file into line-aligned chunks and hash it in the same pass (the resume key)."""
+    fmt = detect_format(path)
+    if fmt is HistoryFormat.JSON_ARRAY:
+        return _plan_json_array(path, chunk_bytes)
+    digest = hashlib.sha256()
+    chunks: list[Chunk] = []
+    header: str | None = None
+    offset = 0
+    line_no = 1
+    with path.open("rb") as handle:
+        if fmt in (HistoryFormat.CSV_NORMAL, HistoryFormat.CSV_TOKEN):
+            first = handle.readline()
+            digest.update(first)
+            header = first.decode("utf-8", errors="replace").lstrip("\ufeff").rstrip("\r\n")
+            offset = len(first)
+            line_no = 2
+        carry = b""
+        start = offset
+        start_line = line_no
+        while True:
+            block = handle.read(chunk_bytes)
+            if not block:
+                break
+            digest.update(block)
+            data = carry + block
+            cut = data.rfind(b"\n")
+            if cut < 0:
+                carry = data
+                continue
+            complete, carry = data[: cut + 1], data[cut + 1 :]
+            offset += len(complete)
+            line_no += complete.count(b"\n")
+            chunks.append(Chunk(number=len(chunks), first_line=start_line, start=start, end=offset))
+            start, start_line = offset, line_no
+        if carry:
+            offset += len(carry)
+            line_no += 1
+            chunks.append(Chunk(number=len(chunks), first_line=start_line, start=start, end=offset))
+    return ChunkPlan(fmt, digest.hexdigest(), chunks, header, line_no - 1)
+
+
+def _plan_json_array(path: Path, chunk_bytes: int) -> ChunkPlan:
+    """Stream the elements of a top-level JSON array without loading the file as one document."""
+    digest = hashlib.sha256()
+    decoder = json.JSONDecoder()
+    chunks: list[Chunk] = []
+    current: list[tuple[int, Any]] = []
+    current_size = 0
+    buffer = ""
+    line = 1
+    started = False
+    with path.open("r", encoding="utf-8", errors="replace") as handle:
+
+        def refill() -> bool:
+            nonlocal buffer
+            block = handle.read(chunk_bytes)
+            if not block:
+                return False
+            digest.update(block.encode("utf-8"))
+            buffer += block
+            return True
+
+        eof = not refill()
+        pos = 0
+        while True:
+            while pos < len(buffer) and buffer[pos] in " \t\r\n,\ufeff" + ("" if started else "["):
+                if buffer[pos] == "\n":
+                    line += 1
+                if buffer[pos] == "[":
+                    started = True
+                pos += 1
+            if pos >= len(buffer):
+                buffer, pos = "", 0
+                if eof or not refill():
+                    break
+                continue
+            if buffer[pos] == "]":
+                break
+            try:
+                obj, end = decoder.raw_decode(buffer, pos)
+            except json.JSONDecodeError as exc:
+                if not eof and refill():
+                    continue
+                eof = True
+                current.append((line, BadRow(line, f"invalid JSON: {exc.msg}")))
+                break
+            current.append((line, obj))
+            current_size += end - pos
+            line += buffer.count("\n", pos, end)
+            pos = end
+            if current_size >= chunk_bytes:
+                chunks.append(Chunk(number=len(chunks), first_line=current[0][0], objects=current))
+                current, current_size = [], 0
+            if pos > chunk_bytes:
+                buffer, pos = buffer[pos:], 0
+        while refill():  # hash the rest so the resume key covers the whole file
+            buffer = ""
+    if current:
+        chunks.append(Chunk(number=len(chunks), first_line=current[0][0], objects=current))
+    return ChunkPlan(HistoryFormat.JSON_ARRAY, digest.hexdigest(), chunks, None, line)
+
+
+def read_chunk(path: Path, plan_format: HistoryFormat, header: str | None, chunk: Chunk) -> Iterator[Row]:
+    """Parse the rows of one chunk. Never raises for a bad row: yields a BadRow instead."""
+    if plan_format is HistoryFormat.JSON_ARRAY:
+        for line, obj in chunk.objects:
+            yield obj if isinstance(obj, BadRow) else _safe(parse_tx_object, obj, line)
+        return
+    with path.open("rb") as handle:
+        handle.seek(chunk.start)
+        data = handle.read(chunk.end - chunk.start).decode("utf-8", errors="replace")
+    lines = data.split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+    columns = _csv_columns(header) if header is not None else []
+    for offset, text in enumerate(lines):
+        line = chunk.first_line + offset
+        text = text.strip()
+        if not text:
+            continue
+        if plan_format is HistoryFormat.JSONL:
+            try:
+                obj = json.loads(text)
+            except json.JSONDecodeError as exc:
+                yield BadRow(line, f"invalid JSON: {exc.msg} at column {exc.colno}")
+                continue
+            yield _safe(parse_tx_object, obj, line)
+        elif plan_format is HistoryFormat.RAW:
+            yield _safe(parse_raw_line, text, line)
+        else:
+            cells = next(csv.reader(io.StringIO(text)), [])
+            if len(cells) < len(columns) - 1:  # trailing empty columns are often dropped
+                yield BadRow(line, f"expected {len(columns)} CSV columns, found {len(cells)}")
+                continue
+            row = {name: (cells[i].strip() if i < len(cells) else "") for i, name in enumerate(columns)}
+            parser = parse_token_csv_row if plan_format is HistoryFormat.CSV_TOKEN else parse_normal_csv_row
+            yield _safe(parser, row, line)
+
+
+def _safe(parser: Any, value: Any, line: int) -> Row:
+    try:
+        row: Row = parser(value, line)
+        return row
+    except (ValueError, TypeError, KeyError, InvalidOperation) as exc:
+        return BadRow(line, str(exc) or type(exc).__name__)
+
+
+# --------------------------------------------------------------------------- row parsers
+
+
+def _address(value: Any, what: str, *, optional: bool = False) -> str | None:
+    if value in (None, "") and optional:
+        return None
+    if not isinstance(value, str):
+        raise ValueError(f"{what}: expected an address, got {type(value).__name__}")
+    text = value.strip().lower()
+    if len(text) != 42 or not text.startswith("0x"):
+        raise ValueError(f"{what}: {value!r} is not a 20-byte 0x address")
+    int(text, 16)
+    return text
+
+
+def _quantity(value: Any, what: str, default: int | None = None) -> int | None:
+    if value is None or value == "":
+        return default
+    if isinstance(value, bool):
+        raise ValueError(f"{what}: expected a number")
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str):
+        text = value.strip()
+        try:
+            return int(text, 16) if text.lower().startswith("0x") else int(text)
+        except ValueError:
+            raise ValueError(f"{what}: {value!r} is not a quantity") from None
+    raise ValueError(f"{what}: expected a hex or decimal quantity, got {type(value).__name__}")
+
+
+def _hex(value: Any, what: str) -> str:
+    if value is None or value == "":
+        return "0x"
+    if not isinstance(value, str) or not value.startswith(("0x", "0X")) or len(value) % 2:
+        raise ValueError(f"{what}: expected 0x-prefixed even-length hex")
+    text = value.lower()
+    if len(text) > 2:
+        bytes.fromhex(text[2:])
+    return text
+
+
+def parse_tx_object(obj: Any, line: int) -> HistoryTx:
+    """An eth_getTransactionByHash object, optionally with "receipt" and/or "logs"."""
+    if not isinstance(obj, dict):
+        raise ValueError(f"expected a transaction object, got {type(obj).__name__}")
+    if "raw" in obj and "from" not in obj:
+        return parse_raw_line(str(obj["raw"]), line)
+    receipt = obj.get("receipt") if isinstance(obj.get("receipt"), dict) else None
+    raw_logs = obj.get("logs")
+    if raw_logs is None and receipt is not None:
+        raw_logs = receipt.get("logs")
+    status = _quantity(obj.get("status", receipt.get("status") if receipt else None), "status")
+    sender = _address(obj.get("from"), "from")
+    data = obj.get("input", obj.get("data"))
+    return HistoryTx(
+        line=line,
+        hash=_hex(obj.get("hash"), "hash") if obj.get("hash") else None,
+        block=_quantity(obj.get("blockNumber"), "blockNumber"),
+        index=_quantity(obj.get("transactionIndex"), "transactionIndex"),
+        timestamp=_quantity(obj.get("timestamp", obj.get("blockTimestamp")), "timestamp"),
+        sender=sender,
+        to=_address(obj.get("to"), "to", optional=True),
+        value=_quantity(obj.get("value"), "value", 0) or 0,
+        input=_hex(data, "input"),
+        chain_id=_quantity(obj.get("chainId"), "chainId"),
+        nonce=_quantity(obj.get("nonce"), "nonce"),
+        gas=_quantity(obj.get("gas"), "gas"),
+        gas_price=_quantity(obj.get("gasPrice"), "gasPrice"),
+        max_fee_per_gas=_quantity(obj.get("maxFeePerGas"), "maxFeePerGas"),
+        max_priority_fee_per_gas=_quantity(obj.get("maxPriorityFeePerGas"), "maxPriorityFeePerGas"),
+        type=_quantity(obj.get("type"), "type"),
+        status=status,
+        logs=None if raw_logs is None else [_parse_log(entry, i) for i, entry in enumerate(raw_logs)],
+    )
+
+
+def _parse_log(entry: Any, position: int) -> Log:
+    if not isinstance(entry, dict):
+        raise ValueError("log: expected an object")
+    topics = entry.get("topics") or []
+    if not isinstance(topics, list):
+        raise ValueError("log.topics: expected a list")
+    return Log(
+        address=_address(entry.get("address"), "log.address") or "",
+        topics=[_hex(t, "log.topics") for t in topics],
+        data=_hex(entry.get("data"), "log.data"),
+        index=_quantity(entry.get("logIndex"), "logIndex", position) or position,
+    )
+
+
+def parse_raw_line(text: str, line: int) -> HistoryTx:
+    raw = _hex(text.strip(), "raw transaction")
+    if len(raw) < 4:
+        raise ValueError("raw transaction: empty")
+    return HistoryTx(line=line, raw=raw)
+
+
+def _eth_to_wei(text: str, what: str) -> int:
+    cleaned = text.replace(",", "").strip() or "0"
+    try:
+        return int(Decimal(cleaned) * 10**18)
+    except InvalidOperation:
+        raise ValueError(f"{what}: {text!r} is not a number") from None
+
+
+def parse_normal_csv_row(row: dict[str, str], line: int) -> HistoryTx:
+    # Etherscan quotes the column names and varies "DateTime (UTC)"; match case-insensitively.
+    value_out = _eth_to_wei(row.get("value_out(eth)", "0"), "Value_OUT(ETH)")
+    value_in = _eth_to_wei(row.get("value_in(eth)", "0"), "Value_IN(ETH)")
+    status_text = (row.get("status") or "").lower()
+    error = row.get("errcode") or ""
+    calldata = row.get("input") or row.get("input data") or ""
+    return HistoryTx(
+        line=line,
+        hash=_hex(row["txhash"], "Txhash"),
+        block=_quantity(row.get("blockno"), "Blockno"),
+        timestamp=_quantity(row.get("unixtimestamp"), "UnixTimestamp"),
+        sender=_address(row.get("from"), "From"),
+        to=_address(row.get("to"), "To", optional=True) or _address(row.get("contractaddress"), "To", optional=True),
+        value=value_out or value_in,
+        input=_hex(calldata, "Input") if calldata.startswith("0x") else "0x",
+        has_input=calldata.startswith("0x"),
+        status=0 if (error or status_text == "error") else 1,
+        method=row.get("method") or None,
+    )
+
+
+def parse_token_csv_row(row: dict[str, str], line: int) -> TokenTransfer:
+    amount_text = row.get("tokenvalue", "").replace(",", "").strip() or "0"
+    try:
+        amount = Decimal(amount_text)
+    except InvalidOperation:
+        raise ValueError(f"TokenValue: {amount_text!r} is not a number") from None
+    return TokenTransfer(
+        line=line,
+        hash=_hex(row["txhash"], "Txhash"),
+        block=_quantity(row.get("blockno"), "Blockno"),
+        timestamp=_quantity(row.get("unixtimestamp"), "UnixTimestamp"),
+        sender=_address(row.get("from"), "From") or "",
+        to=_address(row.get("to"), "To") or "",
+        token=_address(row.get("contractaddress"), "ContractAddress") or "",
+        amount=amount,
+        symbol=row.get("tokensymbol") or None,
+    )

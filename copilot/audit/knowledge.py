@@ -1,0 +1,123 @@
+"""What the audit knows about addresses and tokens: the registry, the address book, the policy's
+allow list and blocklist, token metadata and the user's price table. Loaded once per audit."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from copilot.audit.approvals import UNLIMITED_ERC20, UNLIMITED_PERMIT2, Grant
+from copilot.models import TokenMeta
+
+
+@dataclass
+class Knowledge:
+    chain_id: int | None
+    policy_name: str
+    book: dict[str, str]  # lowercase address -> label
+    trusted: set[str]  # lowercase
+    blocked: set[str]  # lowercase: the policy's blocklist file and denied addresses
+    prices: Any  # copilot.state.prices.PriceTable
+    fingerprint: str  # changes whenever anything a review depends on changes
+    _tokens: dict[str, TokenMeta | None] = field(default_factory=dict)
+    _labels: dict[str, str | None] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, policy_name: str | None, address: str, chain_id: int | None) -> Knowledge:
+        from copilot.policy import load_policy
+        from copilot.state.context import build_context
+        from copilot.state.prices import load_prices
+
+        policy = load_policy(policy_name)
+        context = build_context(policy, rpc=None, user=address, decoded=None)
+        prices = load_prices()
+        fingerprint = hashlib.sha256(
+            "\n".join(
+                [
+                    policy.spec.model_dump_json(),
+                    ",".join(sorted(policy.blocklist)),
+                    context.model_dump_json(exclude={"now"}),
+                    repr(sorted((k, str(v)) for k, v in prices.by_key.items())),
+                ]
+            ).encode()
+        ).hexdigest()
+        return cls(
+            chain_id=chain_id,
+            policy_name=policy.name,
+            book={a.lower(): label for a, label in context.address_book.items()},
+            trusted={a.lower() for a in context.trusted},
+            blocked=set(policy.blocklist) | set(policy.denied_addresses) | set(policy.denied_contracts),
+            prices=prices,
+            fingerprint=fingerprint,
+        )
+
+    # -- addresses
+
+    @staticmethod
+    def checksum(address: str) -> str:
+        from copilot.policy.addresses import to_checksum
+
+        return to_checksum(address) if len(address) == 42 else address
+
+    def label(self, address: str) -> str | None:
+        key = address.lower()
+        if key not in self._labels:
+            from copilot.decoding.registry import known_contract
+
+            known = known_contract(key, self.chain_id)
+            self._labels[key] = self.book.get(key) or (known.label if known else None)
+        return self._labels[key]
+
+    def is_known(self, address: str) -> bool:
+        key = address.lower()
+        return key in self.trusted or self.label(key) is not None
+
+    def risk_reasons(self, grant: Grant) -> list[str]:
+        """Why an open approval is dangerous; empty when it is to a known, unblocked spender."""
+        reasons: list[str] = []
+        if grant.spender in self.blocked:
+            reasons.append("spender is on your policy's blocklist")
+        elif not self.is_known(grant.spender):
+            reasons.append("spender is not a known contract nor in your address book")
+        if reasons and grant.unlimited:
+            reasons.append("unlimited")
+        return reasons
+
+    # -- tokens
+
+    def token(self, address: str) -> TokenMeta | None:
+        key = address.lower()
+        if key not in self._tokens:
+            from copilot.decoding.tokens import lookup_token
+
+            self._tokens[key] = lookup_token(key, self.chain_id)
+        return self._tokens[key]
+
+    def token_decimals(self, address: str) -> int | None:
+        meta = self.token(address)
+        return meta.decimals if meta else None
+
+    def remember_token(self, meta: TokenMeta) -> None:
+        self._tokens[meta.address.lower()] = meta
+
+    @staticmethod
+    def is_unlimited(amount: int, kind: str) -> bool:
+        return amount >= (UNLIMITED_PERMIT2 if kind == "permit2" else UNLIMITED_ERC20)
+
+    def format_amount(self, amount: int, token: str, *, unlimited: bool = False) -> str:
+        from copilot.decoding.tokens import format_amount
+
+        meta = self.token(token)
+        if unlimited:
+            return f"unlimited {meta.symbol}" if meta else "unlimited (unknown token)"
+        return format_amount(amount, meta)
+
+    def usd(self, token: str, symbol: str | None, amount: int | None, decimals: int | None) -> Decimal | None:
+        if amount is None or decimals is None:
+            return None
+        price = self.prices.usd(address=token, symbol=symbol)
+        if price is None:
+            return None
+        return (Decimal(amount).scaleb(-decimals) * price).quantize(Decimal("0.01"))

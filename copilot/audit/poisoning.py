@@ -1,0 +1,110 @@
+"""Address poisoning across a history.
+
+A poisoner creates an address that shares the leading and trailing hex characters of someone the
+victim really pays, then plants it in the victim's history: a zero-value transferFrom "from" the
+victim, a dust transfer, or a fake token with the same symbol. The victim later copies the wrong
+address from the history. The audit reports both the planted transfers and any payment to a lookalike.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from decimal import Decimal
+
+from copilot.audit.events import NATIVE, Event
+
+# The same lookalike rule as review's address.poisoning finding (copilot.risk.facts): a poisoner matches
+# at least the first and last three hex characters a wallet shows (0x123…abc); most match 4-6.
+PREFIX_CHARS = 3
+SUFFIX_CHARS = 3
+NATIVE_DUST = 10**15  # 0.001 ETH
+TOKEN_DUST_UNITS = Decimal("0.01")
+
+
+def lookalike_key(address: str) -> str:
+    text = address.lower()
+    return text[2 : 2 + PREFIX_CHARS] + text[-SUFFIX_CHARS:]
+
+
+@dataclass(slots=True)
+class PoisoningHit:
+    kind: str  # "dust" (planted transfer) | "payment" (the user paid a lookalike)
+    tx: str | None
+    timestamp: int | None
+    line: int
+    lookalike: str
+    resembles: str  # the genuine counterparty it imitates
+    token: str
+    amount: str
+    unit: str
+
+
+def find_poisoning(
+    events: Iterable[Event],
+    owner: str,
+    token_decimals: Callable[[str], int | None],
+) -> list[PoisoningHit]:
+    """`events` in chain order. `token_decimals` says whether a token is known (None: unknown/fake)."""
+    owner = owner.lower()
+    ordered = list(events)
+    paid_first: dict[str, int] = {}  # counterparty -> position of the first real payment
+    planted_by: dict[str, int] = {}  # address -> position of its first suspicious incoming transfer
+    for position, event in enumerate(ordered):
+        if event.kind != "transfer":
+            continue
+        if event.owner == owner and event.counterparty != owner and _is_payment(event):
+            paid_first.setdefault(event.counterparty, position)
+        elif _is_suspicious(event, owner, token_decimals):
+            planted_by.setdefault(_planter(event, owner), position)
+    genuine_by_key: dict[str, str] = {}
+    for address, _ in sorted(paid_first.items(), key=lambda item: item[1]):
+        if address in planted_by:
+            continue  # an address that first showed up as a planted transfer is never the genuine one
+        genuine_by_key.setdefault(lookalike_key(address), address)
+
+    hits: list[PoisoningHit] = []
+    for event in ordered:
+        if event.kind != "transfer":
+            continue
+        if event.owner == owner and event.counterparty != owner and _is_payment(event):
+            genuine = genuine_by_key.get(lookalike_key(event.counterparty))
+            if genuine and genuine != event.counterparty:
+                hits.append(_hit("payment", event, event.counterparty, genuine))
+        elif _is_suspicious(event, owner, token_decimals):
+            planter = _planter(event, owner)
+            genuine = genuine_by_key.get(lookalike_key(planter))
+            if genuine and genuine != planter:
+                hits.append(_hit("dust", event, planter, genuine))
+    return hits
+
+
+def _is_payment(event: Event) -> bool:
+    return event.unit != "nft" and Decimal(event.amount) > 0
+
+
+def _planter(event: Event, owner: str) -> str:
+    # A zero-value transferFrom "from" the victim names the lookalike as recipient.
+    return event.counterparty if event.owner == owner else event.owner
+
+
+def _is_suspicious(event: Event, owner: str, token_decimals: Callable[[str], int | None]) -> bool:
+    """An incoming transfer of nothing, of dust or of an unknown token; or a zero transfer 'from' us."""
+    amount = Decimal(event.amount)
+    if event.owner == owner:
+        return amount == 0 and event.unit != "nft"
+    if event.counterparty != owner or event.unit == "nft":
+        return False
+    if amount == 0:
+        return True
+    if event.token == NATIVE:
+        return amount < NATIVE_DUST
+    if event.unit == "units":
+        return amount < TOKEN_DUST_UNITS or token_decimals(event.token) is None
+    decimals = token_decimals(event.token)
+    return decimals is None or amount < TOKEN_DUST_UNITS * 10**decimals
+
+
+def _hit(kind: str, event: Event, lookalike: str, genuine: str) -> PoisoningHit:
+    return PoisoningHit(kind, event.tx, event.timestamp, event.line, lookalike, genuine, event.token,
+                        event.amount, event.unit)

@@ -1,0 +1,117 @@
+"""The audit report: one pydantic model, rendered as JSON, Markdown or one self-contained HTML file."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import Field
+
+from copilot.models import BigInt, Model
+
+
+class BadRowItem(Model):
+    line: int
+    reason: str
+
+
+class ApprovalItem(Model):
+    kind: str  # erc20 | permit2 | nft | nft_operator
+    token: str
+    token_symbol: str | None = None
+    spender: str  # spender, approved address or operator
+    spender_label: str | None = None
+    amount: BigInt | None = None  # allowance (erc20, permit2); None for NFT approvals
+    amount_display: str
+    unlimited: bool
+    token_id: BigInt | None = None  # kind "nft"
+    expiration: int | None = None  # Permit2
+    granted_tx: str | None = None
+    granted_at: int | None = None  # unix time
+    granted_block: int | None = None
+    source: str  # log | calldata
+    on_chain: BigInt | None = None  # with --rpc: allowance() / isApprovedForAll() now (1/0 for operators)
+    balance: BigInt | None = None
+    balance_source: str | None = None  # rpc | history
+    exposure: BigInt | None = None  # min(balance, allowance) in raw units
+    exposure_display: str | None = None
+    exposure_usd: float | None = None
+    risky: bool
+    reasons: list[str] = Field(default_factory=list)
+
+
+class PoisoningItem(Model):
+    kind: str  # dust: a planted transfer; payment: the wallet paid a lookalike
+    tx: str | None
+    timestamp: int | None
+    line: int
+    lookalike: str
+    resembles: str
+    token: str
+    amount: str
+    unit: str
+
+
+class TxItem(Model):
+    line: int
+    hash: str | None
+    block: int | None
+    timestamp: int | None
+    to: str | None
+    contract: str | None
+    function: str | None
+    verdict: str
+    risk_score: int
+    decided_by: str
+    policy_breach: bool
+    findings: list[dict[str, str]]
+    explanation: str | None = None
+
+
+class RevokeItem(Model):
+    description: str
+    request: dict[str, Any]
+
+
+class TimelinePoint(Model):
+    day: str  # YYYY-MM-DD
+    transactions: int
+    flagged: int
+    max_risk: int
+    open_approvals: int
+    risky_approvals: int
+
+
+class AuditReport(Model):
+    address: str
+    source: str
+    format: str
+    policy: str
+    chain_id: BigInt | None
+    generated_at: int
+    rows: int
+    transactions: int
+    reviewed: int
+    token_transfers: int
+    bad_rows: int
+    bad_row_details: list[BadRowItem]
+    verdicts: dict[str, int]
+    finding_counts: dict[str, int]
+    approvals: list[ApprovalItem]
+    poisoning: list[PoisoningItem]
+    flagged: list[TxItem]
+    revoke_plan: list[RevokeItem]
+    timeline: list[TimelinePoint]
+    notes: list[str]
+    narrative: str | None = None
+    narrative_note: str | None = None
+    chunks: int = 0
+    chunks_reused: int = 0
+    llm_calls: int = 0
+
+    @property
+    def risky_approvals(self) -> list[ApprovalItem]:
+        return [a for a in self.approvals if a.risky]
+
+    @property
+    def policy_breaches(self) -> list[TxItem]:
+        return [t for t in self.flagged if t.policy_breach]

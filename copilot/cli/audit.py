@@ -1,0 +1,187 @@
+"""`txcopilot audit`: batch-audit a wallet's history (a file export, or the user's own node)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+if TYPE_CHECKING:
+    from copilot.audit.report import AuditReport
+
+EPILOG = """\b
+Examples:
+  txcopilot audit --address 0xYou --file history.jsonl
+  txcopilot audit --address 0xYou --file export.csv --format html --out audit.html
+  txcopilot audit --address 0xYou --file txs.jsonl --revoke-out revokes/   then: txcopilot sign revokes/01-….json
+  txcopilot audit --address 0xYou --rpc http://127.0.0.1:8545 --from-block 19000000 --json
+
+\b
+Inputs (--file, format detected): JSONL or a JSON array of eth_getTransactionByHash objects
+(optionally with "receipt" or "logs"), raw signed transactions one per line, Etherscan CSV exports
+(transactions, or ERC-20 token transfers). Bad rows are skipped and listed with their line numbers.
+Finished work is cached: re-running after an interruption continues where it stopped.
+"""
+
+
+class _RichProgress:
+    """A rich progress bar on stderr; rich hides the live bar when stderr is not a terminal."""
+
+    def __init__(self) -> None:
+        self._progress: Any = None
+        self._task: Any = None
+
+    def start(self, total: int, description: str) -> None:
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+        from copilot.cli.output import err_console
+
+        self._progress = Progress(
+            TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("chunks"),
+            TimeElapsedColumn(), console=err_console(), transient=True,
+        )
+        self._progress.start()
+        self._task = self._progress.add_task(description, total=total)
+
+    def advance(self, amount: int = 1) -> None:
+        if self._progress is not None:
+            self._progress.advance(self._task, amount)
+
+    def stop(self) -> None:
+        if self._progress is not None:
+            self._progress.stop()
+            self._progress = None
+
+
+@click.command(epilog=EPILOG)
+@click.option("--address", required=True, help="The wallet to audit (0x…).")
+@click.option("--file", "file", type=click.Path(dir_okay=False, path_type=Path), help="History export to read.")
+@click.option("--rpc", help="Your own node: scan it when no --file, and check allowances against it now.")
+@click.option("--from-block", type=click.IntRange(min=0), default=0, show_default=True, help="First block to scan.")
+@click.option("--to-block", type=click.IntRange(min=0), help="Last block to scan (default: latest).")
+@click.option("--policy", help="Policy name or path (default: the config's, else the shipped default).")
+@click.option("--chain-id", type=int, help="Chain of rows that do not state one (default 1, or the node's).")
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "md", "html"]), default="text",
+              show_default=True, help="Report format.")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Write the report to this file.")
+@click.option("--json", "as_json", is_flag=True, help="Same as --format json, on stdout.")
+@click.option("--revoke-out", type=click.Path(file_okay=False, path_type=Path),
+              help="Write the revoke plan here: one eth_sendTransaction request per file, plus plan.jsonl.")
+@click.option("--revoke", type=click.Choice(["risky", "all"]), default="risky", show_default=True,
+              help="Which open approvals the revoke plan closes.")
+@click.option("--no-llm", is_flag=True, help="No model: no narrative, no per-transaction explanations.")
+@click.option("--model", help="GGUF model path for the narrative (default: the config's).")
+@click.option("--no-cache", is_flag=True, help="Ignore and do not write cached chunk results.")
+@click.option("--workers", type=click.IntRange(min=1), help="Worker processes (default: every core).")
+def audit(
+    address: str, file: Path | None, rpc: str | None, from_block: int, to_block: int | None, policy: str | None,
+    chain_id: int | None, fmt: str, out: Path | None, as_json: bool, revoke_out: Path | None, revoke: str,
+    no_llm: bool, model: str | None, no_cache: bool, workers: int | None,
+) -> None:
+    """Audit a wallet's history: open approvals, poisoning, risky transactions, and a revoke plan."""
+    from copilot.audit.engine import AuditSettings, audit_file, audit_rows
+    from copilot.errors import InputError
+
+    if file is None and rpc is None:
+        raise InputError("nothing to audit", "pass --file HISTORY or --rpc URL (your own node)")
+    if as_json:
+        fmt = "json"
+    settings = AuditSettings(
+        address=address, policy=policy, chain_id=chain_id, workers=workers, use_cache=not no_cache, rpc=rpc,
+        revoke=revoke,
+    )
+    progress = _RichProgress()
+    if file is not None:
+        settings.chain_id = settings.chain_id or (_node_chain_id(rpc) if rpc else 1)
+        report = audit_file(file, settings, progress)
+    else:
+        assert rpc is not None
+        from copilot.audit.onchain import scan_history
+
+        rows, node_chain = scan_history(rpc, settings.address, from_block, to_block)
+        settings.chain_id = settings.chain_id or node_chain
+        report = audit_rows(rows, f"{rpc} blocks {from_block}..{to_block if to_block is not None else 'latest'}",
+                            settings, progress)
+    if not no_llm:
+        from copilot.audit.narrative import add_llm_text
+
+        add_llm_text(report, model)
+    else:
+        report.narrative_note = "no narrative: --no-llm"
+    if revoke_out is not None:
+        _write_revokes(revoke_out, report)
+    _emit(report, fmt, out)
+
+
+def _node_chain_id(rpc: str | None) -> int | None:
+    from copilot.chain.node import NodeClient
+
+    return NodeClient(rpc).chain_id() if rpc else None
+
+
+def _write_revokes(directory: Path, report: AuditReport) -> None:
+    from copilot.audit.revoke import write_revoke_plan
+
+    paths = write_revoke_plan(directory, [r.model_dump() for r in report.revoke_plan])
+    click.echo(f"revoke plan: {len(paths)} unsigned transactions in {directory}/ (sign each with txcopilot sign)",
+               err=True)
+
+
+def _emit(report: AuditReport, fmt: str, out: Path | None) -> None:
+    from copilot.audit.render import to_html, to_markdown
+
+    if fmt == "text":
+        _print_summary(report)
+        return
+    text = {
+        "json": lambda: report.model_dump_json(indent=2),
+        "md": lambda: to_markdown(report),
+        "html": lambda: to_html(report),
+    }[fmt]()
+    if out is None:
+        click.echo(text)
+    else:
+        from copilot.state.atomic import atomic_write_text
+
+        atomic_write_text(out, text if text.endswith("\n") else text + "\n", mode=0o644)
+        click.echo(f"report written to {out}", err=True)
+
+
+def _print_summary(report: AuditReport) -> None:
+    from rich.table import Table
+
+    from copilot.audit.render import headline
+    from copilot.cli.output import console
+
+    out = console()
+    out.print(f"[bold]Wallet audit[/bold] {report.address}  ({report.source}, policy {report.policy})")
+    for line in headline(report):
+        out.print(f"  • {line}")
+    if report.approvals:
+        table = Table(title="Open approvals (risky first)", show_lines=False)
+        for column in ("risky", "kind", "token", "spender", "amount", "exposure", "USD"):
+            table.add_column(column)
+        for a in report.approvals[:25]:
+            table.add_row(
+                "[red]yes[/red]" if a.risky else "", a.kind, a.token_symbol or a.token,
+                a.spender_label or a.spender, a.amount_display, a.exposure_display or "-",
+                f"{a.exposure_usd:,.2f}" if a.exposure_usd is not None else "-",
+            )
+        out.print(table)
+    for p in report.poisoning[:25]:
+        what = "[red]PAID a lookalike[/red]" if p.kind == "payment" else "planted transfer from"
+        out.print(f"  poisoning: {what} {p.lookalike} (imitates {p.resembles}) tx {p.tx or 'line ' + str(p.line)}")
+    for t in report.flagged[:15]:
+        ids = ", ".join(f["id"] for f in t.findings[:4])
+        out.print(f"  {t.verdict:<7} risk {t.risk_score:>3}  {t.function or '-'} → {t.contract or t.to}  [{ids}]")
+    if len(report.flagged) > 15:
+        out.print(f"  … {len(report.flagged) - 15} more (use --format md|html|json for the full list)")
+    for bad in report.bad_row_details[:10]:
+        out.print(f"  skipped line {bad.line}: {bad.reason}")
+    if report.bad_rows > 10:
+        out.print(f"  … {report.bad_rows - 10} more skipped rows")
+    for note in report.notes:
+        out.print(f"  note: {note}")
+    if report.narrative:
+        out.print(f"\n{report.narrative}")
