@@ -54,7 +54,7 @@ def test_grammar_forces_the_answer_shape_and_the_prefix_cache_is_reused() -> Non
     )
     assert first.text.startswith('{"summary": "You ')
     second = backend.generate(
-        "You explain transactions.", "Facts: transfer 5 DAI.", grammar=grammar, max_tokens=8
+        "You explain transactions.", "Facts: transfer 5 DAI.", grammar=grammar, max_tokens=16
     )
     assert second.cached_prompt_tokens >= 10  # the shared system prefix was not evaluated again
     assert second.text.startswith('{"summary": "You ')
