@@ -1,4 +1,4 @@
-"""Address and selector helpers shared by policy and state (keccak imported only when needed)."""
+"""Address and selector helpers for policy and state, over the decoder's keccak (imported when needed)."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ _ADDRESS = re.compile(r"^0x[0-9a-fA-F]{40}$")
 
 
 def keccak256(data: bytes) -> bytes:
-    from Crypto.Hash import keccak
+    from copilot.decoding._crypto import keccak256 as keccak
 
-    return keccak.new(digest_bits=256, data=data).digest()
+    return keccak(data)
 
 
 def is_address(value: object) -> bool:
@@ -21,9 +21,9 @@ def is_address(value: object) -> bool:
 @lru_cache(maxsize=65536)
 def to_checksum(address: str) -> str:
     """EIP-55 form of a 0x-prefixed 40-hex address."""
-    body = address[2:].lower()
-    digest = keccak256(body.encode("ascii")).hex()
-    return "0x" + "".join(c.upper() if int(d, 16) >= 8 else c for c, d in zip(body, digest[:40], strict=True))
+    from copilot.decoding._crypto import to_checksum_address
+
+    return to_checksum_address(bytes.fromhex(address[2:]))
 
 
 def selector_of(signature: str) -> str:
