@@ -241,19 +241,19 @@ def _token_meta(chain_id: int | None, address: str) -> tuple[str, int] | None:
 
 
 def _address_label(chain_id: int | None, address: str) -> str | None:
-    """A trusted name: the contract registry, the token table, else a registry descriptor's owner."""
+    """A trusted name: the bundled token table, the contract registry, else a descriptor's owner."""
     try:
         from copilot.decoding.registry import known_contract
         from copilot.decoding.tokens import lookup_token
     except ImportError:  # the registry and token table are optional for rendering
         pass
     else:
-        contract = known_contract(address, chain_id)
-        if contract:
-            return contract.label
         token = lookup_token(address, chain_id)
         if token:
             return token.name or token.symbol
+        contract = known_contract(address, chain_id)
+        if contract:
+            return contract.label
     if chain_id is None:
         return None
     owner = load_index()["owners"].get(deployment_key(chain_id, address))

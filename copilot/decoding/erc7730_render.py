@@ -273,6 +273,7 @@ class Renderer:
         if address.lower() in {str(self._constant(s)).lower() for s in senders}:
             return "Sender"
         name = self.services.name(self.container.chain_id, address)
+        # the trusted name, and the address it stands for, so that both can be checked
         return f"{name} ({address})" if name else address
 
     def _date(self, node: Node, params: dict[str, Any], scope: _Scope) -> str:
