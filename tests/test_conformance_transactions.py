@@ -132,7 +132,11 @@ def _first_per_exception() -> list[tuple[str, str]]:
 def test_structural_case_in_a_real_process(case_id: str, txbytes: str) -> None:
     """One case per family in a real subprocess: exit status 2, one line on stderr, no traceback."""
     proc = subprocess.run(
-        [sys.executable, "-m", "copilot", "decode", txbytes], cwd=ROOT, capture_output=True, text=True, timeout=60
+        [sys.executable, "-m", "copilot", "decode", txbytes],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr

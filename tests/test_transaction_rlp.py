@@ -72,4 +72,8 @@ def test_spans_point_at_each_element() -> None:
     raw = _rlp.encode([b"dog", [b"cat"], 1024])
     items, spans = _rlp.decode_list_with_spans(raw)
     assert items == [b"dog", [b"cat"], b"\x04\x00"]
-    assert [raw[start:end] for start, end in spans] == [_rlp.encode(b"dog"), _rlp.encode([b"cat"]), _rlp.encode(1024)]
+    assert [raw[start:end] for start, end in spans] == [
+        _rlp.encode(b"dog"),
+        _rlp.encode([b"cat"]),
+        _rlp.encode(1024),
+    ]

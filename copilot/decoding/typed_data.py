@@ -94,7 +94,12 @@ class _Encoder:
             return keccak256(encoded)
         if field_type in self.types:
             return self.hash_struct(field_type, value, path, depth)
-        return _encode_atomic(field_type, value, path)
+        try:
+            return _encode_atomic(field_type, value, path)
+        except InputError as exc:
+            if exc.message.startswith("invalid typed data"):
+                raise
+            raise _bad(exc.message, exc.hint) from None
 
 
 def _base_type(field_type: str) -> str:
