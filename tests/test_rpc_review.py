@@ -1,0 +1,96 @@
+"""`--rpc`: the context built from the user's own node (anvil with the fixture contracts), and the
+review findings that only a node makes possible."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from chainhelpers import delegate_eoa, deploy, encode_call, transact
+from policyhelpers import erc20_approve
+
+from copilot.models import AccountKind
+from copilot.policy import load_policy
+from copilot.state.context import build_context
+
+pytestmark = pytest.mark.anvil
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _setup(anvil: Any) -> tuple[str, str, str]:
+    """A fresh token (unknown to the bundled list) with 1,000 TUSD for the user; returns (user, token, drainer)."""
+    user = anvil.accounts[1][0]
+    token = deploy(anvil, "TestToken", "Test USD", "TUSD", 6)
+    drainer = deploy(anvil, "Drainer")
+    transact(anvil, token, "mint(address,uint256)", [user, 1_000 * 10**6])
+    return user, token, drainer
+
+
+def test_context_from_the_node(anvil: Any) -> None:
+    user, token, drainer = _setup(anvil)
+    spender = anvil.accounts[2][0]
+    request = erc20_approve(token, spender, 2_000 * 10**6, chain_id=31337, sender=user)
+    context = build_context(load_policy("default"), rpc=anvil.url, decoded=request)
+    chain = context.chain
+    assert chain.chain_id == 31337
+    assert chain.base_fee is not None and chain.base_fee > 0
+    assert chain.nonce == 0
+    assert chain.account_kinds[spender] == AccountKind.EOA
+    assert chain.account_kinds[token] == AccountKind.CONTRACT
+    meta = chain.tokens[token]
+    assert (meta.symbol, meta.decimals, meta.source) == ("TUSD", 6, "rpc")
+    assert chain.balances[user][token] == 1_000 * 10**6  # less than the 2,000 approved
+    assert chain.balances[user]["native"] > 0
+    delegate_eoa(anvil, spender, drainer)
+    chain = build_context(load_policy("default"), rpc=anvil.url, decoded=request).chain
+    assert chain.account_kinds[spender] == AccountKind.DELEGATED_EOA
+    assert chain.delegates[spender] == drainer
+
+
+def _approve_request(token: str, spender: str, amount: int, user: str) -> str:
+    data = encode_call("approve(address,uint256)", [spender, amount])
+    return json.dumps(
+        {"from": user, "to": token, "chainId": "0x7a69", "value": "0x0", "data": data, "nonce": "0x0"}
+    )
+
+
+def test_review_with_rpc_finds_what_offline_cannot(anvil: Any) -> None:
+    from copilot.pipeline import ReviewOptions, review_input
+
+    user, token, _ = _setup(anvil)
+    spender = anvil.accounts[2][0]
+    text = _approve_request(token, spender, 2_000 * 10**6, user)
+    offline = {f.id for f in review_input(text, ReviewOptions(use_llm=False)).findings}
+    online = review_input(text, ReviewOptions(rpc=anvil.url, use_llm=False))
+    found = {f.id for f in online.findings}
+    assert {"approval.exceeds_balance", "approval.spender_is_eoa"} <= found
+    assert not {"approval.exceeds_balance", "approval.spender_is_eoa"} & offline
+    assert online.verdict in ("confirm", "block")
+
+
+def test_review_with_rpc_knows_a_contract_spender_is_not_an_eoa(anvil: Any) -> None:
+    from copilot.pipeline import ReviewOptions, review_input
+
+    user, token, drainer = _setup(anvil)
+    text = _approve_request(token, drainer, 10 * 10**6, user)
+    found = {f.id for f in review_input(text, ReviewOptions(rpc=anvil.url, use_llm=False)).findings}
+    assert "approval.spender_is_eoa" not in found
+    assert "approval.exceeds_balance" not in found
+
+
+def test_unreachable_node_exits_4_with_one_line(tmp_path: Path) -> None:
+    request = tmp_path / "tx.json"
+    request.write_text(_approve_request("0x" + "11" * 20, "0x" + "22" * 20, 1, "0x" + "33" * 20))
+    result = subprocess.run(
+        [sys.executable, "-m", "copilot", "review", str(request), "--no-llm", "--rpc", "http://127.0.0.1:9"],
+        capture_output=True, text=True, cwd=ROOT, env=os.environ.copy(), timeout=60,
+    )  # fmt: skip
+    assert result.returncode == 4
+    assert result.stderr.startswith("error: cannot reach node at http://127.0.0.1:9")
+    assert result.stderr.count("\n") == 1
+    assert "Traceback" not in result.stderr
