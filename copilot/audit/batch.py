@@ -79,26 +79,32 @@ class Reviewer:
             decoded = decode(SigningRequest(kind=RequestKind.RAW_TRANSACTION, raw=tx.raw))
             _fill_from_raw(tx, decoded.transaction)
             return decoded
+        from copilot.inputs.detect import normalise_transaction
+
         chain_id = tx.chain_id if tx.chain_id is not None else self.job.chain_id
+        dynamic_fee = tx.max_fee_per_gas is not None
         fields: dict[str, Any] = {
-            "from": _checksum(tx.sender) if tx.sender else None,
-            "to": _checksum(tx.to) if tx.to else None,
+            "from": tx.sender,
+            "to": tx.to,
             "value": tx.value,
             "data": tx.input,
             "nonce": tx.nonce,
             "gas": tx.gas,
-            "gasPrice": tx.gas_price,
+            # a mined EIP-1559 tx also reports its effective gasPrice; the signed payload had only the caps
+            "gasPrice": None if dynamic_fee else tx.gas_price,
             "maxFeePerGas": tx.max_fee_per_gas,
             "maxPriorityFeePerGas": tx.max_priority_fee_per_gas,
             "chainId": chain_id,
             "type": tx.type,
+            **(tx.lists or {}),
         }
+        transaction = normalise_transaction(fields)
         request = SigningRequest(
             kind=RequestKind.TRANSACTION,
             method="eth_sendTransaction",
-            transaction={k: v for k, v in fields.items() if v is not None},
+            transaction=transaction,
             chain_id=chain_id,
-            sender=fields["from"],
+            sender=transaction.get("from"),
         )
         return decode(request)
 

@@ -64,6 +64,7 @@ class HistoryTx:
     has_input: bool = True  # False for CSV rows exported without calldata
     method: str | None = None  # Etherscan's "Method" column
     logs: list[Log] | None = None  # None: the row carried no receipt
+    lists: dict[str, Any] | None = None  # accessList / authorizationList as given (EIP-2930, EIP-7702)
 
 
 @dataclass(slots=True)
@@ -368,6 +369,7 @@ def parse_tx_object(obj: Any, line: int) -> HistoryTx:
         type=_quantity(obj.get("type"), "type"),
         status=status,
         logs=None if raw_logs is None else [_parse_log(entry, i) for i, entry in enumerate(raw_logs)],
+        lists={k: obj[k] for k in ("accessList", "authorizationList") if obj.get(k)} or None,
     )
 
 

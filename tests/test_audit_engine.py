@@ -1,0 +1,226 @@
+"""Whole audits: every planted problem found and nothing else, each input format, bad rows, resume,
+multiprocessing, revoke plans that `sign` accepts, and the explanation dedup cache."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from copilot.audit import batch, engine
+from copilot.audit.engine import AuditSettings, audit_file
+from copilot.audit.narrative import ExplanationCache, explain_flagged, shape_key
+from copilot.audit.report import AuditReport, TxItem
+from copilot.audit.synthetic import USER as SYNTHETIC_USER
+from copilot.audit.synthetic import generate
+from copilot.resources import fixtures_dir
+
+AUDIT = fixtures_dir() / "audit"
+USER = "0xf39fd6e51aad88f6f4ce6ab8827279cfffb92266"
+USDC = "0xa0b86991c6218b36c1d19d4a2e9eb0ce3606eb48"
+ROUTER = "0x68b3465833fb72a70ecdf485e0e4c7bd8665fc45"
+UNKNOWN = "0x5555aaaa00000000000000000000000000bbbb55"
+UNKNOWN2 = "0x6666cccc000000000000000000000000000dd666"
+OPERATOR = "0x7777eeee00000000000000000000000000fff777"
+NFT = "0xbc4ca0eda7647a8ab7c2061c2e118a18a936f13d"
+LOOKALIKE = "0x1234000000000000000000000000000000005678"
+FRIEND = "0x1234567890abcdef1234567890abcdef12345678"
+
+
+def approvals_of(report: AuditReport, *, risky: bool | None = None) -> set[tuple[str, str, str]]:
+    return {
+        (a.kind, a.token.lower(), a.spender.lower())
+        for a in report.approvals
+        if risky is None or a.risky == risky
+    }
+
+
+@pytest.fixture(scope="module")
+def synthetic(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any]]:
+    path = tmp_path_factory.mktemp("synthetic") / "history.jsonl"
+    generate(12_000, path, seed=11, bad_rows=4)
+    planted: dict[str, Any] = json.loads(path.with_name(path.name + ".planted.json").read_text())
+    return path, planted
+
+
+@pytest.fixture(scope="module")
+def synthetic_report(synthetic: tuple[Path, dict[str, Any]], tmp_path_factory: pytest.TempPathFactory) -> AuditReport:
+    import os
+
+    os.environ["TXCOPILOT_HOME"] = str(tmp_path_factory.mktemp("home"))
+    settings = AuditSettings(address=SYNTHETIC_USER, chain_id=1, chunk_bytes=256 * 1024)
+    return audit_file(synthetic[0], settings)
+
+
+def test_every_planted_problem_is_found_and_nothing_else(
+    synthetic: tuple[Path, dict[str, Any]], synthetic_report: AuditReport
+) -> None:
+    _, planted = synthetic
+    report = synthetic_report
+    assert approvals_of(report, risky=True) == {tuple(a) for a in planted["risky_approvals"]}
+    open_now = approvals_of(report)
+    assert not open_now & {tuple(a) for a in planted["closed_approvals"]}
+    assert {(p.kind, p.tx, p.lookalike) for p in report.poisoning} == {tuple(p) for p in planted["poisoning"]}
+    assert {t.hash for t in report.flagged} == set(planted["flagged"])
+    assert [b.line for b in report.bad_row_details] == planted["bad_lines"]
+    assert report.transactions == 12_000
+    # the revoke plan closes exactly the risky approvals (ERC-20 and operator one by one, Permit2 in one lockdown)
+    kinds = [r.description.split(":")[0] for r in report.revoke_plan]
+    groups = len(planted["risky_approvals"]) // 3
+    assert kinds.count("approve(0)") == groups and kinds.count("setApprovalForAll(false)") == groups
+    assert sum(1 for k in kinds if k.startswith("Permit2 lockdown")) == 1
+
+
+def test_timeline_tracks_open_and_risky_approvals(synthetic_report: AuditReport) -> None:
+    points = synthetic_report.timeline
+    assert points and points[0].day == "2024-01-01"
+    assert points[-1].risky_approvals == len(synthetic_report.risky_approvals)
+    assert sum(p.transactions for p in points) == synthetic_report.transactions
+    assert sum(p.flagged for p in points) == len(synthetic_report.flagged)
+
+
+def test_jsonl_fixture() -> None:
+    report = audit_file(AUDIT / "history.jsonl", AuditSettings(address=USER, chain_id=1))
+    assert approvals_of(report, risky=True) == {("erc20", USDC, UNKNOWN), ("nft_operator", NFT, OPERATOR)}
+    assert approvals_of(report, risky=False) == {("erc20", USDC, ROUTER)}  # exact approval to a known router
+    assert [(b.line, "invalid JSON" in b.reason) for b in report.bad_row_details] == [(4, True)]
+    assert [(p.kind, p.line, p.lookalike, p.resembles) for p in report.poisoning] == [
+        ("dust", 8, LOOKALIKE, FRIEND)
+    ]
+    assert report.reviewed == 6  # the attacker's transaction is not the wallet's decision
+
+
+def test_json_array_and_jsonl_give_the_same_findings() -> None:
+    jsonl = audit_file(AUDIT / "history.jsonl", AuditSettings(address=USER, chain_id=1))
+    array = audit_file(AUDIT / "history.json", AuditSettings(address=USER, chain_id=1))
+    assert approvals_of(array) == approvals_of(jsonl)
+    assert {t.hash for t in array.flagged} == {t.hash for t in jsonl.flagged}
+    assert array.bad_rows == 1
+
+
+def test_raw_transactions_are_decoded_and_their_sender_recovered() -> None:
+    report = audit_file(AUDIT / "raw.txt", AuditSettings(address=USER))
+    assert approvals_of(report, risky=True) == {("erc20", USDC, UNKNOWN), ("nft_operator", NFT, OPERATOR)}
+    assert [b.line for b in report.bad_row_details] == [3]
+    assert report.reviewed == 3
+
+
+def test_raw_transactions_of_another_account_are_not_reviewed() -> None:
+    report = audit_file(AUDIT / "raw.txt", AuditSettings(address="0x" + "11" * 20))
+    assert report.reviewed == 0 and report.approvals == []
+    assert any("sent by other accounts" in note for note in report.notes)
+
+
+def test_etherscan_transactions_csv() -> None:
+    report = audit_file(AUDIT / "etherscan-transactions.csv", AuditSettings(address=USER, chain_id=1))
+    assert approvals_of(report, risky=True) == {("erc20", USDC, UNKNOWN)}
+    assert approvals_of(report, risky=False) == {("erc20", USDC, ROUTER)}
+    assert [b.line for b in report.bad_row_details] == [4]
+
+
+def test_etherscan_token_csv_poisoning() -> None:
+    report = audit_file(AUDIT / "etherscan-tokens.csv", AuditSettings(address=USER, chain_id=1))
+    assert [(p.kind, p.line) for p in report.poisoning] == [("dust", 3), ("dust", 4), ("payment", 7)]
+    assert [b.line for b in report.bad_row_details] == [5]
+    assert report.token_transfers == 5 and report.reviewed == 0
+
+
+def test_interrupted_audit_resumes_from_finished_chunks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "h.jsonl"
+    generate(600, path, seed=3)
+    settings = AuditSettings(address=SYNTHETIC_USER, chain_id=1, workers=1, chunk_bytes=64 * 1024)
+    real_run_chunk = batch.run_chunk
+    done: list[int] = []
+
+    def interrupted(chunk: Any) -> dict[str, Any]:
+        if len(done) == 3:
+            raise KeyboardInterrupt
+        done.append(chunk.number)
+        return real_run_chunk(chunk)
+
+    monkeypatch.setattr(engine, "run_chunk", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        audit_file(path, settings)
+    monkeypatch.setattr(engine, "run_chunk", real_run_chunk)
+    resumed = audit_file(path, settings)
+    assert resumed.chunks > 3 and resumed.chunks_reused == 3
+    fresh = audit_file(path, AuditSettings(address=SYNTHETIC_USER, chain_id=1, workers=1, chunk_bytes=64 * 1024,
+                                           use_cache=False))
+    assert fresh.chunks_reused == 0
+    assert resumed.model_dump(exclude={"chunks_reused", "generated_at"}) == fresh.model_dump(
+        exclude={"chunks_reused", "generated_at"}
+    )
+    # a changed policy is a different audit: nothing is reused
+    other_policy = audit_file(path, AuditSettings(address=SYNTHETIC_USER, chain_id=1, workers=1,
+                                                  chunk_bytes=64 * 1024, policy="paranoid"))
+    assert other_policy.chunks_reused == 0
+
+
+def test_worker_processes_give_the_same_report(tmp_path: Path) -> None:
+    path = tmp_path / "h.jsonl"
+    generate(1_500, path, seed=5)
+    common = {"address": SYNTHETIC_USER, "chain_id": 1, "chunk_bytes": 128 * 1024, "use_cache": False}
+    single = audit_file(path, AuditSettings(**common, workers=1))
+    parallel = audit_file(path, AuditSettings(**common, workers=2))
+    assert parallel.chunks > 2
+    assert parallel.model_dump(exclude={"generated_at"}) == single.model_dump(exclude={"generated_at"})
+
+
+def test_revoke_plan_files_are_requests_that_sign_accepts(tmp_path: Path) -> None:
+    from copilot.audit.revoke import write_revoke_plan
+    from copilot.decoding import decode
+    from copilot.inputs import parse_request
+    from copilot.models import RequestKind
+
+    report = audit_file(AUDIT / "history.jsonl", AuditSettings(address=USER, chain_id=1))
+    paths = write_revoke_plan(tmp_path / "revokes", [r.model_dump() for r in report.revoke_plan])
+    assert len(paths) == 2
+    calls = set()
+    for path in paths:
+        request = parse_request(path.read_text())
+        assert request.kind == RequestKind.TRANSACTION and request.sender is not None
+        assert request.sender.lower() == USER and request.chain_id == 1
+        call = decode(request).call
+        assert call is not None
+        calls.add((call.to.lower() if call.to else None, call.function, tuple(str(p.value).lower() for p in call.params)))
+    assert calls == {
+        (USDC, "approve(address,uint256)", (UNKNOWN, "0")),
+        (NFT, "setApprovalForAll(address,bool)", (OPERATOR, "false")),
+    }
+    lines = (tmp_path / "revokes" / "plan.jsonl").read_text().splitlines()
+    assert [parse_request(line).transaction for line in lines] == [
+        parse_request(p.read_text()).transaction for p in paths
+    ]
+
+
+def _tx(index: int, contract: str, function: str, findings: list[str]) -> TxItem:
+    return TxItem(line=index, hash=f"0x{index:064x}", block=index, timestamp=None, to=contract, contract=None,
+                  function=function, verdict="confirm", risk_score=50, decided_by="finding:x", policy_breach=False,
+                  findings=[{"id": f, "severity": "high", "title": f, "evidence": f"amount {index}"} for f in findings])
+
+
+def test_explanations_are_deduplicated_by_call_shape_and_cached_on_disk(tmp_path: Path) -> None:
+    contracts = ["0x" + format(i, "040x") for i in range(100)]
+    functions = ["approve(address,uint256)", "setApprovalForAll(address,bool)", "claim()"]
+    flagged = [
+        _tx(i, contracts[i % 100], functions[(i // 100) % 3], ["approval.unknown_spender"] + (["x.y"] if i % 2 else []))
+        for i in range(10_000)
+    ]
+    shapes = {shape_key(t) for t in flagged}
+    assert len(shapes) == 300  # 100 contracts x 3 functions, finding sets tied to the contract's parity
+    report = AuditReport.model_construct(flagged=flagged)
+    prompts: list[str] = []
+
+    def fake_explainer(tx: TxItem) -> str:
+        prompts.append(shape_key(tx))
+        return f"explained {shape_key(tx)}"
+
+    cache = ExplanationCache("fake-model", tmp_path)
+    assert explain_flagged(report, fake_explainer, cache) == 300
+    assert len(set(prompts)) == 300
+    assert all(t.explanation == f"explained {shape_key(t)}" for t in flagged)
+    again = AuditReport.model_construct(flagged=[t.model_copy(update={"explanation": None}) for t in flagged])
+    assert explain_flagged(again, fake_explainer, cache) == 0  # a re-run asks the model nothing
+    assert explain_flagged(again, fake_explainer, ExplanationCache("another-model", tmp_path)) == 300
