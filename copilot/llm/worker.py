@@ -80,6 +80,7 @@ def _load(request: dict[str, Any]) -> Backend:
             n_ctx=int(request.get("n_ctx", 2048)),
             threads=request.get("threads"),
             n_gpu_layers=int(request.get("n_gpu_layers", 0)),
+            repeat_penalty=float(request.get("repeat_penalty", BackendSettings.repeat_penalty)),
         )
     )
 

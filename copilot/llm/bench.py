@@ -1,0 +1,154 @@
+"""Measurements behind `txcopilot model bench` and benchmarks/bench_llm.py.
+
+Every ratio compares two things measured in the same run on the same model and prompt:
+- the sandboxed worker against plain llama-cpp-python (`create_completion`, in process);
+- grammar-constrained output (our lean grammar, lazily checked) against plain generation, and the
+  naive `LlamaGrammar.from_json_schema` through `create_completion` for reference;
+- time to first token; time to a complete review with explanation, cold (new worker: what one
+  `txcopilot review` pays) and warm (reused worker and KV prefix: what `audit` and `serve` pay).
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from copilot.llm.facts import collect_facts
+from copilot.llm.grammar import answer_grammar
+from copilot.llm.prompt import SYSTEM_PROMPT, user_prompt
+from copilot.llm.schema import LLMAnswer
+from copilot.models import Review
+
+
+@dataclass
+class Rate:
+    label: str
+    tokens: int
+    tokens_per_s: float
+    first_token_s: float
+
+
+@dataclass
+class BenchResult:
+    model: str
+    threads: int
+    n_gpu_layers: int
+    rates: list[Rate] = field(default_factory=list)
+    review_cold_s: list[float] = field(default_factory=list)
+    review_warm_s: list[float] = field(default_factory=list)
+
+    def rate(self, label: str) -> Rate:
+        return next(r for r in self.rates if r.label == label)
+
+    def summary(self) -> dict[str, Any]:
+        plain = self.rate("llama-cpp-python plain").tokens_per_s
+        out: dict[str, Any] = {
+            "model": self.model,
+            "threads": self.threads,
+            "n_gpu_layers": self.n_gpu_layers,
+            "rates": [r.__dict__ for r in self.rates],
+            "worker_vs_plain": round(self.rate("worker plain").tokens_per_s / plain, 3),
+            "worker_grammar_vs_plain": round(self.rate("worker lean grammar").tokens_per_s / plain, 3),
+            "naive_grammar_vs_plain": round(
+                self.rate("llama-cpp-python naive JSON-schema grammar").tokens_per_s / plain, 3
+            ),
+        }
+        for name, values in (("review_cold", self.review_cold_s), ("review_warm", self.review_warm_s)):
+            if values:
+                out[f"{name}_p50_s"] = round(statistics.median(values), 2)
+                out[f"{name}_max_s"] = round(max(values), 2)
+        return out
+
+
+def _plain_rate(llm: Any, prompt: str, max_tokens: int, grammar: Any, label: str) -> Rate:
+    started = time.perf_counter()
+    first = 0.0
+    count = 0
+    for _ in llm.create_completion(
+        prompt, max_tokens=max_tokens, temperature=0.0, repeat_penalty=1.0, grammar=grammar, stream=True
+    ):
+        count += 1
+        if count == 1:
+            first = time.perf_counter() - started
+    total = time.perf_counter() - started
+    return Rate(label, count, round((count - 1) / (total - first), 1) if count > 1 else 0.0, round(first, 3))
+
+
+def run_bench(
+    model_path: Path,
+    review: Review,
+    *,
+    threads: int,
+    n_gpu_layers: int = 0,
+    max_tokens: int = 128,
+    review_runs: list[Review] | None = None,
+) -> BenchResult:
+    import llama_cpp
+
+    from copilot.llm.backend import BackendSettings, LlamaCppBackend, silence_llama_logs
+    from copilot.llm.explain import close_workers, enrich_review
+    from copilot.llm.sandbox import start_worker
+
+    silence_llama_logs(llama_cpp)
+    facts = collect_facts(review)
+    user = user_prompt(facts.text())
+    grammar = answer_grammar(f.id for f in review.findings)
+    result = BenchResult(model_path.name, threads, n_gpu_layers)
+
+    # In-process peer: the same model, prompt and greedy decoding through llama-cpp-python's own API.
+    backend = LlamaCppBackend(BackendSettings(str(model_path), threads=threads, n_gpu_layers=n_gpu_layers))
+    prompt = backend.format_chat(SYSTEM_PROMPT, user)
+    naive = llama_cpp.LlamaGrammar.from_json_schema(json.dumps(LLMAnswer.model_json_schema()), verbose=False)
+    backend.llm.create_completion(prompt, max_tokens=1)  # warm the prompt cache for every peer alike
+    result.rates.append(_plain_rate(backend.llm, prompt, max_tokens, None, "llama-cpp-python plain"))
+    result.rates.append(
+        _plain_rate(backend.llm, prompt, max_tokens, naive, "llama-cpp-python naive JSON-schema grammar")
+    )
+    del backend
+
+    load = {
+        "backend": "llama-cpp",
+        "model_path": str(model_path),
+        "threads": threads,
+        "n_gpu_layers": n_gpu_layers,
+        "repeat_penalty": 1.0,  # as the plain peer: the same greedy tokens
+    }
+    worker = start_worker(load, [])
+    try:
+        for label, used in (("worker plain", None), ("worker lean grammar", grammar)):
+            message = {"type": "generate", "system": SYSTEM_PROMPT, "user": user, "grammar": used}
+            worker.request({**message, "max_tokens": 1})  # same warm prompt cache as the peer
+            done = worker.request({**message, "max_tokens": max_tokens})
+            result.rates.append(
+                Rate(
+                    label,
+                    done["generated_tokens"],
+                    round(done["tokens_per_s"], 1),
+                    round(done["first_token_s"], 3),
+                )
+            )
+    finally:
+        worker.close()
+
+    options = _Options(model=str(model_path))
+    for sample in review_runs or []:
+        close_workers()  # cold: a new worker loads the model, as one `txcopilot review` does
+        started = time.perf_counter()
+        enrich_review(sample, options)
+        result.review_cold_s.append(time.perf_counter() - started)
+    for sample in review_runs or []:
+        started = time.perf_counter()
+        enrich_review(sample, options)
+        result.review_warm_s.append(time.perf_counter() - started)
+    close_workers()
+    return result
+
+
+@dataclass
+class _Options:
+    model: str
+    use_llm: bool = True

@@ -1,0 +1,194 @@
+"""`txcopilot doctor`: is this installation fit to run the model safely?
+
+- the llama.cpp build: a native build (GGML_NATIVE) compiled AVX-512/AMX kernels that crashed
+  during prompt evaluation on the machines this project targets; a build using an instruction the
+  CPU lacks dies with SIGILL. Both are detected from llama.cpp's system info and the CPU flags, and
+  a tiny evaluation runs in a separate worker process so a crash is reported, not suffered;
+- every isolation layer of the worker, proven by probes (a connection to a socket listening here,
+  a read of a file in the data dir), not assumed;
+- the model file;
+- the user's node, only with --rpc.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import socket
+import tempfile
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+# llama.cpp system-info feature -> /proc/cpuinfo flag the CPU needs for it
+_FEATURE_FLAGS = {
+    "AVX": "avx",
+    "AVX2": "avx2",
+    "F16C": "f16c",
+    "FMA": "fma",
+    "AVX512": "avx512f",
+    "AVX512_VBMI": "avx512vbmi",
+    "AVX512_VNNI": "avx512_vnni",
+    "AVX512_BF16": "avx512_bf16",
+    "AMX_INT8": "amx_int8",
+    "AVX_VNNI": "avx_vnni",
+}
+_RISKY_NATIVE = ("AVX512", "AMX_INT8", "AMX_BF16")
+REBUILD_HINT = 'CMAKE_ARGS="-DGGML_NATIVE=OFF" pip install --force-reinstall --no-cache-dir llama-cpp-python'
+
+
+@dataclass
+class Check:
+    name: str
+    ok: bool
+    detail: str
+    required: bool = True  # a failed required check makes `doctor` exit non-zero
+
+
+def build_features(system_info: str) -> set[str]:
+    return {name for name, value in re.findall(r"(\w+) = (\d)", system_info) if value == "1"}
+
+
+def cpu_flags() -> set[str]:
+    try:
+        text = Path("/proc/cpuinfo").read_text(encoding="ascii", errors="replace")
+    except OSError:
+        return set()
+    match = re.search(r"^flags\s*:\s*(.*)$", text, re.MULTILINE)
+    return set(match.group(1).split()) if match else set()
+
+
+def check_build() -> Check:
+    try:
+        import llama_cpp
+    except ImportError as exc:
+        return Check("llama.cpp build", False, f"llama-cpp-python is not importable ({exc}); run ./setup.sh")
+    info = llama_cpp.llama_print_system_info().decode(errors="replace")
+    features = build_features(info)
+    flags = cpu_flags()
+    missing = sorted(f for f in features if f in _FEATURE_FLAGS and flags and _FEATURE_FLAGS[f] not in flags)
+    if missing:
+        return Check(
+            "llama.cpp build",
+            False,
+            f"built for CPU features this CPU lacks ({', '.join(missing)}): it will crash; rebuild: {REBUILD_HINT}",
+        )
+    risky = sorted(f for f in features if f.startswith(_RISKY_NATIVE))
+    if risky:
+        return Check(
+            "llama.cpp build",
+            False,
+            f"native build with {', '.join(risky)} kernels, which crashed during prompt evaluation on "
+            f"AVX-512/AMX CPUs; rebuild portable: {REBUILD_HINT}",
+        )
+    return Check(
+        "llama.cpp build", True, f"llama-cpp-python {llama_cpp.__version__}, portable kernels: {info.strip()}"
+    )
+
+
+def check_model(explicit: str | None) -> tuple[Check, Path | None]:
+    from copilot.errors import CopilotError
+    from copilot.llm.discovery import resolve_model
+
+    try:
+        path, source = resolve_model(explicit)
+    except CopilotError as exc:
+        return Check("model", False, exc.one_line()), None
+    if path is None:
+        return Check("model", False, source), None
+    return Check("model", True, f"{path} ({path.stat().st_size / 2**20:.0f} MiB, {source})"), path
+
+
+def check_tiny_eval(path: Path) -> Check:
+    """Load the model and generate a few tokens in a worker: a crash kills the worker, not us."""
+    from copilot.errors import CopilotError
+    from copilot.llm.discovery import model_settings
+    from copilot.llm.explain import load_message
+    from copilot.llm.sandbox import start_worker
+
+    try:
+        worker = start_worker(load_message(path, model_settings()), [], timeout_s=120)
+    except CopilotError as exc:
+        return Check("tiny evaluation", False, f"{exc.message}; rebuild: {REBUILD_HINT}")
+    try:
+        done = worker.request(
+            {"type": "generate", "system": "Say hello.", "user": "Hello", "grammar": None, "max_tokens": 4},
+            timeout_s=120,
+        )
+        return Check(
+            "tiny evaluation",
+            True,
+            f"{done['generated_tokens']} tokens in {done['total_s']:.2f} s in a worker",
+        )
+    except CopilotError as exc:
+        return Check("tiny evaluation", False, f"{exc.message}; rebuild: {REBUILD_HINT}")
+    finally:
+        worker.close()
+
+
+def check_sandbox() -> list[Check]:
+    from copilot.llm.sandbox import namespaces_available, start_worker
+
+    with tempfile.TemporaryDirectory(prefix="txcopilot-doctor-") as hidden:
+        secret = Path(hidden) / "secret"
+        secret.write_text("x")
+        worker = start_worker({"backend": "fake", "answer": "{}"}, [Path(hidden)])
+        try:
+            layers = {layer.name: layer for layer in worker.layers}
+            with socket.socket() as server:
+                server.bind(("127.0.0.1", 0))
+                server.listen()
+                net = worker.request({"type": "probe", "connect": ["127.0.0.1", server.getsockname()[1]]})
+            read = worker.request({"type": "probe", "read": str(secret)})
+            own = worker.request({"type": "self_check"})
+        finally:
+            worker.close()
+    usable, why = namespaces_available()
+    return [
+        Check("sandbox: process", True, layers["process"].detail),
+        Check(
+            "sandbox: environment",
+            len(own["env_keys"]) <= 5 and own["cwd_entries"] == 0,
+            f"worker sees {len(own['env_keys'])} environment variables, an empty working directory",
+        ),
+        Check("sandbox: limits", own["limits"]["RLIMIT_CORE"] == 0, layers["limits"].detail),
+        Check(
+            "sandbox: network",
+            not net["allowed"],
+            f"blocked (probe: {net['detail']})"
+            if not net["allowed"]
+            else f"UNAVAILABLE: {why}; probe {net['detail']}",
+            required=False,
+        ),
+        Check(
+            "sandbox: filesystem",
+            not read["allowed"],
+            "data and config dirs hidden (probe read refused)"
+            if not read["allowed"]
+            else f"UNAVAILABLE: {why}",
+            required=False,
+        ),
+    ] + ([] if usable else [Check("sandbox: namespaces", False, why, required=False)])
+
+
+def check_rpc(url: str) -> Check:
+    body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "eth_chainId", "params": []}).encode()
+    request = urllib.request.Request(url, body, {"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=5) as response:
+            chain_id = int(json.loads(response.read())["result"], 16)
+    except (OSError, ValueError, KeyError) as exc:
+        return Check("node", False, f"{url} unreachable: {exc}")
+    return Check("node", True, f"{url} answers, chain id {chain_id}")
+
+
+def run_doctor(model: str | None, rpc: str | None) -> list[Check]:
+    checks = [check_build()]
+    model_check, path = check_model(model)
+    checks.append(model_check)
+    if path is not None:
+        checks.append(check_tiny_eval(path))
+    checks.extend(check_sandbox())
+    if rpc:
+        checks.append(check_rpc(rpc))
+    return checks

@@ -1,0 +1,126 @@
+"""`txcopilot eval`: how well a model explains the labelled corpus (fixtures/requests).
+
+Per case the deterministic review runs first (as the corpus tests do), then the model explains it.
+Reported per model: how many answers completed, the grounding rate, whether the explanation names
+the key facts (spender, amount, token, recipient), agreement with the deterministic findings, and
+how often the model's advisory raised an everyday ("benign-") request: a false alarm.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from copilot.llm.facts import collect_facts
+from copilot.models import Review
+
+KEY_ROLES = ("spender", "amount", "token", "recipient")
+
+
+@dataclass
+class CaseResult:
+    name: str
+    completed: bool
+    checked: int = 0
+    dropped: int = 0
+    key_facts: int = 0
+    key_facts_named: int = 0
+    findings: int = 0
+    findings_cited: int = 0
+    raised: bool = False
+    benign: bool = False
+    seconds: float = 0.0
+    note: str | None = None
+
+
+@dataclass
+class EvalReport:
+    model: str
+    cases: list[CaseResult] = field(default_factory=list)
+
+    def summary(self) -> dict[str, Any]:
+        done = [c for c in self.cases if c.completed]
+        checked = sum(c.checked for c in done)
+        keys = sum(c.key_facts for c in done)
+        findings = sum(c.findings for c in done)
+        benign = [c for c in done if c.benign]
+        times = sorted(c.seconds for c in self.cases)
+        return {
+            "model": self.model,
+            "cases": len(self.cases),
+            "completed": len(done),
+            "grounding_rate": round((checked - sum(c.dropped for c in done)) / checked, 3)
+            if checked
+            else None,
+            "key_facts_named": round(sum(c.key_facts_named for c in done) / keys, 3) if keys else None,
+            "findings_cited": round(sum(c.findings_cited for c in done) / findings, 3) if findings else None,
+            "false_alarms": f"{sum(c.raised for c in benign)}/{len(benign)}",
+            "p50_s": round(times[len(times) // 2], 2) if times else None,
+        }
+
+
+def named(value: str, text: str) -> bool:
+    """Whether `text` names `value`: an address in full or as 0xabcd…1234, or a label/amount word for word."""
+    lowered = text.lower()
+    value = value.strip()
+    if re.fullmatch(r"0x[0-9a-fA-F]{40}", value):
+        v = value.lower()
+        return v in lowered or bool(re.search(rf"{v[:6]}[0-9a-f]*(…|\.\.\.)[0-9a-f]*{v[-4:]}", lowered))
+    return value.lower() in lowered
+
+
+def score_case(name: str, deterministic: Review, explained: Review, seconds: float) -> CaseResult:
+    result = CaseResult(
+        name=name, completed=explained.llm is not None, benign=name.startswith("benign-"), seconds=seconds
+    )
+    report = explained.llm
+    if report is None:
+        result.note = explained.explanation_note
+        return result
+    result.checked, result.dropped = report.grounding.checked, report.grounding.dropped
+    text = " ".join([report.summary, *report.what_happens, *(r.text for r in report.risks)])
+    facts = collect_facts(deterministic)
+    for role in KEY_ROLES:
+        for value in facts.key_facts.get(role, []):
+            result.key_facts += 1
+            result.key_facts_named += named(value, text)
+    ids = {f.id for f in deterministic.findings}
+    cited = {r.finding for r in report.risks if r.finding}
+    result.findings, result.findings_cited = len(ids), len(ids & cited)
+    result.raised = (
+        explained.verdict != deterministic.verdict or explained.risk_score != deterministic.risk_score
+    )
+    return result
+
+
+def run_eval(
+    model: str | None, *, limit: int | None = None, progress: Callable[[str], None] | None = None
+) -> EvalReport:
+    from copilot.llm.discovery import resolve_model
+    from copilot.llm.explain import enrich_review
+    from copilot.risk.corpus import load_cases, review_case
+
+    path, why = resolve_model(model)
+    if path is None:
+        from copilot.errors import EnvironmentProblem
+
+        raise EnvironmentProblem(why, "pass --model PATH or run ./setup.sh")
+    options = _Options(model=str(path))
+    report = EvalReport(model=path.name)
+    for case in load_cases()[:limit]:
+        deterministic = review_case(case)
+        started = time.perf_counter()
+        explained = enrich_review(deterministic, options)
+        report.cases.append(score_case(case.name, deterministic, explained, time.perf_counter() - started))
+        if progress:
+            progress(case.name)
+    return report
+
+
+@dataclass
+class _Options:
+    model: str
+    use_llm: bool = True
