@@ -1,0 +1,365 @@
+"""Decode one contract call: which function, which arguments, what they mean, and its nested calls.
+
+Resolution order, most trusted first: the known contract's own ABIs, then the curated selector
+index (bundled ABIs, user ABIs, ERC-7730 descriptors), then an imported 4byte dump. Within a tier a
+candidate counts only if the arguments decode strictly and re-encode to exactly the same bytes;
+two or more distinct signatures surviving that test make the call AMBIGUOUS: we never guess.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from dataclasses import dataclass
+from typing import Any
+
+from copilot.decoding._crypto import to_checksum_address
+from copilot.decoding.registry import KnownContract, known_contract
+from copilot.decoding.selectors import AbiFunction, AbiParam, curated_candidates, imported_candidates
+from copilot.decoding.tokens import format_amount, format_native, is_unlimited, lookup_token
+from copilot.models import CallStatus, DecodedCall, Param
+
+MAX_DEPTH = 8
+"""Nested calls deeper than this are not decoded: they come back TRUNCATED with a note."""
+
+_ERC20_FUNCTIONS = frozenset(
+    {
+        "approve",
+        "transfer",
+        "transferFrom",
+        "increaseAllowance",
+        "decreaseAllowance",
+        "permit",
+        "withdraw",
+        "burn",
+    }
+)
+# ERC-20 functions whose amount is unmistakably a token amount even when the token is unknown
+_ALLOWANCE_FUNCTIONS = frozenset(
+    {"approve", "transfer", "transferFrom", "increaseAllowance", "decreaseAllowance", "permit"}
+)
+_AMOUNT_NAMES = frozenset(
+    {
+        "amount", "value", "wad", "addedvalue", "subtractedvalue", "rawamount", "amountin", "amountout",
+        "amountoutmin", "amountinmax", "amountoutminimum", "amountinmaximum", "amountminimum", "amountmin",
+        "minreturnamount", "minreturn", "startamount", "endamount", "requestedamount", "amountdesired",
+        "amounttokendesired", "amounttokenmin", "amountadesired", "amountbdesired", "amountamin", "amountbmin",
+        "stethamount", "wstethamount", "debttocover",
+    }
+)  # fmt: skip
+_NATIVE_AMOUNT_NAMES = frozenset({"amountethmin", "amountethdesired", "amounteth"})
+# amount argument -> the sibling argument naming its token
+_AMOUNT_TOKEN_FIELD = {
+    "amountin": "tokenIn", "amountinmaximum": "tokenIn", "amountout": "tokenOut", "amountoutminimum": "tokenOut",
+    "amountadesired": "tokenA", "amountamin": "tokenA", "amountbdesired": "tokenB", "amountbmin": "tokenB",
+    "amounttokendesired": "token", "amounttokenmin": "token", "minreturnamount": "dstToken", "amount": "srcToken",
+    "debttocover": "debtAsset",
+}  # fmt: skip
+_TOKEN_FIELDS = ("token", "asset", "_token", "_asset", "currency", "considerationToken", "offerToken")
+_DATE_NAMES = frozenset(
+    {"deadline", "expiration", "sigdeadline", "expiry", "starttime", "endtime", "validto", "validafter",
+     "validuntil", "validbefore"}
+)  # fmt: skip
+_NO_EXPIRY_FLOOR = 2**40  # beyond year 36000: a "never" sentinel, not a date
+
+
+@dataclass
+class _Resolution:
+    status: CallStatus
+    function: AbiFunction | None = None
+    values: tuple[Any, ...] = ()
+    candidates: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()
+
+
+def decode_call(
+    to: str | None,
+    value: int,
+    data: bytes,
+    chain_id: int | None,
+    *,
+    path: str = "call",
+    depth: int = 0,
+    operation: str = "call",
+) -> DecodedCall:
+    """Decode a call to `to` with `data`, nested calls included (up to MAX_DEPTH levels)."""
+    target = _checksum(to) if to else None
+    contract = known_contract(target, chain_id) if target else None
+    call = DecodedCall(
+        to=target,
+        value=value,
+        data="0x" + data.hex(),
+        operation="delegatecall" if operation == "delegatecall" else "call",
+        contract=contract.label if contract else None,
+        path=path,
+    )
+    if target is None:
+        call.status = CallStatus.CREATE
+        call.notes.append(f"contract creation with {len(data)} bytes of init code")
+        return call
+    if not data:
+        call.status = CallStatus.EMPTY
+        return call
+    if len(data) < 4:
+        call.status = CallStatus.UNKNOWN
+        call.notes.append(f"calldata is {len(data)} bytes, shorter than a 4-byte function selector")
+        return call
+    call.selector = "0x" + data[:4].hex()
+    if depth > MAX_DEPTH:
+        call.status = CallStatus.TRUNCATED
+        call.notes.append(f"nested decoding stops at depth {MAX_DEPTH}: this call was not decoded")
+        return call
+
+    resolution = _resolve(call.selector, data, contract)
+    call.status = resolution.status
+    call.candidates = list(resolution.candidates)
+    call.notes.extend(resolution.notes)
+    if resolution.function is not None:
+        function = resolution.function
+        call.function = function.signature
+        context = _Context(chain_id, target, contract, function.name)
+        call.params = build_params(function.inputs, resolution.values, context)
+        from copilot.decoding.nested import nested_calls
+
+        call.children = nested_calls(call, chain_id, depth)
+    _clear_sign(call, chain_id, target, data, value, depth)
+    return call
+
+
+def _checksum(address: str) -> str:
+    return to_checksum_address(bytes.fromhex(address[2:] if address.startswith(("0x", "0X")) else address))
+
+
+def _clear_sign(
+    call: DecodedCall, chain_id: int | None, to: str, data: bytes, value: int, depth: int
+) -> None:
+    """Add the ERC-7730 intent and fields when a vendored descriptor formats this call."""
+    try:
+        from copilot.decoding.erc7730 import render_calldata
+    except ImportError:  # the clear-signing renderer is optional
+        return
+    rendered = render_calldata(chain_id, to, data, value, depth=depth)
+    if rendered is None:
+        return
+    call.intent = rendered.intent
+    call.fields = list(rendered.fields)
+    if call.function is None and rendered.function:
+        call.notes.append(f"ERC-7730 descriptor formats this call as {rendered.function}")
+
+
+# --------------------------------------------------------------------------- resolution
+
+
+def _resolve(selector: str, data: bytes, contract: KnownContract | None) -> _Resolution:
+    tiers: list[list[AbiFunction]] = []
+    if contract and contract.abi:
+        from copilot.decoding.selectors import bundled_abis
+
+        abis = bundled_abis()
+        tiers.append([f for name in contract.abi for f in abis.get(name, ()) if f.selector == selector])
+    tiers.append(curated_candidates(selector))
+    imported = imported_candidates(selector)
+    tiers.append(imported)
+
+    tried: list[str] = []
+    for tier in tiers:
+        if not tier:
+            continue
+        resolution = _resolve_tier(tier, data)
+        if resolution is not None:
+            if tier is not imported and resolution.status is CallStatus.DECODED:
+                others = _other_imported_matches(imported, resolution, data)
+                if others:
+                    resolution.notes += (
+                        f"{others} signature(s) from the imported 4byte data also decode; "
+                        "the curated ABI was preferred",
+                    )
+            return resolution
+        tried.extend(f.signature for f in tier if f.signature not in tried)
+    if tried:
+        return _Resolution(
+            CallStatus.UNDECODABLE,
+            candidates=tuple(tried),
+            notes=(f"the arguments do not decode as {' or '.join(tried)}",),
+        )
+    return _Resolution(CallStatus.UNKNOWN, notes=(f"selector {selector} is not in any bundled or user ABI",))
+
+
+def _decodes(function: AbiFunction, data: bytes) -> tuple[tuple[Any, ...], int] | None:
+    """(values, trailing byte count) when the arguments decode strictly and re-encode as a prefix."""
+    from eth_abi import decode, encode
+    from eth_abi.exceptions import DecodingError, EncodingError
+
+    payload = data[4:]
+    try:
+        values = decode(function.types, payload)
+        encoded = encode(function.types, values)
+    except (DecodingError, EncodingError, OverflowError, ValueError, TypeError):
+        return None
+    if not payload.startswith(encoded):
+        return None  # a non-canonical encoding: offsets or padding that a real encoder never writes
+    return values, len(payload) - len(encoded)
+
+
+def _resolve_tier(tier: list[AbiFunction], data: bytes) -> _Resolution | None:
+    exact: dict[str, tuple[AbiFunction, tuple[Any, ...]]] = {}
+    with_trailing: dict[str, tuple[AbiFunction, tuple[Any, ...], int]] = {}
+    for function in tier:
+        if function.signature in exact or function.signature in with_trailing:
+            continue  # the same signature from a less specific source (first one has the best names)
+        outcome = _decodes(function, data)
+        if outcome is None:
+            continue
+        values, trailing = outcome
+        if trailing == 0:
+            exact[function.signature] = (function, values)
+        else:
+            with_trailing[function.signature] = (function, values, trailing)
+    if len(exact) == 1:
+        function, values = next(iter(exact.values()))
+        return _Resolution(CallStatus.DECODED, function, values)
+    if len(exact) > 1:
+        return _ambiguous(list(exact))
+    if len(with_trailing) == 1:
+        function, values, trailing = next(iter(with_trailing.values()))
+        note = f"{trailing} extra byte(s) after the arguments are not part of {function.signature}"
+        return _Resolution(CallStatus.DECODED, function, values, notes=(note,))
+    if len(with_trailing) > 1:
+        return _ambiguous(list(with_trailing))
+    return None
+
+
+def _ambiguous(signatures: list[str]) -> _Resolution:
+    return _Resolution(
+        CallStatus.AMBIGUOUS,
+        candidates=tuple(signatures),
+        notes=(f"ambiguous ({len(signatures)} candidates): {', '.join(signatures)}",),
+    )
+
+
+def _other_imported_matches(imported: list[AbiFunction], chosen: _Resolution, data: bytes) -> int:
+    assert chosen.function is not None
+    return sum(
+        1
+        for function in imported
+        if function.signature != chosen.function.signature and _decodes(function, data) is not None
+    )
+
+
+# --------------------------------------------------------------------------- arguments
+
+
+@dataclass
+class _Context:
+    chain_id: int | None
+    to: str
+    contract: KnownContract | None
+    function: str
+
+
+def build_params(inputs: tuple[AbiParam, ...], values: tuple[Any, ...], context: _Context) -> list[Param]:
+    """Named, JSON-ready arguments with human displays (amounts, labels, dates)."""
+    json_values = [to_json(param, value) for param, value in zip(inputs, values, strict=True)]
+    scope = {param.name: value for param, value in zip(inputs, json_values, strict=True) if param.name}
+    params = []
+    for position, (param, value) in enumerate(zip(inputs, json_values, strict=True)):
+        name = param.name or f"arg{position}"
+        params.append(
+            Param(name=name, type=param.type, value=value, display=_display(param, value, scope, context))
+        )
+    return params
+
+
+def to_json(param: AbiParam, value: Any) -> Any:
+    """ABI value -> JSON-ready: checksummed addresses, 0x hex bytes, named tuples as objects."""
+    suffix = param.array_suffix
+    if suffix:
+        element = AbiParam(param.name, param.type[: param.type.rindex("[")], param.components)
+        return [to_json(element, item) for item in value]
+    if param.components is not None:
+        if param.components and all(c.name for c in param.components):
+            return {c.name: to_json(c, v) for c, v in zip(param.components, value, strict=True)}
+        return [to_json(c, v) for c, v in zip(param.components, value, strict=True)]
+    if param.type == "address":
+        return _checksum(value)
+    if isinstance(value, bytes):
+        return "0x" + value.hex()
+    return value
+
+
+def _display(param: AbiParam, value: Any, scope: dict[str, Any], context: _Context) -> str | None:
+    if param.components is not None and not param.array_suffix and isinstance(value, dict):
+        parts = []
+        for component in param.components:
+            shown = _display(component, value[component.name], value, context)
+            if shown is not None:
+                parts.append(f"{component.name}: {shown}")
+        return "; ".join(parts) or None
+    if param.type == "address" and isinstance(value, str):
+        return address_label(value, context.chain_id)
+    if param.type == "address[]" and param.name == "path" and isinstance(value, list):
+        return " → ".join(_token_name(a, context.chain_id) for a in value)
+    if param.type.startswith("uint") and isinstance(value, int):
+        return _uint_display(param.name, value, scope, context)
+    return None
+
+
+def address_label(address: str, chain_id: int | None) -> str | None:
+    """The known contract or token at `address` as "Label (0x…full address…)", else None."""
+    contract = known_contract(address, chain_id)
+    return f"{contract.label} ({address})" if contract else None
+
+
+def _token_name(address: str, chain_id: int | None) -> str:
+    token = lookup_token(address, chain_id)
+    return f"{token.symbol} ({address})" if token else address
+
+
+def _uint_display(name: str, value: int, scope: dict[str, Any], context: _Context) -> str | None:
+    key = name.lstrip("_").lower()
+    if key in _DATE_NAMES:
+        return _date_display(value)
+    if key in _NATIVE_AMOUNT_NAMES:
+        return format_native(value, context.chain_id)
+    if "itemType" in scope and key in ("startamount", "endamount"):
+        return _seaport_item_amount(value, scope, context)
+    token_field = _AMOUNT_TOKEN_FIELD.get(key)
+    if token_field and isinstance(scope.get(token_field), str):
+        return format_amount(value, lookup_token(scope[token_field], context.chain_id))
+    path = scope.get("path")
+    if isinstance(path, list) and path and all(isinstance(a, str) for a in path):
+        if key.startswith("amountin"):
+            return format_amount(value, lookup_token(path[0], context.chain_id))
+        if key.startswith("amountout"):
+            return format_amount(value, lookup_token(path[-1], context.chain_id))
+    if key not in _AMOUNT_NAMES:
+        return None
+    for field_name in _TOKEN_FIELDS:
+        if isinstance(scope.get(field_name), str):
+            return format_amount(value, lookup_token(scope[field_name], context.chain_id))
+    if (
+        context.function in _ERC20_FUNCTIONS
+        and context.contract is not None
+        and "token" in context.contract.tags
+    ):
+        return format_amount(value, lookup_token(context.to, context.chain_id))
+    if context.function in _ALLOWANCE_FUNCTIONS:
+        return format_amount(value, None)
+    return "unlimited" if is_unlimited(value) else None
+
+
+def _seaport_item_amount(value: int, scope: dict[str, Any], context: _Context) -> str | None:
+    item_type = scope.get("itemType")
+    if item_type == 0:
+        return format_native(value, context.chain_id)
+    if item_type == 1 and isinstance(scope.get("token"), str):
+        return format_amount(value, lookup_token(scope["token"], context.chain_id))
+    return f"{value} item(s)" if item_type in (2, 3, 4, 5) else None
+
+
+def _date_display(value: int) -> str | None:
+    if value == 0:
+        return None
+    if value >= _NO_EXPIRY_FLOOR:
+        return "never (no expiry)"
+    moment = _dt.datetime.fromtimestamp(value, tz=_dt.UTC)
+    return moment.strftime("%Y-%m-%d %H:%M:%S UTC")
