@@ -137,3 +137,25 @@ def test_a_changed_policy_file_is_reloaded(tmp_path: Path) -> None:
     assert load_policy(str(path)).spec.default == "allow"
     path.write_text('default = "confirm"\n')
     assert load_policy(str(path)).spec.default == "confirm"
+
+
+def test_the_readme_policy_example_is_a_valid_policy(tmp_path: Path) -> None:
+    readme = (policies_dir().parent / "README.md").read_text()
+    section = readme[readme.index("### Policies") : readme.index("### Your own node")]
+    example = section.split("```toml\n", 1)[1].split("```", 1)[0]
+    (tmp_path / "drainers.txt").write_text("")
+    path = tmp_path / "readme.toml"
+    path.write_text(example)
+    policy = load_policy(str(path))
+    assert policy.spec.limits.assets["ETH"].daily == 1
+    assert policy.spec.chains.allowed == [1, 8453, 42161]
+    assert policy.severity_prefixes == (("approval.", "high"),)
+
+
+def test_readme_error_example_matches_the_real_message(tmp_path: Path) -> None:
+    line = _error(
+        tmp_path, '# mine\nname = "mine"\n\n[verdicts]\ncritical = "block"\nhigh = "maybe"\n', "mine.toml"
+    )
+    readme = (policies_dir().parent / "README.md").read_text()
+    shown = line.split("mine.toml", 1)[1]
+    assert f"mine.toml{shown}".replace(" ", "") in readme.replace("\n", "").replace(" ", "")
