@@ -10,20 +10,20 @@ from collections.abc import Callable, Iterator
 
 from copilot.models import CallStatus, DecodedCall, Finding
 from copilot.risk.catalogue import finding
-from copilot.risk.facts import ZERO_ADDRESS, Facts, as_address, checksum, short
+from copilot.risk.facts import ZERO_ADDRESS, Facts, as_address, checksum
 
-# function signature -> position of the argument that receives tokens or rights
-_RECIPIENT_ARG = {
-    "transfer(address,uint256)": 0,
-    "transferFrom(address,address,uint256)": 1,
-    "safeTransferFrom(address,address,uint256)": 1,
-    "safeTransferFrom(address,address,uint256,bytes)": 1,
-    "safeTransferFrom(address,address,uint256,uint256,bytes)": 1,
-    "safeBatchTransferFrom(address,address,uint256[],uint256[],bytes)": 1,
-    "approve(address,uint256)": 0,
-    "increaseAllowance(address,uint256)": 0,
-    "setApprovalForAll(address,bool)": 0,
-    "approve(address,address,uint160,uint48)": 1,
+# function signature -> (position of the argument that receives tokens or rights, its role)
+_COUNTERPARTY_ARG = {
+    "transfer(address,uint256)": (0, "recipient"),
+    "transferFrom(address,address,uint256)": (1, "recipient"),
+    "safeTransferFrom(address,address,uint256)": (1, "recipient"),
+    "safeTransferFrom(address,address,uint256,bytes)": (1, "recipient"),
+    "safeTransferFrom(address,address,uint256,uint256,bytes)": (1, "recipient"),
+    "safeBatchTransferFrom(address,address,uint256[],uint256[],bytes)": (1, "recipient"),
+    "approve(address,uint256)": (0, "spender"),
+    "increaseAllowance(address,uint256)": (0, "spender"),
+    "setApprovalForAll(address,bool)": (0, "operator"),
+    "approve(address,address,uint160,uint48)": (1, "spender"),
 }
 
 
@@ -46,9 +46,9 @@ def counterparties(facts: Facts) -> list[tuple[str, str, str]]:
 
 def _add_call(call: DecodedCall, add: Callable[[str | None, str, str], None]) -> None:
     target = as_address(call.to)
-    position = _RECIPIENT_ARG.get(call.function or "")
-    if position is not None and len(call.params) > position:
-        add(as_address(call.params[position].value), "recipient", call.path)
+    counterparty = _COUNTERPARTY_ARG.get(call.function or "")
+    if counterparty is not None and len(call.params) > counterparty[0]:
+        add(as_address(call.params[counterparty[0]].value), counterparty[1], call.path)
     if call.status == CallStatus.EMPTY:
         add(target, "recipient", call.path)
     else:
@@ -68,4 +68,4 @@ def address_findings(facts: Facts) -> Iterator[Finding]:
                 f"{role} {checksum(address)} looks like {known_as} {checksum(other)} but is a different address",
                 where,
             )
-        yield finding("address.first_interaction", f"first interaction with {role} {short(address)}", where)
+        yield finding("address.first_interaction", f"first interaction with {role} {checksum(address)}", where)

@@ -149,19 +149,35 @@ def _permit2_expiration(expiration: int | None, where: str, facts: Facts) -> Ite
 
 def _permit2_permit(call: DecodedCall, args: list[Any], facts: Facts) -> Iterator[Finding]:
     """Permit2.permit(owner, PermitSingle|PermitBatch, signature): the tuple arrives as a list."""
-    permit = args[1]
-    if not isinstance(permit, list | tuple) or len(permit) < 2:
-        return
-    details, spender = permit[0], as_address(permit[1])
-    entries = details if details and isinstance(details[0], list | tuple) else [details]
-    yield from _permit2_details(
-        [_details_dict(d) for d in entries], spender, as_address(args[0]), call.path, facts
-    )
+    yield from _permit2_tuple(args[1], as_address(args[0]), call.path, facts)
 
 
-def _details_dict(entry: Any) -> dict[str, Any]:
-    token, amount, expiration = [*entry, None, None, None][:3]
-    return {"token": token, "amount": amount, "expiration": expiration}
+def _router_permit2_permit(call: DecodedCall, args: list[Any], facts: Facts) -> Iterator[Finding]:
+    """Universal Router PERMIT2_PERMIT(_BATCH) command: (PermitSingle|PermitBatch, signature), owner = payer."""
+    yield from _permit2_tuple(args[0], facts.user, call.path, facts)
+
+
+def _permit2_tuple(permit: Any, owner: str | None, where: str, facts: Facts) -> Iterator[Finding]:
+    details, spender = _member(permit, "details", 0), as_address(_member(permit, "spender", 1))
+    entries = details if isinstance(details, list) and details and not _is_scalar(details[0]) else [details]
+    normalised = [
+        {"token": _member(d, "token", 0), "amount": _member(d, "amount", 1), "expiration": _member(d, "expiration", 2)}
+        for d in entries
+    ]
+    yield from _permit2_details(normalised, spender, owner, where, facts)
+
+
+def _member(value: Any, name: str, index: int) -> Any:
+    """A tuple component, decoded either as a dict (by name) or as a list (by position)."""
+    if isinstance(value, dict):
+        return value.get(name)
+    if isinstance(value, list | tuple) and len(value) > index:
+        return value[index]
+    return None
+
+
+def _is_scalar(value: Any) -> bool:
+    return not isinstance(value, dict | list | tuple)
 
 
 def _permit2_details(
@@ -191,6 +207,8 @@ _CALL_HANDLERS = {
     "approve(address,address,uint160,uint48)": _permit2_approve,
     "permit(address,((address,uint160,uint48,uint48),address,uint256),bytes)": _permit2_permit,
     "permit(address,((address,uint160,uint48,uint48)[],address,uint256),bytes)": _permit2_permit,
+    "PERMIT2_PERMIT(((address,uint160,uint48,uint48),address,uint256),bytes)": _router_permit2_permit,
+    "PERMIT2_PERMIT_BATCH(((address,uint160,uint48,uint48)[],address,uint256),bytes)": _router_permit2_permit,
 }
 
 

@@ -95,7 +95,7 @@ def _known_action(call: DecodedCall, facts: Facts) -> str | None:
         amount = shown[1] or facts.amount(to_int(args[1]) or 0, token)
         if to_int(args[1]) == 0:
             return f"revokes the allowance of {facts.name(as_address(args[0]))} on {facts.name(token)}"
-        return f"lets {facts.name(as_address(args[0]))} spend {amount} of {facts.name(token)}"
+        return f"lets {facts.name(as_address(args[0]))} spend {amount} (token {facts.name(token)})"
     if name == "transfer" and len(args) == 2:
         amount = shown[1] or facts.amount(to_int(args[1]) or 0, token)
         return f"transfers {amount} to {facts.name(as_address(args[0]))}"

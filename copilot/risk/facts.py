@@ -120,11 +120,11 @@ class Facts:
         return known.label if known else None
 
     def name(self, address: str | None) -> str:
-        """'Uniswap V3 Router (0x68b3…Fc45)' or '0x1234…abcd'."""
+        """'Uniswap SwapRouter02 (0x68b3…Fc45)'; an unlabelled address in full, so it can be checked."""
         if not address:
             return "nobody (contract creation)"
         label = self.label(address)
-        return f"{label} ({short(address)})" if label else short(address)
+        return f"{label} ({short(address)})" if label else checksum(address)
 
     def account_kind(self, address: str) -> AccountKind | None:
         kinds = self.context.chain.account_kinds

@@ -1,0 +1,95 @@
+"""Review speed: cold `txcopilot review --no-llm` wall time, and in-process reviews per second over
+the labelled corpus (fixtures/requests).
+
+Peers measured in the same run: a bare interpreter start (`python -c pass`) and a cold
+`txcopilot decode` for the cold figure; decoding alone (parse + decode) for the throughput figure.
+
+    python benchmarks/bench_review.py [--runs 15] [--seconds 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+DEMO = ROOT / "fixtures" / "demo" / "unlimited-approval.json"
+
+
+def cold(command: list[str], runs: int) -> float:
+    """Median wall seconds of a fresh process."""
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        subprocess.run(command, cwd=ROOT, check=True, capture_output=True)
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def rate(work: Callable[[], int], seconds: float) -> float:
+    """Items per second of `work` (which returns how many items it did), repeated for `seconds`."""
+    work()  # warm caches: registry, selector index, policy
+    done, start = 0, time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        done += work()
+    return done / (time.perf_counter() - start)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--runs", type=int, default=15, help="cold runs per command (median)")
+    parser.add_argument("--seconds", type=float, default=3.0, help="seconds per throughput measurement")
+    args = parser.parse_args()
+
+    python = sys.executable
+    bare = cold([python, "-c", "pass"], args.runs)
+    decode_cold = cold([python, "-m", "copilot", "decode", str(DEMO), "--json"], args.runs)
+    review_cold = cold([python, "-m", "copilot", "review", str(DEMO), "--no-llm", "--json"], args.runs)
+
+    from copilot.decoding import decode
+    from copilot.inputs import parse_request
+    from copilot.pipeline import ReviewOptions, review_decoded
+    from copilot.risk.corpus import load_cases, prepare
+
+    cases = load_cases()
+    prepared = [prepare(case) for case in cases]
+    texts = [json.dumps(case.request) for case in cases]
+    options = ReviewOptions(use_llm=False)
+
+    def reviews() -> int:
+        for p in prepared:
+            review_decoded(p.decoded, p.policy, p.context, options)
+        return len(prepared)
+
+    def decodes() -> int:
+        for text in texts:
+            decode(parse_request(text))
+        return len(texts)
+
+    def decode_and_review() -> int:
+        for text, p in zip(texts, prepared, strict=True):
+            review_decoded(decode(parse_request(text)), p.policy, p.context, options)
+        return len(texts)
+
+    review_rate = rate(reviews, args.seconds)
+    decode_rate = rate(decodes, args.seconds)
+    full_rate = rate(decode_and_review, args.seconds)
+
+    print(f"corpus: {len(cases)} requests; cold runs: median of {args.runs}")
+    print(f"cold `review --no-llm`      {review_cold * 1000:7.1f} ms  (target <= 300 ms)")
+    print(f"cold `decode` (peer)        {decode_cold * 1000:7.1f} ms  review/decode = {review_cold / decode_cold:.2f}x")
+    print(f"bare interpreter (peer)     {bare * 1000:7.1f} ms  review/bare   = {review_cold / bare:.2f}x")
+    print(f"review_decoded in-process   {review_rate:9.0f} reviews/s  (target >= 2,000)")
+    print(f"parse+decode (peer)         {decode_rate:9.0f} requests/s  review/decode = {review_rate / decode_rate:.2f}x")
+    print(f"parse+decode+review         {full_rate:9.0f} requests/s")
+
+
+if __name__ == "__main__":
+    main()

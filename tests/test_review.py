@@ -1,0 +1,118 @@
+"""`txcopilot review`: the output contract, exit statuses, the LLM's advisory role, and --rpc facts."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from copilot.cli.main import cli
+from copilot.models import Review
+from copilot.resources import fixtures_dir
+
+DEMO = fixtures_dir() / "demo" / "unlimited-approval.json"
+SPENDER = "0x9D3e1b5aC2F84e7b60d9C51fA3be0C27d4e6A8F1"
+
+
+def run(*args: str, input: str | None = None) -> tuple[int, str, str]:
+    result = CliRunner().invoke(cli, list(args), input=input)
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_json_output_contract_on_the_demo() -> None:
+    code, out, _ = run("review", str(DEMO), "--json", "--no-llm")
+    assert code == 0
+    doc = json.loads(out)
+    assert doc["verdict"] == "confirm"
+    assert isinstance(doc["risk_score"], int) and 70 <= doc["risk_score"] < 90
+    assert {f["id"] for f in doc["findings"]} >= {"approval.unlimited", "approval.unknown_spender"}
+    assert all(set(f) >= {"id", "severity", "title", "evidence"} for f in doc["findings"])
+    assert doc["decided_by"] == "finding:approval.unknown_spender"
+    assert doc["decoded"]["call"]["function"] == "approve(address,uint256)"
+    assert doc["explanation_source"] == "deterministic"
+    assert "unlimited USDC" in doc["explanation"] and SPENDER in doc["explanation"]
+    assert doc["policy"] == "default"
+
+
+def test_fail_on_makes_the_verdict_drive_the_exit_status() -> None:
+    assert run("review", str(DEMO), "--no-llm", "--json", "--fail-on", "confirm")[0] == 1
+    assert run("review", str(DEMO), "--no-llm", "--json", "--fail-on", "block")[0] == 0
+    strict = run("review", str(DEMO), "--no-llm", "--json", "--policy", "paranoid", "--fail-on", "confirm")
+    assert strict[0] == 1
+
+
+def test_input_from_stdin_and_inline_json() -> None:
+    text = DEMO.read_text()
+    stdin = json.loads(run("review", "-", "--json", "--no-llm", input=text)[1])
+    inline = json.loads(run("review", text, "--json", "--no-llm")[1])
+    assert stdin["verdict"] == inline["verdict"] == "confirm"
+    assert stdin["decoded"]["payload_hash"] == inline["decoded"]["payload_hash"]
+
+
+def test_human_view_shows_banner_findings_and_explanation() -> None:
+    code, out, _ = run("review", str(DEMO), "--no-llm")
+    assert code == 0
+    assert "CONFIRM" in out and "risk" in out
+    assert "approval.unlimited" in out and "Explanation (deterministic)" in out
+
+
+@pytest.mark.parametrize(
+    ("args", "fragment"),
+    [
+        (["review", "0xzz", "--no-llm"], "hex"),
+        (["review", str(DEMO), "--rpc", "http://127.0.0.1:1", "--offline"], "--offline"),
+        (["review", str(DEMO), "--from", "0x1234"], "--from"),
+        (["review", str(DEMO), "--policy", "no-such-policy", "--no-llm"], "no-such-policy"),
+    ],
+)
+def test_bad_input_gets_one_line_and_no_traceback(args: list[str], fragment: str) -> None:
+    code, _, err = run(*args)
+    assert code in (2, 3)
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    assert fragment.lower() in err.lower()
+
+
+def test_the_llm_stage_can_raise_but_never_lower_the_verdict(monkeypatch: pytest.MonkeyPatch) -> None:
+    from copilot.llm import explain
+    from copilot.pipeline import ReviewOptions, review_input
+
+    def lowering(review: Review, options: object) -> Review:
+        return review.model_copy(update={"verdict": "allow", "risk_score": 0, "findings": [],
+                                         "explanation": "all good", "explanation_source": "llm"})
+
+    monkeypatch.setattr(explain, "enrich_review", lowering)
+    review = review_input(DEMO.read_text(), ReviewOptions(use_llm=True))
+    assert review.verdict == "confirm" and review.risk_score >= 70
+    assert {"approval.unlimited", "approval.unknown_spender"} <= {f.id for f in review.findings}
+
+    def raising(review: Review, options: object) -> Review:
+        return review.model_copy(update={"verdict": "block", "decided_by": "llm:advisory"})
+
+    monkeypatch.setattr(explain, "enrich_review", raising)
+    assert review_input(DEMO.read_text(), ReviewOptions(use_llm=True)).verdict == "block"
+
+
+@pytest.mark.anvil
+def test_rpc_reveals_an_eoa_spender(anvil: object) -> None:
+    url = anvil.url  # type: ignore[attr-defined]
+    code, out, _ = run("review", str(DEMO), "--json", "--no-llm", "--rpc", url)
+    assert code == 0
+    doc = json.loads(out)
+    assert "approval.spender_is_eoa" in {f["id"] for f in doc["findings"]}
+    assert doc["verdict"] == "block"
+
+
+def test_cold_review_is_fast_and_imports_nothing_heavy() -> None:
+    probe = (
+        "import sys, time; t = time.perf_counter();"
+        "from copilot.cli.main import cli;"
+        f"cli(['review', {str(DEMO)!r}, '--no-llm', '--json'], standalone_mode=False);"
+        "heavy = [m for m in ('web3', 'eth_account', 'llama_cpp', 'rich') if m in sys.modules];"
+        "print(heavy, file=sys.stderr)"
+    )
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=Path(__file__).parent.parent, check=True)
+    assert result.stderr.strip().splitlines()[-1] == "[]"
