@@ -141,3 +141,23 @@ def test_structural_case_in_a_real_process(case_id: str, txbytes: str) -> None:
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1
+
+
+DECODABLE = [case for case in CASES if not _exception(case[2]) or _exception(case[2]) in CONSENSUS]
+
+
+@pytest.mark.parametrize(("case_id", "txbytes", "result"), DECODABLE, ids=[case[0] for case in DECODABLE])
+def test_decodable_case_through_the_cli(case_id: str, txbytes: str, result: dict[str, Any]) -> None:
+    outcome = CliRunner().invoke(cli, ["decode", txbytes, "--json"])
+    if outcome.exit_code == 2:  # the high-s INVALID_CHAINID cases, see test_transaction_case
+        assert _high_s(txbytes) and "high-s" in outcome.stderr
+        return
+    assert outcome.exit_code == 0, outcome.output
+    doc = json.loads(outcome.stdout)
+    warnings = {w["id"] for w in doc["warnings"]}
+    if "exception" in result:
+        assert CONSENSUS[_exception(result)] in warnings
+    else:
+        assert doc["transaction"]["sender"].lower() == result["sender"]
+        assert doc["transaction"]["hash"] == result["hash"]
+        assert warnings <= LATER_FORK_RULES
