@@ -11,6 +11,8 @@ from typing import Any
 import pytest
 from eth_abi import encode
 from eth_utils import keccak, to_checksum_address
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from copilot.decoding import erc7730
 from copilot.decoding.erc7730 import (
@@ -21,7 +23,7 @@ from copilot.decoding.erc7730 import (
     render_typed_data,
 )
 from copilot.decoding.erc7730_descriptor import load_descriptor, merge, parse_signature
-from copilot.decoding.erc7730_index import build_index, descriptor_root, render_index
+from copilot.decoding.erc7730_index import build_index, descriptor_root, load_index, render_index
 from copilot.decoding.erc7730_render import MAX_CALLDATA_DEPTH, Node, RenderError, parse_path, resolve
 from copilot.resources import ROOT
 
@@ -405,6 +407,23 @@ def test_intent_objects_read_as_label_value_pairs() -> None:
     assert result.owner == "Test Owner"
 
 
+def test_interpolated_intent_embeds_rendered_values(tokens: dict[str, Any]) -> None:
+    key = "transfer(address to, uint256 amount)"
+    fields: list[dict[str, Any]] = [
+        {"path": "to", "label": "To", "format": "raw"},
+        {"path": "amount", "label": "Amount", "format": "tokenAmount", "params": {"token": USDC}},
+    ]
+    doc = descriptor(key, fields)
+    doc["display"]["formats"][key]["interpolatedIntent"] = "Send {amount} to {#.to}"
+    result = render_call_with_descriptor(doc, 1, TARGET, call(key, BOB, 2_000_000), 0)
+    assert result is not None
+    assert result.intent == f"Send 2 USDC to {BOB}"
+    doc["display"]["formats"][key]["interpolatedIntent"] = "Send {missing}"
+    fallback = render_call_with_descriptor(doc, 1, TARGET, call(key, BOB, 1), 0)
+    assert fallback is not None
+    assert fallback.intent == "Do it"
+
+
 def test_calldata_that_does_not_decode_is_not_rendered() -> None:
     doc = descriptor("f(uint256 a, bytes b)", [{"path": "a", "label": "A"}])
     data = keccak(text="f(uint256,bytes)")[:4] + b"\x01" * 7
@@ -531,3 +550,62 @@ def test_importing_the_renderer_loads_no_heavy_libraries() -> None:
     code = "import sys, copilot.decoding.erc7730; print(sorted(m for m in ('web3', 'eth_abi', 'eth_account', 'rich') if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+# --------------------------------------------------------------------------- fuzzing
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    selector=st.sampled_from(sorted({s for t in load_index()["calldata"].values() for s in t})),
+    payload=st.binary(max_size=400),
+    words=st.lists(st.integers(min_value=0, max_value=2**256 - 1), max_size=12),
+    chain_id=st.sampled_from([1, 10, 137, 8453, 42161, None]),
+)
+def test_any_calldata_for_a_known_selector_renders_or_declines(
+    selector: str, payload: bytes, words: list[int], chain_id: int | None
+) -> None:
+    targets = [k.split(":")[1] for k, sels in load_index()["calldata"].items() if selector in sels]
+    data = bytes.fromhex(selector[2:]) + b"".join(w.to_bytes(32, "big") for w in words) + payload
+    result = render_calldata(chain_id, targets[0], data, 0)
+    assert result is None or all(isinstance(f.value, str) for f in result.fields)
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=20),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3),
+    max_leaves=10,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    message=st.dictionaries(st.sampled_from(["owner", "spender", "value", "nonce", "deadline"]), json_values)
+)
+def test_any_permit_message_renders_or_declines(message: dict[str, Any]) -> None:
+    domain = {"name": "USD Coin", "version": "2", "chainId": 1, "verifyingContract": USDC}
+    typed = {"types": PERMIT_TYPES, "primaryType": "Permit", "domain": domain, "message": message}
+    result = render_typed_data(typed)
+    assert result is None or result.function == "Permit"
+
+
+@settings(max_examples=300, deadline=None)
+@given(typed=st.dictionaries(st.sampled_from(["types", "primaryType", "domain", "message"]), json_values))
+def test_any_typed_data_shape_renders_or_declines(typed: dict[str, Any]) -> None:
+    assert render_typed_data(typed) is None or isinstance(typed.get("primaryType"), str)
+
+
+@given(text=st.text(alphabet="fuint8256addressbyte()[], _", max_size=50) | st.text(max_size=50))
+def test_signature_parser_rejects_with_value_error_or_round_trips(text: str) -> None:
+    try:
+        parsed = parse_signature(text)
+    except ValueError:
+        return
+    assert parse_signature(parsed.canonical).canonical == parsed.canonical
+
+
+@given(text=st.text(max_size=60))
+def test_path_parser_accepts_any_text(text: str) -> None:
+    root, tokens = parse_path(text)
+    assert root in ("", "#", "$", "@")
+    assert all(isinstance(t, str) for t in tokens)

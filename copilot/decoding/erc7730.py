@@ -11,6 +11,7 @@ themselves and the bundled token table / contract registry.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -202,11 +203,14 @@ def _render(
     renderer = Renderer(descriptor, root, container, _SERVICES, depth)
     try:
         fields = renderer.render(format_spec)
-    except RenderError:
+    except (RenderError, ValueError, TypeError, KeyError, IndexError):
+        # the descriptor does not fit this data (or is itself malformed): show no clear-sign
+        # display rather than a wrong one; the plain decoding still stands
         return None
     metadata = descriptor.get("metadata") or {}
+    intent = _interpolated_intent(format_spec.get("interpolatedIntent"), fields)
     return ClearSign(
-        intent=_intent(format_spec.get("intent")),
+        intent=intent or _intent(format_spec.get("intent")),
         fields=fields,
         owner=metadata.get("owner") or metadata.get("contractName"),
         function=function,
@@ -218,6 +222,24 @@ def _intent(intent: Any) -> str | None:
     if isinstance(intent, dict):
         return "; ".join(f"{k}: {v}" for k, v in intent.items())
     return str(intent) if intent else None
+
+
+def _interpolated_intent(template: Any, fields: list[DisplayField]) -> str | None:
+    """`interpolatedIntent` ("Send {amount} to {to}") filled with the rendered field values; None
+    when a placeholder names no rendered field, so the plain intent is shown instead."""
+    if not isinstance(template, str):
+        return None
+    values: dict[str, str] = {}
+    for rendered in fields:
+        if rendered.path:
+            values.setdefault(rendered.path.removeprefix("#."), rendered.value)
+    try:
+        return _PLACEHOLDER.sub(lambda match: values[match.group(1).strip().removeprefix("#.")], template)
+    except KeyError:
+        return None
+
+
+_PLACEHOLDER = re.compile(r"\{([^{}]+)\}")
 
 
 def _nested_call(
