@@ -15,7 +15,7 @@ from typing import Any
 
 from copilot.decoding._crypto import hex0x, keccak256
 from copilot.errors import InputError
-from copilot.inputs.values import parse_address, parse_hex, parse_quantity
+from copilot.inputs.values import input_error, parse_address, parse_hex, parse_quantity
 from copilot.models import TypedDataInfo
 
 _ARRAY_SUFFIX = re.compile(r"^(.*)\[(\d*)\]$")
@@ -32,7 +32,7 @@ MAX_DEPTH = 48
 
 
 def _bad(message: str, hint: str | None = None) -> InputError:
-    return InputError(f"invalid typed data: {message}", hint)
+    return input_error(f"invalid typed data: {message}", hint)
 
 
 class _Encoder:

@@ -14,9 +14,9 @@ import string
 from typing import Any
 
 from copilot.decoding import _rlp
-from copilot.errors import InputError
 from copilot.inputs.values import (
     MAX_DATA_BYTES,
+    input_error,
     is_address,
     is_hex,
     parse_address,
@@ -64,13 +64,13 @@ def parse_request(text: str) -> SigningRequest:
     """Detect the input kind; raises InputError with one line saying what is wrong."""
     stripped = text.strip()
     if not stripped:
-        raise InputError("input is empty", _INPUT_HINT)
+        raise input_error("input is empty", _INPUT_HINT)
     if stripped[0] in '{["':
         return _from_json_value(_load_json(stripped))
     if not is_hex(stripped):
         if stripped[:2] in ("0x", "0X") or all(c in string.hexdigits for c in stripped):
             parse_hex(stripped, "input")  # raises, naming the bad character or the odd length
-        raise InputError(f"input is neither hex nor JSON: {_preview(stripped)}", _INPUT_HINT)
+        raise input_error(f"input is neither hex nor JSON: {_preview(stripped)}", _INPUT_HINT)
     return _from_hex(stripped, method=None)
 
 
@@ -82,15 +82,15 @@ def _load_json(text: str) -> Any:
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
-        raise InputError(f"invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}") from None
+        raise input_error(f"invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}") from None
     except RecursionError:
-        raise InputError("JSON nested too deeply") from None
+        raise input_error("JSON nested too deeply") from None
 
 
 def _from_hex(text: str, method: str | None) -> SigningRequest:
     raw = parse_hex(text, "input", max_bytes=MAX_DATA_BYTES * 2)
     if not raw:
-        raise InputError("input is empty hex (0x)", _INPUT_HINT)
+        raise input_error("input is empty hex (0x)", _INPUT_HINT)
     if len(raw) == 32 and not _is_transaction_envelope(raw) and method is None:
         return SigningRequest(kind=RequestKind.HASH, hash="0x" + raw.hex())
     return SigningRequest(kind=RequestKind.RAW_TRANSACTION, method=method, raw="0x" + raw.hex())
@@ -117,9 +117,9 @@ def _from_json_value(value: Any, method: str | None = None) -> SigningRequest:
             return _from_json_value(_load_json(inner), method)
         return _message_request(value, method=method or "personal_sign", sender=None)
     if isinstance(value, list):
-        raise InputError("a JSON array is not a request", "pass one request object, e.g. a JSON-RPC request")
+        raise input_error("a JSON array is not a request", "pass one request object, e.g. a JSON-RPC request")
     if not isinstance(value, dict):
-        raise InputError(f"JSON {type(value).__name__} is not a request", _INPUT_HINT)
+        raise input_error(f"JSON {type(value).__name__} is not a request", _INPUT_HINT)
     if "method" in value:
         return _from_rpc(value)
     if "types" in value or "primaryType" in value:
@@ -129,7 +129,7 @@ def _from_json_value(value: Any, method: str | None = None) -> SigningRequest:
     if value.keys() & _TX_KEYS:
         return _transaction_request(value, method=method)
     keys = ", ".join(sorted(value)[:8]) or "none"
-    raise InputError(f"unrecognised JSON object (keys: {keys})", _INPUT_HINT)
+    raise input_error(f"unrecognised JSON object (keys: {keys})", _INPUT_HINT)
 
 
 # --------------------------------------------------------------------------- JSON-RPC requests
@@ -139,7 +139,7 @@ def _from_rpc(request: dict[str, Any]) -> SigningRequest:
     method = request.get("method")
     if not isinstance(method, str) or method not in SUPPORTED_METHODS:
         shown = method if isinstance(method, str) else json.dumps(method)
-        raise InputError(
+        raise input_error(
             f"unsupported JSON-RPC method {shown[:80]!r}",
             f"supported methods: {', '.join(SUPPORTED_METHODS)}",
         )
@@ -147,38 +147,38 @@ def _from_rpc(request: dict[str, Any]) -> SigningRequest:
     if isinstance(params, dict):  # some wallets send a single params object
         params = [params]
     if not isinstance(params, list) or not params:
-        raise InputError(f"{method} needs params, e.g. {_PARAMS_EXAMPLE[method]}")
+        raise input_error(f"{method} needs params, e.g. {_PARAMS_EXAMPLE[method]}")
     first = params[0]
     if method in ("eth_sendTransaction", "eth_signTransaction"):
         if not isinstance(first, dict):
-            raise InputError(f"{method} params[0] must be a transaction object")
+            raise input_error(f"{method} params[0] must be a transaction object")
         return _transaction_request(first, method=method)
     if method == "eth_sendRawTransaction":
         if not isinstance(first, str):
-            raise InputError("eth_sendRawTransaction params[0] must be the raw transaction hex")
+            raise input_error("eth_sendRawTransaction params[0] must be the raw transaction hex")
         return _from_hex(first, method=method)
     if method == "wallet_sendCalls":
         if not isinstance(first, dict):
-            raise InputError("wallet_sendCalls params[0] must be an object with calls")
+            raise input_error("wallet_sendCalls params[0] must be an object with calls")
         return _batch_request(first, method=method)
     if method.startswith("eth_signTypedData"):
         address, data = _split_address_param(params, method, address_first=True)
         if isinstance(data, str):
             data = _load_json(data)
         if isinstance(data, list):
-            raise InputError(
+            raise input_error(
                 f"{method} with a legacy v1 array of {{type, name, value}} is not supported",
                 "only EIP-712 v3/v4 typed data ({types, primaryType, domain, message}) can be reviewed",
             )
         if not isinstance(data, dict):
-            raise InputError(f"{method} typed data must be a JSON object")
+            raise input_error(f"{method} typed data must be a JSON object")
         return _typed_data_request(data, method=method, sender=address)
     if method == "personal_sign":
         address, message = _split_address_param(params, method, address_first=False)
         return _message_request(message, method=method, sender=address)
     address, data = _split_address_param(params, method, address_first=True)  # eth_sign
     if not isinstance(data, str):
-        raise InputError("eth_sign data must be a hex string")
+        raise input_error("eth_sign data must be a hex string")
     raw = parse_hex(data, "eth_sign data")
     if len(raw) == 32:
         return SigningRequest(kind=RequestKind.HASH, method=method, hash="0x" + raw.hex(), sender=address)
@@ -210,7 +210,7 @@ def _split_address_param(params: list[Any], method: str, *, address_first: bool)
     if not is_address(expected_address) and is_address(payload):
         expected_address, payload = payload, expected_address  # swapped by the dapp
     if not is_address(expected_address):
-        raise InputError(f"{method} params must be {_PARAMS_EXAMPLE[method]}: no 20-byte address found")
+        raise input_error(f"{method} params must be {_PARAMS_EXAMPLE[method]}: no 20-byte address found")
     return parse_address(expected_address, f"{method} address"), payload
 
 
@@ -219,13 +219,13 @@ def _split_address_param(params: list[Any], method: str, *, address_first: bool)
 
 def _message_request(message: Any, *, method: str, sender: str | None) -> SigningRequest:
     if not isinstance(message, str):
-        raise InputError(f"{method} message must be a string (0x hex or text)")
+        raise input_error(f"{method} message must be a string (0x hex or text)")
     if message[:2] in ("0x", "0X") and is_hex(message):
         raw = parse_hex(message, "message")
     else:
         raw = message.encode("utf-8", "surrogatepass")
         if len(raw) > MAX_DATA_BYTES:
-            raise InputError(f"message is {len(raw):,} bytes; txcopilot caps messages at 1 MiB")
+            raise input_error(f"message is {len(raw):,} bytes; txcopilot caps messages at 1 MiB")
     return SigningRequest(
         kind=RequestKind.PERSONAL_MESSAGE, method=method, message="0x" + raw.hex(), sender=sender
     )
@@ -234,7 +234,7 @@ def _message_request(message: Any, *, method: str, sender: str | None) -> Signin
 def _typed_data_request(data: dict[str, Any], *, method: str | None, sender: str | None) -> SigningRequest:
     for key in ("types", "primaryType", "domain", "message"):
         if key not in data:
-            raise InputError(
+            raise input_error(
                 f"typed data has no {key!r}", "EIP-712 needs types, primaryType, domain and message"
             )
     domain = data["domain"]
@@ -265,7 +265,7 @@ def normalise_transaction(tx: dict[str, Any]) -> dict[str, Any]:
     """JSON-RPC names, quantities as ints, addresses checksummed, bytes as 0x hex; unknown keys refused."""
     unknown = sorted(key for key, value in tx.items() if key not in _TX_KEYS and value is not None)
     if unknown:
-        raise InputError(
+        raise input_error(
             f"transaction object has unknown field(s): {', '.join(unknown)[:200]}",
             f"known fields: {', '.join(sorted(_TX_FIELDS))}",
         )
@@ -275,7 +275,7 @@ def normalise_transaction(tx: dict[str, Any]) -> dict[str, Any]:
         if value is None:
             continue
         if name in out:
-            raise InputError(f"transaction object gives {name} twice ({key} and its alias)")
+            raise input_error(f"transaction object gives {name} twice ({key} and its alias)")
         if name in _QUANTITY_FIELDS:
             out[name] = parse_quantity(value, name)
         elif name in ("from", "to"):
@@ -295,7 +295,7 @@ def normalise_transaction(tx: dict[str, Any]) -> dict[str, Any]:
 
 def _list_of(value: Any, what: str) -> list[Any]:
     if not isinstance(value, list):
-        raise InputError(f"{what} must be an array")
+        raise input_error(f"{what} must be an array")
     return value
 
 
@@ -304,12 +304,12 @@ def _access_list(value: Any) -> list[dict[str, Any]]:
     for index, entry in enumerate(_list_of(value, "accessList")):
         where = f"accessList[{index}]"
         if not isinstance(entry, dict) or "address" not in entry:
-            raise InputError(f"{where} must be an object with address and storageKeys")
+            raise input_error(f"{where} must be an object with address and storageKeys")
         keys = []
         for key_index, key in enumerate(_list_of(entry.get("storageKeys", []), f"{where}.storageKeys")):
             raw = parse_hex(key, f"{where}.storageKeys[{key_index}]")
             if len(raw) != 32:
-                raise InputError(f"{where}.storageKeys[{key_index}] must be 32 bytes, got {len(raw)}")
+                raise input_error(f"{where}.storageKeys[{key_index}] must be 32 bytes, got {len(raw)}")
             keys.append("0x" + raw.hex())
         out.append({"address": parse_address(entry["address"], f"{where}.address"), "storageKeys": keys})
     return out
@@ -320,10 +320,10 @@ def _authorization_list(value: Any) -> list[dict[str, Any]]:
     for index, entry in enumerate(_list_of(value, "authorizationList")):
         where = f"authorizationList[{index}]"
         if not isinstance(entry, dict):
-            raise InputError(f"{where} must be an object")
+            raise input_error(f"{where} must be an object")
         parity = entry.get("yParity", entry.get("v"))
         if parity is None:
-            raise InputError(f"{where} has no yParity")
+            raise input_error(f"{where} has no yParity")
         parity = parse_quantity(parity, f"{where}.yParity")
         if parity in (27, 28):  # some libraries still write v
             parity -= 27
@@ -345,7 +345,7 @@ def _blob_hashes(value: Any) -> list[str]:
     for index, item in enumerate(_list_of(value, "blobVersionedHashes")):
         raw = parse_hex(item, f"blobVersionedHashes[{index}]")
         if len(raw) != 32:
-            raise InputError(f"blobVersionedHashes[{index}] must be 32 bytes, got {len(raw)}")
+            raise input_error(f"blobVersionedHashes[{index}] must be 32 bytes, got {len(raw)}")
         out.append("0x" + raw.hex())
     return out
 
@@ -355,7 +355,7 @@ def _batch_request(params: dict[str, Any], *, method: str | None) -> SigningRequ
     for index, call in enumerate(_list_of(params.get("calls"), "calls")):
         where = f"calls[{index}]"
         if not isinstance(call, dict):
-            raise InputError(f"{where} must be an object with to, value and data")
+            raise input_error(f"{where} must be an object with to, value and data")
         calls.append(
             {
                 "to": _optional_address(call.get("to"), f"{where}.to"),
@@ -364,7 +364,7 @@ def _batch_request(params: dict[str, Any], *, method: str | None) -> SigningRequ
             }
         )
     if not calls:
-        raise InputError("wallet_sendCalls has no calls")
+        raise input_error("wallet_sendCalls has no calls")
     chain_id = params.get("chainId")
     return SigningRequest(
         kind=RequestKind.CALL_BATCH,

@@ -15,6 +15,15 @@ MAX_DATA_BYTES = 1 << 20  # calldata, messages and typed-data byte fields: 1 MiB
 _HEX_DIGITS = frozenset(string.hexdigits)
 
 
+def input_error(message: str, hint: str | None = None) -> InputError:
+    """An InputError whose text stays one printable line even when it quotes user-supplied names."""
+    return InputError(printable(message), printable(hint) if hint else None)
+
+
+def printable(text: str) -> str:
+    return "".join(char if char.isprintable() else repr(char)[1:-1] for char in text)
+
+
 def strip_0x(text: str) -> str:
     return text[2:] if text[:2] in ("0x", "0X") else text
 
@@ -27,20 +36,20 @@ def is_hex(text: str) -> bool:
 def parse_hex(value: Any, what: str, *, max_bytes: int = MAX_DATA_BYTES) -> bytes:
     """0x-prefixed (or bare) even-length hex -> bytes."""
     if not isinstance(value, str):
-        raise InputError(f"{what} must be a hex string, got {_describe(value)}")
+        raise input_error(f"{what} must be a hex string, got {_describe(value)}")
     body = strip_0x(value.strip())
     for index, char in enumerate(body):
         if char not in _HEX_DIGITS:
-            raise InputError(
+            raise input_error(
                 f"{what} is not hex: unexpected {char!r} at position {index + len(value) - len(body)}",
                 "hex strings contain only 0-9 and a-f, optionally after 0x",
             )
     if len(body) % 2:
-        raise InputError(
+        raise input_error(
             f"{what} has an odd number of hex digits ({len(body)})", "each byte needs two hex digits"
         )
     if len(body) // 2 > max_bytes:
-        raise InputError(
+        raise input_error(
             f"{what} is {len(body) // 2:,} bytes; txcopilot caps it at {max_bytes:,} bytes ({max_bytes / 1048576:g} MiB)"
         )
     return bytes.fromhex(body)
@@ -49,7 +58,7 @@ def parse_hex(value: Any, what: str, *, max_bytes: int = MAX_DATA_BYTES) -> byte
 def parse_quantity(value: Any, what: str, *, maximum: int = UINT256_MAX) -> int:
     """A JSON-RPC quantity: 0x hex, decimal string or JSON integer, in 0..maximum."""
     if isinstance(value, bool) or value is None:
-        raise InputError(f"{what} must be a number, got {_describe(value)}")
+        raise input_error(f"{what} must be a number, got {_describe(value)}")
     if isinstance(value, int):
         number = value
     elif isinstance(value, str):
@@ -64,13 +73,13 @@ def parse_quantity(value: Any, what: str, *, maximum: int = UINT256_MAX) -> int:
             else:
                 raise ValueError
         except ValueError:
-            raise InputError(f"{what} must be 0x hex or a decimal integer, got {value[:80]!r}") from None
+            raise input_error(f"{what} must be 0x hex or a decimal integer, got {value[:80]!r}") from None
     else:
-        raise InputError(f"{what} must be a number, got {_describe(value)}")
+        raise input_error(f"{what} must be a number, got {_describe(value)}")
     if number < 0:
-        raise InputError(f"{what} must not be negative, got {number}")
+        raise input_error(f"{what} must not be negative, got {number}")
     if number > maximum:
-        raise InputError(f"{what} is {number}, above its maximum {maximum}")
+        raise input_error(f"{what} is {number}, above its maximum {maximum}")
     return number
 
 
@@ -80,11 +89,11 @@ def parse_address(value: Any, what: str, *, check_case: bool = True) -> str:
     mis-cased address would only stop the review of what the wallet signs anyway)."""
     raw = parse_hex(value, what)
     if len(raw) != 20:
-        raise InputError(f"{what} must be a 20-byte address, got {len(raw)} bytes")
+        raise input_error(f"{what} must be a 20-byte address, got {len(raw)} bytes")
     checksummed = to_checksum_address(raw)
     body = strip_0x(value.strip())
     if check_case and body != body.lower() and body != body.upper() and body != checksummed[2:]:
-        raise InputError(
+        raise input_error(
             f"{what} {value} has an invalid EIP-55 checksum",
             f"a mistyped address? the checksummed form of these bytes is {checksummed}",
         )
