@@ -452,13 +452,34 @@ def test_registry_call_bound_to_its_deployment() -> None:
 
 
 def test_erc20_calls_fall_back_to_the_erc_wide_descriptor_for_any_address() -> None:
-    data = call("approve(address,uint256)", BOB, MAX)
+    data = call("transfer(address,uint256)", BOB, 10)
     result = render_calldata(1, "0x9999999999999999999999999999999999999999", data, 0)
     assert result is not None
-    assert result.descriptor == "ercs/calldata-erc20-tokens.json"
-    assert result.function == "approve(address,uint256)"
+    assert (result.descriptor, result.function) == (
+        "ercs/calldata-erc20-tokens.json",
+        "transfer(address,uint256)",
+    )
     assert render_calldata(1, TARGET, b"\x12\x34\x56\x78", 0) is None
     assert render_calldata(1, TARGET, b"", 0) is None
+
+
+def test_selectors_shared_by_erc20_and_erc721_need_a_known_token(tokens: dict[str, Any]) -> None:
+    unknown = "0x9999999999999999999999999999999999999999"
+    approve = call("approve(address,uint256)", BOB, MAX)
+    transfer_from = call("transferFrom(address,address,uint256)", ALICE, BOB, 5)
+    # an amount or an NFT id? Without knowing the contract, no clear-sign display at all
+    assert render_calldata(1, unknown, approve, 0) is None
+    assert render_calldata(1, unknown, transfer_from, 0) is None
+    # a known ERC-20 token: its approve is an amount, and its transferFrom is never an NFT transfer
+    on_token = render_calldata(1, USDC, approve, 0)
+    assert on_token is not None
+    assert on_token.descriptor == "ercs/calldata-erc20-tokens.json"
+    assert shown(on_token)["Amount"] == "Unlimited USDC"
+    assert render_calldata(1, USDC, transfer_from, 0) is None
+    # selectors only ERC-721 has still get the NFT display anywhere
+    nft = render_calldata(1, unknown, call("safeTransferFrom(address,address,uint256)", ALICE, BOB, 7), 0)
+    assert nft is not None
+    assert nft.descriptor == "ercs/calldata-erc721-nfts.json"
 
 
 PERMIT_TYPES = {

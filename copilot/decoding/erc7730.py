@@ -68,11 +68,28 @@ def render_calldata(
     if chain_id is not None:
         format_id = index["calldata"].get(deployment_key(chain_id, to), {}).get(selector)
     if format_id is None:
-        format_id = index["calldata_any"].get(selector)
+        format_id = _erc_wide_format(chain_id, to, selector)
     if format_id is None:
         return None
     relpath, key = index["formats"][format_id]
     return _render_call(load_descriptor(relpath), relpath, key, chain_id, to, data, value, sender, depth)
+
+
+# approve(address,uint256) and transferFrom(address,address,uint256) mean an amount of an ERC-20 or
+# a token id of an ERC-721: only a contract known to be an ERC-20 token says which.
+_SELECTORS_SHARED_BY_ERC20_AND_ERC721 = frozenset({"0x095ea7b3", "0x23b872dd"})
+_ERC20_DESCRIPTOR = "ercs/calldata-erc20-tokens.json"
+
+
+def _erc_wide_format(chain_id: int | None, to: str, selector: str) -> int | None:
+    """The ERC-wide descriptor format for a call to a contract no registry descriptor binds to."""
+    index = load_index()
+    candidates: list[int] = index["calldata_any"].get(selector, [])
+    if selector not in _SELECTORS_SHARED_BY_ERC20_AND_ERC721:
+        return candidates[0] if candidates else None
+    if _SERVICES.token(chain_id, to) is None:
+        return None
+    return next((c for c in candidates if index["formats"][c][0] == _ERC20_DESCRIPTOR), None)
 
 
 def render_typed_data(typed_data: dict[str, Any]) -> ClearSign | None:

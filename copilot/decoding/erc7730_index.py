@@ -41,7 +41,7 @@ def build_index() -> dict[str, Any]:
 
     formats_seen: dict[tuple[str, str], int] = {}
     calldata: dict[str, dict[str, int]] = {}
-    calldata_any: dict[str, int] = {}
+    calldata_any: dict[str, list[int]] = {}
     eip712: dict[str, dict[str, list[int]]] = {}
     eip712_any: dict[str, list[int]] = {}
 
@@ -73,7 +73,7 @@ def build_index() -> dict[str, Any]:
                     )
                     target.setdefault(selector, format_id(relpath, key))
                 if is_erc_wide:
-                    calldata_any.setdefault(selector, format_id(relpath, key))
+                    calldata_any.setdefault(selector, []).append(format_id(relpath, key))
             if owner:
                 for deployment in deployments:
                     owners.setdefault(deployment_key(deployment["chainId"], deployment["address"]), owner)
