@@ -10,11 +10,18 @@ from __future__ import annotations
 
 import datetime as _dt
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from copilot.decoding._crypto import to_checksum_address
 from copilot.decoding.registry import KnownContract, known_contract
-from copilot.decoding.selectors import AbiFunction, AbiParam, curated_candidates, imported_candidates
+from copilot.decoding.selectors import (
+    AbiFunction,
+    AbiParam,
+    curated_candidates,
+    functions_by_selector,
+    imported_candidates,
+)
 from copilot.decoding.tokens import format_amount, format_native, is_unlimited, lookup_token
 from copilot.models import CallStatus, DecodedCall, Param
 
@@ -125,6 +132,7 @@ def decode_call(
     return call
 
 
+@lru_cache(maxsize=8192)
 def _checksum(address: str) -> str:
     return to_checksum_address(bytes.fromhex(address[2:] if address.startswith(("0x", "0X")) else address))
 
@@ -150,31 +158,30 @@ def _clear_sign(
 
 
 def _resolve(selector: str, data: bytes, contract: KnownContract | None) -> _Resolution:
-    tiers: list[list[AbiFunction]] = []
-    if contract and contract.abi:
-        from copilot.decoding.selectors import bundled_abis
-
-        abis = bundled_abis()
-        tiers.append([f for name in contract.abi for f in abis.get(name, ()) if f.selector == selector])
-    tiers.append(curated_candidates(selector))
-    imported = imported_candidates(selector)
-    tiers.append(imported)
-
     tried: list[str] = []
-    for tier in tiers:
-        if not tier:
-            continue
-        resolution = _resolve_tier(tier, data)
+    if contract and contract.abi:
+        own = functions_by_selector(contract.abi).get(selector, [])
+        resolution = _resolve_tier(own, data)
         if resolution is not None:
-            if tier is not imported and resolution.status is CallStatus.DECODED:
-                others = _other_imported_matches(imported, resolution, data)
-                if others:
-                    resolution.notes += (
-                        f"{others} signature(s) from the imported 4byte data also decode; "
-                        "the curated ABI was preferred",
-                    )
-            return resolution
-        tried.extend(f.signature for f in tier if f.signature not in tried)
+            return resolution  # the contract's own ABI is authoritative
+        tried.extend(f.signature for f in own)
+    curated = curated_candidates(selector)
+    resolution = _resolve_tier(curated, data)
+    if resolution is not None:
+        if resolution.status is CallStatus.DECODED:
+            others = _other_imported_matches(resolution, data)
+            if others:
+                resolution.notes += (
+                    f"{others} signature(s) from the imported 4byte data also decode; "
+                    "the curated ABI was preferred",
+                )
+        return resolution
+    tried.extend(f.signature for f in curated if f.signature not in tried)
+    imported = imported_candidates(selector)
+    resolution = _resolve_tier(imported, data)
+    if resolution is not None:
+        return resolution
+    tried.extend(f.signature for f in imported if f.signature not in tried)
     if tried:
         return _Resolution(
             CallStatus.UNDECODABLE,
@@ -236,11 +243,11 @@ def _ambiguous(signatures: list[str]) -> _Resolution:
     )
 
 
-def _other_imported_matches(imported: list[AbiFunction], chosen: _Resolution, data: bytes) -> int:
+def _other_imported_matches(chosen: _Resolution, data: bytes) -> int:
     assert chosen.function is not None
     return sum(
         1
-        for function in imported
+        for function in imported_candidates(chosen.function.selector)
         if function.signature != chosen.function.signature and _decodes(function, data) is not None
     )
 

@@ -13,6 +13,7 @@ a millisecond, far less than loading any cache would save.
 from __future__ import annotations
 
 import json
+import os
 import re
 import sqlite3
 from collections.abc import Iterable, Iterator
@@ -228,10 +229,27 @@ def bundled_abis() -> dict[str, list[AbiFunction]]:
     return out
 
 
+@lru_cache(maxsize=256)
+def functions_by_selector(abi_names: tuple[str, ...]) -> dict[str, list[AbiFunction]]:
+    """selector -> functions of the named bundled ABIs, in the order the names are given."""
+    abis = bundled_abis()
+    out: dict[str, list[AbiFunction]] = {}
+    for name in abi_names:
+        for function in abis.get(name, ()):
+            out.setdefault(function.selector, []).append(function)
+    return out
+
+
 def user_abi_dir() -> Path:
+    return _user_data_dir(os.environ.get("TXCOPILOT_HOME")) / USER_ABI_DIR
+
+
+@lru_cache(maxsize=8)
+def _user_data_dir(home: str | None) -> Path:
+    """The user data dir, resolved once per TXCOPILOT_HOME: decoding looks here on every call."""
     from copilot.state.dirs import data_dir
 
-    return data_dir() / USER_ABI_DIR
+    return data_dir()
 
 
 def user_abis() -> dict[str, list[AbiFunction]]:
@@ -294,9 +312,7 @@ def curated_candidates(selector: str) -> list[AbiFunction]:
 
 
 def fourbyte_path() -> Path:
-    from copilot.state.dirs import data_dir
-
-    return data_dir() / FOURBYTE_DB
+    return _user_data_dir(os.environ.get("TXCOPILOT_HOME")) / FOURBYTE_DB
 
 
 def _connect(path: Path) -> sqlite3.Connection:

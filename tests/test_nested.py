@@ -1,0 +1,204 @@
+"""Calls inside calls: Safe, multiSend, Multicall3 and Universal Router plans decode recursively."""
+
+from __future__ import annotations
+
+from eth_abi import encode
+
+from copilot.decoding.calldata import decode_call
+from copilot.decoding.nested import decode_v3_path
+from copilot.models import CallStatus
+from tests.test_calldata import ALICE, BOB, PERMIT2, USDC, WETH, calldata
+
+SAFE_PROXY = "0x5afE5afE5afE5afE5afE5afE5afE5afE5afE5afE"
+MULTISEND_CALL_ONLY = "0x40A2aCCbd92BCA938b02010E17A5b8929b49130D"
+MULTICALL3 = "0xcA11bde05977b3631167028862bE2a173976CA11"
+UR_V1 = "0x3fC91A3afd70395Cd496C647d5a6CC9D4B2b7FAD"
+UR_V2 = "0x66a9893cC07D91D95644AEDD05D03f95e1dBA8Af"
+ZERO = "0x" + "00" * 20
+EXEC_TRANSACTION = (
+    "execTransaction(address,uint256,bytes,uint8,uint256,uint256,uint256,address,address,bytes)"
+)
+
+
+def exec_transaction(to: str, value: int, data: bytes, operation: int) -> bytes:
+    return calldata(EXEC_TRANSACTION, to, value, data, operation, 0, 0, 0, ZERO, ZERO, b"\x01" * 65)
+
+
+def packed(operation: int, to: str, value: int, data: bytes) -> bytes:
+    return (
+        bytes([operation])
+        + bytes.fromhex(to[2:])
+        + value.to_bytes(32, "big")
+        + len(data).to_bytes(32, "big")
+        + data
+    )
+
+
+def v3_path(*hops: str | int) -> bytes:
+    out = b""
+    for hop in hops:
+        out += bytes.fromhex(hop[2:]) if isinstance(hop, str) else hop.to_bytes(3, "big")
+    return out
+
+
+def test_safe_exec_delegatecall_to_multisend_reveals_every_inner_transaction() -> None:
+    approve = calldata("approve(address,uint256)", BOB, 2**256 - 1)
+    add_owner = calldata("addOwnerWithThreshold(address,uint256)", BOB, 1)
+    batch = packed(0, USDC, 0, approve) + packed(0, SAFE_PROXY, 0, add_owner) + packed(0, ALICE, 10**18, b"")
+    call = decode_call(
+        SAFE_PROXY, 0, exec_transaction(MULTISEND_CALL_ONLY, 0, calldata("multiSend(bytes)", batch), 1), 1
+    )
+
+    assert call.name == "execTransaction" and call.param("operation") == 1
+    (inner,) = call.children
+    assert inner.operation == "delegatecall" and inner.to == MULTISEND_CALL_ONLY
+    assert inner.contract and "MultiSendCallOnly" in inner.contract
+    assert inner.path == "call.children[0]"
+    first, second, third = inner.children
+    assert first.name == "approve" and first.to == USDC and first.params[1].display == "unlimited USDC"
+    assert second.name == "addOwnerWithThreshold" and second.param("owner") == BOB
+    assert second.path == "call.children[0].children[1]"
+    assert third.status is CallStatus.EMPTY and third.value == 10**18
+    assert {c.operation for c in inner.children} == {"call"}
+
+
+def test_safe_exec_plain_call_and_invalid_operation() -> None:
+    call = decode_call(
+        SAFE_PROXY, 0, exec_transaction(USDC, 0, calldata("transfer(address,uint256)", BOB, 10**6), 0), 1
+    )
+    assert call.children[0].operation == "call" and call.children[0].name == "transfer"
+    bad = decode_call(SAFE_PROXY, 0, exec_transaction(USDC, 0, b"", 2), 1)
+    assert bad.children == [] and any("operation 2" in note for note in bad.notes)
+
+
+def test_multisend_delegatecall_entries_and_truncated_payload() -> None:
+    entry = packed(1, "0x" + "66" * 20, 0, calldata("transferOwnership(address)", BOB))
+    call = decode_call(MULTISEND_CALL_ONLY, 0, calldata("multiSend(bytes)", entry + entry[:30]), 1)
+    assert len(call.children) == 1 and call.children[0].operation == "delegatecall"
+    assert call.children[0].name == "transferOwnership"
+    assert any("cut short" in note for note in call.notes)
+
+
+def test_multicall3_aggregate3value_children_carry_their_value_and_flags() -> None:
+    calls = [
+        (USDC, True, 0, calldata("approve(address,uint256)", BOB, 5)),
+        (WETH, False, 10**18, calldata("deposit()")),
+    ]
+    call = decode_call(
+        MULTICALL3, 10**18, calldata("aggregate3Value((address,bool,uint256,bytes)[])", calls), 1
+    )
+    first, second = call.children
+    assert first.name == "approve" and any("allowed to fail" in n for n in first.notes)
+    assert second.name == "deposit" and second.value == 10**18 and second.to == WETH
+
+
+def test_multicall3_aggregate_and_try_aggregate() -> None:
+    inner = [(USDC, calldata("transfer(address,uint256)", BOB, 1))]
+    assert (
+        decode_call(MULTICALL3, 0, calldata("aggregate((address,bytes)[])", inner), 1).children[0].name
+        == "transfer"
+    )
+    tried = decode_call(MULTICALL3, 0, calldata("tryAggregate(bool,(address,bytes)[])", False, inner), 1)
+    assert tried.children[0].param("to") == BOB
+
+
+def test_v3_path_decodes_into_tokens_and_fees() -> None:
+    tokens, fees = decode_v3_path(v3_path(USDC, 500, WETH, 3000, BOB)) or ([], [])
+    assert tokens == [USDC, WETH, BOB] and fees == [500, 3000]
+    assert decode_v3_path(b"\x00" * 44) is None
+
+
+def test_universal_router_plan_decodes_each_command() -> None:
+    permit_single = ((USDC, 10**8, 1_800_000_000, 0), UR_V1, 1_800_000_000)
+    commands = bytes([0x0A, 0x00, 0x0C, 0x80 | 0x04])
+    inputs = [
+        encode(["((address,uint160,uint48,uint48),address,uint256)", "bytes"], [permit_single, b"\x00" * 65]),
+        encode(
+            ["address", "uint256", "uint256", "bytes", "bool"],
+            [UR_V1, 10**8, 10**16, v3_path(USDC, 500, WETH), True],
+        ),
+        encode(["address", "uint256"], [ALICE, 10**16]),
+        encode(["address", "address", "uint256"], [USDC, ALICE, 0]),
+    ]
+    data = calldata("execute(bytes,bytes[],uint256)", commands, inputs, 1_800_000_000)
+    call = decode_call(UR_V1, 0, data, 1)
+    assert call.name == "execute"
+    names = [c.name for c in call.children]
+    assert names == ["PERMIT2_PERMIT", "V3_SWAP_EXACT_IN", "UNWRAP_WETH", "SWEEP"]
+    permit, swap, unwrap, sweep = call.children
+    assert permit.param("permitSingle")["details"]["token"] == USDC
+    assert "amount: 100 USDC" in (permit.params[0].display or "")
+    assert swap.param("path_tokens") == [USDC, WETH] and swap.param("path_fees") == [500]
+    assert next(p.display for p in swap.params if p.name == "path") == "USDC → 0.05% → WETH"
+    assert unwrap.param("recipient") == ALICE
+    assert any("allowed to revert" in note for note in sweep.notes) and sweep.param("token") == USDC
+    assert sweep.path == "call.children[3]"
+
+
+def test_universal_router_sub_plans_recurse_and_v4_swaps_stay_opaque() -> None:
+    sub_plan = encode(
+        ["bytes", "bytes[]"], [bytes([0x05]), [encode(["address", "address", "uint256"], [USDC, BOB, 7])]]
+    )
+    commands = bytes([0x21, 0x10])
+    data = calldata("execute(bytes,bytes[])", commands, [sub_plan, b"\x12\x34"])
+    call = decode_call(UR_V2, 0, data, 1)
+    sub, v4 = call.children
+    assert sub.name == "EXECUTE_SUB_PLAN" and sub.children[0].name == "TRANSFER"
+    assert (
+        sub.children[0].param("recipient") == BOB and sub.children[0].path == "call.children[0].children[0]"
+    )
+    assert v4.function == "V4_SWAP(bytes)" and v4.param("input") == "0x1234"
+
+
+def test_universal_router_unknown_command_and_count_mismatch() -> None:
+    data = calldata(
+        "execute(bytes,bytes[])", bytes([0x3F, 0x0B]), [b"", encode(["address", "uint256"], [ALICE, 1])]
+    )
+    call = decode_call(UR_V1, 0, data, 1)
+    assert call.children[0].status is CallStatus.UNKNOWN and call.children[1].name == "WRAP_ETH"
+    mismatch = decode_call(UR_V1, 0, calldata("execute(bytes,bytes[])", bytes([0x0B, 0x0B]), []), 1)
+    assert any("2 commands but 0 inputs" in note for note in mismatch.notes)
+
+
+def test_safe_setup_and_upgrade_to_and_call_show_their_delegatecalls() -> None:
+    enable = calldata("enableModule(address)", "0x" + "44" * 20)
+    setup = calldata(
+        "setup(address[],uint256,address,bytes,address,address,uint256,address)",
+        [ALICE],
+        1,
+        "0x" + "33" * 20,
+        enable,
+        ZERO,
+        ZERO,
+        0,
+        ZERO,
+    )
+    call = decode_call(
+        "0xa6B71E26C5e0845f74c812102Ca7114b6a896AB2",
+        0,
+        calldata(
+            "createProxyWithNonce(address,bytes,uint256)",
+            "0xd9Db270c1B5E3Bd161E8c8503c55cEABeE709552",
+            setup,
+            1,
+        ),
+        1,
+    )
+    (setup_call,) = call.children
+    assert setup_call.name == "setup" and setup_call.contract == "Safe 1.3.0 singleton"
+    assert (
+        setup_call.children[0].operation == "delegatecall" and setup_call.children[0].name == "enableModule"
+    )
+    upgrade = decode_call(
+        ALICE, 0, calldata("upgradeToAndCall(address,bytes)", BOB, calldata("renounceOwnership()")), 1
+    )
+    assert upgrade.children[0].operation == "delegatecall" and upgrade.children[0].name == "renounceOwnership"
+
+
+def test_permit2_in_a_multicall_is_reachable_by_walking() -> None:
+    approve = calldata("approve(address,address,uint160,uint48)", USDC, BOB, 2**160 - 1, 0)
+    call = decode_call(
+        MULTICALL3, 0, calldata("aggregate3((address,bool,bytes)[])", [(PERMIT2, False, approve)]), 1
+    )
+    assert [c.name for c in call.walk()] == ["aggregate3", "approve"]
+    assert call.walk()[1].contract == "Uniswap Permit2"
