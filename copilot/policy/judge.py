@@ -129,7 +129,8 @@ def _chain_hits(decoded: DecodedRequest, policy: Policy) -> list[RuleHit]:
 def _address_hits(decoded: DecodedRequest, policy: Policy) -> list[RuleHit]:
     hits: list[RuleHit] = []
     seen: set[tuple[str, str]] = set()
-    for address, where in named_addresses(decoded):
+    named = named_addresses(decoded) if policy.blocklist or policy.denied_addresses else []
+    for address, where in named:
         lower = address.lower()
         if lower in policy.blocklist and ("blocklist", lower) not in seen:
             seen.add(("blocklist", lower))

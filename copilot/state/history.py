@@ -76,10 +76,24 @@ def record_addresses(
         )
 
 
-def known_addresses(path: Path | None = None) -> set[str]:
-    """Every address the user has interacted with (empty when there is no history yet)."""
+_cache: dict[str, tuple[tuple[int, int], frozenset[str]]] = {}
+
+
+def known_addresses(path: Path | None = None) -> frozenset[str]:
+    """Every address the user has interacted with (empty when there is no history yet).
+
+    Re-read only when the database file changed: batch callers build many contexts.
+    """
     path = path or history_path()
-    if not path.exists():
-        return set()
-    with closing(_connect(path)) as conn:
-        return {row[0] for row in conn.execute("SELECT address FROM interactions")}
+    try:
+        stat = path.stat()
+    except FileNotFoundError:
+        return frozenset()
+    version = (stat.st_mtime_ns, stat.st_size)
+    cached = _cache.get(str(path))
+    if cached and cached[0] == version:
+        return cached[1]
+    with closing(sqlite3.connect(path, timeout=30)) as conn:
+        addresses = frozenset(row[0] for row in conn.execute("SELECT address FROM interactions"))
+    _cache[str(path)] = (version, addresses)
+    return addresses

@@ -39,10 +39,20 @@ class PriceTable:
         return bool(self.by_key)
 
 
-def prices_path() -> Path:
-    from copilot.state.dirs import config_dir
+_paths: dict[str | None, Path] = {}
 
-    return config_dir() / PRICES_FILE
+
+def prices_path() -> Path:
+    # The judge asks for every request: resolve the config dir once per TXCOPILOT_HOME value.
+    import os
+
+    home = os.environ.get("TXCOPILOT_HOME")
+    path = _paths.get(home)
+    if path is None:
+        from copilot.state.dirs import config_dir
+
+        path = _paths[home] = config_dir() / PRICES_FILE
+    return path
 
 
 _cache: dict[tuple[str, int, int], PriceTable] = {}
