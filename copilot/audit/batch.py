@@ -70,6 +70,7 @@ class Reviewer:
         self.options = ReviewOptions(policy=job.policy, rpc=None, user=job.address, use_llm=False, model=None)
         self.policy = load_policy(job.policy)
         self.context = build_context(self.policy, rpc=None, user=_checksum(job.address), decoded=None)
+        self.started = self.context.now
 
     def decode(self, tx: HistoryTx) -> Any:
         from copilot.decoding import decode
@@ -81,11 +82,12 @@ class Reviewer:
             return decoded
         from copilot.inputs.detect import normalise_transaction
 
+        # Rows were validated when parsed: only the access/authorization lists still need normalising.
         chain_id = tx.chain_id if tx.chain_id is not None else self.job.chain_id
         dynamic_fee = tx.max_fee_per_gas is not None
         fields: dict[str, Any] = {
-            "from": tx.sender,
-            "to": tx.to,
+            "from": _checksum(tx.sender) if tx.sender else None,
+            "to": _checksum(tx.to) if tx.to else None,
             "value": tx.value,
             "data": tx.input,
             "nonce": tx.nonce,
@@ -96,9 +98,10 @@ class Reviewer:
             "maxPriorityFeePerGas": tx.max_priority_fee_per_gas,
             "chainId": chain_id,
             "type": tx.type,
-            **(tx.lists or {}),
         }
-        transaction = normalise_transaction(fields)
+        transaction = {k: v for k, v in fields.items() if v is not None}
+        if tx.lists:
+            transaction.update(normalise_transaction(tx.lists))
         request = SigningRequest(
             kind=RequestKind.TRANSACTION,
             method="eth_sendTransaction",
@@ -111,8 +114,10 @@ class Reviewer:
     def review(self, decoded: Any, timestamp: int | None) -> Any:
         from copilot.pipeline import review_decoded
 
-        context = self.context if timestamp is None else self.context.model_copy(update={"now": timestamp})
-        return review_decoded(decoded, self.policy, context, self.options)
+        # Judge each transaction at its own time (permit expiries); the context object stays the same one
+        # so the rules' per-context index is built once per worker.
+        self.context.now = timestamp if timestamp is not None else self.started
+        return review_decoded(decoded, self.policy, self.context, self.options)
 
 
 def _fill_from_raw(tx: HistoryTx, info: Any) -> None:

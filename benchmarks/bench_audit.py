@@ -1,0 +1,113 @@
+"""Audit throughput and memory on a synthetic history (default 100,000 transactions, no LLM).
+
+    python benchmarks/bench_audit.py [--count 100000] [--skip-single]
+
+Runs `txcopilot audit` as a user would (a fresh process, cold cache) and reports wall time and the peak
+resident memory of the whole process tree (main process plus workers, sampled every 20 ms). Peers
+measured in the same run: the same audit on one worker, a resumed re-run (every chunk cached), and the
+floor: just reading and JSON-parsing every line in one process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from copilot.audit.synthetic import USER, generate  # noqa: E402
+
+
+def _tree_rss_kb(pid: int) -> int:
+    """Resident memory of pid and all its descendants, in KiB (Linux /proc)."""
+    total, stack = 0, [pid]
+    while stack:
+        current = stack.pop()
+        try:
+            status = Path(f"/proc/{current}/status").read_text()
+            total += next(int(line.split()[1]) for line in status.splitlines() if line.startswith("VmRSS:"))
+            for task in Path(f"/proc/{current}/task").iterdir():
+                stack += [int(c) for c in (task / "children").read_text().split()]
+        except (OSError, StopIteration, ValueError):
+            continue
+    return total
+
+
+def run_audit(history: Path, home: Path, *extra: str) -> tuple[float, int, dict[str, object]]:
+    out = home / "report.json"
+    command = [sys.executable, "-m", "copilot", "audit", "--address", USER, "--file", str(history), "--no-llm",
+               "--format", "json", "--out", str(out), *extra]
+    env = {**os.environ, "TXCOPILOT_HOME": str(home)}
+    start = time.perf_counter()
+    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    peak = 0
+    done = threading.Event()
+
+    def sample() -> None:
+        nonlocal peak
+        while not done.is_set():
+            peak = max(peak, _tree_rss_kb(process.pid))
+            time.sleep(0.02)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    _, stderr = process.communicate()
+    elapsed = time.perf_counter() - start
+    done.set()
+    sampler.join()
+    if process.returncode != 0:
+        raise SystemExit(f"audit failed ({process.returncode}): {stderr.decode()[-500:]}")
+    report = json.loads(out.read_text())
+    return elapsed, peak, report
+
+
+def parse_floor(history: Path) -> float:
+    start = time.perf_counter()
+    with history.open("rb") as handle:
+        for line in handle:
+            json.loads(line)
+    return time.perf_counter() - start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--count", type=int, default=100_000)
+    parser.add_argument("--skip-single", action="store_true", help="skip the one-worker peer (halves the run)")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as scratch:
+        history = Path(scratch) / "history.jsonl"
+        generate(args.count, history)
+        size_mb = history.stat().st_size / 1e6
+        print(f"history: {args.count:,} transactions, {size_mb:.0f} MB; {os.cpu_count()} cores")
+        home = Path(scratch) / "home"
+        home.mkdir()
+        wall, peak, report = run_audit(history, home)
+        planted = json.loads(history.with_name(history.name + ".planted.json").read_text())
+        found = len([a for a in report["approvals"] if a["risky"]]), len(report["poisoning"]), len(report["flagged"])
+        expected = len(planted["risky_approvals"]), len(planted["poisoning"]), len(planted["flagged"])
+        print(f"audit, all cores, cold:  {wall:6.1f} s  {args.count / wall:8,.0f} tx/s  peak RSS {peak / 1024:6.0f} MiB "
+              f"(found {found}, planted {expected})")
+        resumed, resumed_peak, _ = run_audit(history, home)
+        print(f"re-run, every chunk cached: {resumed:6.1f} s  ({wall / resumed:.1f}x faster than cold)  "
+              f"peak RSS {resumed_peak / 1024:.0f} MiB")
+        if not args.skip_single:
+            single_home = Path(scratch) / "single"
+            single_home.mkdir()
+            single, single_peak, _ = run_audit(history, single_home, "--workers", "1")
+            print(f"audit, one worker, cold: {single:6.1f} s  (all cores: {single / wall:.2f}x faster)  "
+                  f"peak RSS {single_peak / 1024:.0f} MiB")
+        floor = parse_floor(history)
+        print(f"floor, json.loads of every line in one process: {floor:.1f} s  (audit = {wall / floor:.1f}x the floor)")
+        print(f"targets: <= 30 s, < 1024 MiB -> {'met' if wall <= 30 and peak < 1024 * 1024 else 'NOT met'}")
+
+
+if __name__ == "__main__":
+    main()
