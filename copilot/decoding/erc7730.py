@@ -313,10 +313,7 @@ def _decode_arguments(params: tuple[AbiParam, ...], payload: bytes) -> Node | No
     try:
         values = decode(types, payload)
     except (DecodingError, OverflowError, ValueError):
-        try:  # some routers append data after the arguments; the arguments still decode
-            values = decode(types, payload, strict=False)
-        except (DecodingError, OverflowError, ValueError):
-            return None
+        return None
     return Node("tuple", {p.name: abi_node(p, v) for p, v in zip(params, values, strict=True)})
 
 
