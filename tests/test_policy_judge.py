@@ -22,8 +22,19 @@ from policyhelpers import (
     typed_permit,
 )
 
-from copilot.models import ChainFacts, Finding, ReviewContext, Severity, TokenMeta
+from copilot.models import (
+    ChainFacts,
+    DecodedRequest,
+    Finding,
+    RequestKind,
+    ReviewContext,
+    Severity,
+    SigningRequest,
+    TokenMeta,
+    TypedDataInfo,
+)
 from copilot.policy import check_spend, effective_findings, judge, ledger_amounts, load_policy, spend_of
+from copilot.policy.judge import policy_hits
 from copilot.policy.loader import Policy
 from copilot.state.dirs import config_dir
 from copilot.state.prices import load_prices
@@ -321,3 +332,63 @@ def test_judge_is_fast_enough_for_batch_audits() -> None:
     for _ in range(2000):
         judge(request, findings, policy, ctx)
     assert time.perf_counter() - start < 0.5  # well under the 2,000 reviews/s budget
+
+
+def _typed(
+    message: dict[str, object], verifying_contract: str, primary: str, chain_id: int = 1
+) -> DecodedRequest:
+    info = TypedDataInfo(
+        primary_type=primary,
+        domain={"chainId": chain_id, "verifyingContract": verifying_contract},
+        message=message,
+        domain_hash="0x" + "11" * 32,
+        message_hash="0x" + "22" * 32,
+        signing_hash="0x" + "33" * 32,
+        verifying_contract=verifying_contract,
+        chain_id=chain_id,
+    )
+    request = SigningRequest(kind=RequestKind.TYPED_DATA, typed_data={}, chain_id=chain_id, sender=USER)
+    return DecodedRequest(request=request, typed_data=info, payload_hash="0x" + "00" * 32)
+
+
+PERMIT2 = "0x000000000022D473030F116dDEE9F6B43aC78BA3"
+
+
+def test_permit2_allowance_lifetime_and_amount(tmp_path: Path) -> None:
+    policy = write_policy(tmp_path, "[approvals]\nmax_permit_days = 7\nmax_amount = { USDC = 100 }\n")
+    ctx = context(tokens={USDC: USDC_META})
+
+    def single(amount: int, expiration: int) -> DecodedRequest:
+        details = {"token": USDC, "amount": str(amount), "expiration": str(expiration), "nonce": "0"}
+        message = {"details": details, "spender": ROUTER, "sigDeadline": str(NOW + 1800)}
+        return _typed(message, PERMIT2, "PermitSingle")
+
+    assert judge(single(50 * 10**6, NOW + 86400), [], policy, ctx).verdict == "allow"
+    rules = {h.rule for h in policy_hits(single(2**160 - 1, NOW + 30 * 86400), policy, ctx)}
+    assert rules == {
+        "policy:mine.toml:approvals.max_amount.USDC",
+        "policy:mine.toml:approvals.max_permit_days",
+    }
+    # expiration 0 means "this block": the signature deadline (30 minutes) bounds it
+    assert judge(single(10**6, 0), [], policy, ctx).verdict == "allow"
+
+
+def test_dai_permit_without_expiry_is_forever(tmp_path: Path) -> None:
+    policy = write_policy(tmp_path, "[approvals]\nmax_permit_days = 30\n")
+    dai = "0x6B175474E89094C44Da98b954EedeAC495271d0F"
+    message = {"holder": USER, "spender": ROUTER, "nonce": 0, "expiry": 0, "allowed": True}
+    decision = judge(_typed(message, dai, "Permit"), [], policy, context())
+    assert decision.findings[0].id == "policy.permit_lifetime"
+    assert "never expires" in decision.findings[0].evidence
+
+
+def test_typed_data_chain_is_checked_against_allowed_chains() -> None:
+    request = typed_permit(USDC, ROUTER, 1, NOW + 60, chain_id=250)
+    assert (
+        judge(request, [], load_policy("everyday"), context()).decided_by
+        == "policy:everyday.toml:chains.allowed"
+    )
+
+
+def test_policy_file_name_resolves_like_its_name() -> None:
+    assert load_policy("everyday.toml").name == "everyday"

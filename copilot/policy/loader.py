@@ -87,6 +87,8 @@ def resolve_policy_path(name_or_path: str) -> Path:
     if candidate.suffix == ".toml" or "/" in name_or_path:
         if candidate.is_file():
             return candidate
+        if "/" not in name_or_path:  # "everyday.toml": the shipped or user policy of that name
+            return resolve_policy_path(candidate.stem)
         raise ConfigError(
             f"policy file {candidate} not found",
             "check the path, or name a policy from `txcopilot policy list`",
