@@ -1,0 +1,67 @@
+"""`audit --rpc` against a real anvil node: approvals made on chain are found by scanning the node and
+checked against the token's current allowance()/isApprovedForAll() and the wallet's balance."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from copilot.cli.main import cli
+from copilot.policy.addresses import to_checksum
+from tests.chainhelpers import deploy, transact, view
+
+MAX = 2**256 - 1
+DRAINER = to_checksum("0x5555aaaa00000000000000000000000000bbbb55")
+LATER_REVOKED = to_checksum("0x6666cccc000000000000000000000000000dd666")
+OPERATOR = to_checksum("0x7777eeee00000000000000000000000000fff777")
+
+
+@pytest.mark.anvil
+def test_rpc_audit_finds_on_chain_approvals_and_checks_them_now(anvil: Any) -> None:
+    user, spender = anvil.accounts[1][0], anvil.accounts[2][0]
+    token = deploy(anvil, "TestToken", "Test USD", "TUSD", 6)
+    nft = deploy(anvil, "TestNFT")
+    transact(anvil, token, "mint(address,uint256)", [user, 1_000 * 10**6])
+    transact(anvil, nft, "mint(address,uint256)", [user, 1])
+    transact(anvil, token, "approve(address,uint256)", [DRAINER, MAX], sender=1)
+    transact(anvil, token, "approve(address,uint256)", [spender, 100 * 10**6], sender=1)
+    transact(anvil, token, "transferFrom(address,address,uint256)", [user, spender, 40 * 10**6], sender=2)
+    transact(anvil, nft, "setApprovalForAll(address,bool)", [OPERATOR, True], sender=1)
+    receipt = transact(anvil, token, "approve(address,uint256)", [LATER_REVOKED, 50 * 10**6], sender=1)
+    scanned_to = int(receipt["blockNumber"], 16)
+    transact(anvil, token, "approve(address,uint256)", [LATER_REVOKED, 0], sender=1)  # after the scanned range
+    assert view(anvil, token, "allowance(address,address)", [user, spender], "uint256") == 60 * 10**6
+
+    result = CliRunner().invoke(
+        cli,
+        ["audit", "--address", user, "--rpc", anvil.url, "--from-block", "0", "--to-block", str(scanned_to),
+         "--json", "--no-llm"],
+    )
+    assert result.exit_code == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["chain_id"] == "31337"
+    approvals = {(a["kind"], a["spender"]): a for a in report["approvals"]}
+    assert set(approvals) == {("erc20", DRAINER), ("erc20", spender), ("nft_operator", OPERATOR)}
+    drained = approvals[("erc20", DRAINER)]
+    assert drained["unlimited"] and drained["risky"] and drained["on_chain"] == str(MAX)
+    assert drained["balance"] == str(960 * 10**6) and drained["balance_source"] == "rpc"
+    assert drained["exposure"] == str(960 * 10**6)  # min(balance, allowance)
+    # the history showed 100 approved; the spender pulled 40 in its own transaction: the chain says 60 now
+    partly_spent = approvals[("erc20", spender)]
+    assert partly_spent["amount"] == str(60 * 10**6) and partly_spent["exposure"] == str(60 * 10**6)
+    assert approvals[("nft_operator", OPERATOR)]["on_chain"] == "1"
+    # revoked on chain after the scanned range: the current allowance() is 0, so it is not listed
+    assert all(a["spender"] != LATER_REVOKED for a in report["approvals"])
+    assert report["reviewed"] == 4  # the wallet's own four; the spender's transferFrom is not its decision
+
+
+@pytest.mark.anvil
+def test_unreachable_node_is_one_line(anvil: Any) -> None:
+    url = anvil.url
+    anvil.process.terminate()
+    anvil.process.wait(timeout=5)
+    result = CliRunner().invoke(cli, ["audit", "--address", anvil.accounts[1][0], "--rpc", url, "--no-llm"])
+    assert result.exit_code == 4 and result.stderr.count("\n") == 1 and "node" in result.stderr
