@@ -114,3 +114,19 @@ def test_receipt_wait_times_out_cleanly(anvil: Any) -> None:
     with pytest.raises(EnvironmentProblem) as err:
         NodeClient(anvil.url).wait_for_receipt("0x" + "ab" * 32, timeout=0.3)
     assert "not mined" in err.value.message
+
+
+def test_fee_and_gas_helpers(anvil: Any) -> None:
+    node = NodeClient(anvil.url)
+    user, other = anvil.accounts[0][0], anvil.accounts[1][0]
+    token = deploy(anvil, "TestToken", "Test USD", "TUSD", 6)
+    assert node.gas_price() > 0
+    assert node.max_priority_fee() >= 0
+    assert node.block_timestamp() >= node.block_timestamp(0)
+    assert node.estimate_gas({"from": user.lower(), "to": other.lower(), "value": 1}) == 21_000
+    mint = {"from": user, "to": token, "data": encode_call("mint(address,uint256)", [other, 5])}
+    assert node.estimate_gas(mint) > 21_000
+    with pytest.raises(InputError, match=r"would fail \(execution reverted: balance\)"):
+        node.estimate_gas(
+            {"from": other, "to": token, "data": encode_call("transfer(address,uint256)", [user, 10**30])}
+        )

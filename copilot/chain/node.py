@@ -99,6 +99,35 @@ class NodeClient:
         fee = block.get("baseFeePerGas")
         return int(fee) if fee is not None else None
 
+    def block_timestamp(self, block: int | str = "latest") -> int:
+        return self._ask(lambda: int(self.w3.eth.get_block(block)["timestamp"]))  # type: ignore[arg-type]
+
+    def gas_price(self) -> int:
+        return self._ask(lambda: int(self.w3.eth.gas_price))
+
+    def max_priority_fee(self) -> int:
+        return self._ask(lambda: int(self.w3.eth.max_priority_fee))
+
+    def estimate_gas(self, tx: dict[str, Any]) -> int:
+        """eth_estimateGas of a transaction dict (from/to as any-case hex, value as int, data as 0x hex).
+
+        A transaction the node says would revert is an InputError naming the revert reason.
+        """
+        query = {key: value for key, value in tx.items() if value is not None}
+        for key in ("from", "to"):
+            if query.get(key):
+                query[key] = to_checksum(query[key])
+        from web3.exceptions import ContractLogicError
+
+        try:
+            return self._ask(lambda: int(self.w3.eth.estimate_gas(query)))  # type: ignore[arg-type]
+        except ContractLogicError as exc:
+            reason = exc.message or "execution reverted"
+            raise InputError(
+                f"the node says this transaction would fail ({reason})",
+                "check its amounts, balances and allowances",
+            ) from None
+
     def get_code(self, address: str) -> bytes:
         return bytes(self._ask(lambda: self.w3.eth.get_code(_checksum(address))))
 
