@@ -37,12 +37,10 @@ def main(argv: list[str]) -> int:
     found = sum(c[0] for c in per_protocol.values())
     total = sum(c[1] for c in per_protocol.values())
     rendered = sum(1 for o in outcomes if o.clear_sign is not None)
-    lenient = sum(1 for o in outcomes if o.transaction is not None and not o.transaction.strict)
     print(f"{'overall':<18} {len(outcomes):>5} {found:>5}/{total:<5} {found / total:>6.1%}")
     print(
         f"rendered {rendered}/{len(outcomes)} cases in {elapsed:.2f} s ({len(outcomes) / elapsed:,.0f} cases/s)"
     )
-    print(f"raw transactions the strict decoder refused (read leniently): {lenient}")
     if show_missing:
         for outcome in outcomes:
             if outcome.missing:

@@ -372,6 +372,16 @@ def test_visibility_rules() -> None:
     assert render(key, fields, 1, 5, 8, 4) is None
 
 
+def test_required_paths_are_shown_even_without_a_format() -> None:
+    key = "f(uint256 a, uint256 b, uint256 c)"
+    doc = descriptor(key, [{"path": "a", "label": "A"}, {"path": "b", "label": "B", "visible": "never"}])
+    doc["display"]["formats"][key]["required"] = ["a", "#.b", "c"]
+    doc["display"]["formats"][key]["excluded"] = []
+    result = render_call_with_descriptor(doc, 1, TARGET, call(key, 1, 2, 3), 0)
+    assert result is not None
+    assert [(f.label, f.value) for f in result.fields] == [("A", "1"), ("b", "2"), ("c", "3")]
+
+
 def test_literal_values_definitions_and_param_overrides(tokens: dict[str, Any]) -> None:
     key = "f(uint256 amount)"
     fields: list[dict[str, Any]] = [

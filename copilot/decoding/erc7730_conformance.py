@@ -58,7 +58,6 @@ class Transaction:
     data: bytes
     max_fee_wei: int
     sender: str | None = None
-    strict: bool = True  # False: the strict decoder refused it (see decode_transaction)
 
 
 @dataclass
@@ -95,20 +94,11 @@ def iter_cases() -> Iterator[Case]:
 
 
 def decode_transaction(raw_hex: str) -> Transaction:
-    """The fields the renderer and the fee line need, decoded by the strict transaction decoder.
-
-    The registry's legacy cases are mostly unsigned EIP-155 signing payloads
-    ([..., chainId, 0, 0]); where the strict decoder refuses one, its fields are read from the RLP
-    directly and the case is marked `strict=False`, so the count stays visible.
-    """
+    """The fields the renderer and the fee line need, from the strict transaction decoder (most
+    registry cases are unsigned: EIP-155 signing payloads, or typed transactions with r = s = 0)."""
     from copilot.decoding.transaction import decode_raw_transaction
-    from copilot.errors import InputError
 
-    raw = bytes.fromhex(raw_hex.removeprefix("0x"))
-    try:
-        info = decode_raw_transaction(raw)
-    except InputError:
-        return _unsigned_legacy(raw)
+    info = decode_raw_transaction(bytes.fromhex(raw_hex.removeprefix("0x")))
     fee_per_gas = info.max_fee_per_gas if info.max_fee_per_gas is not None else info.gas_price
     return Transaction(
         chain_id=info.chain_id,
@@ -118,26 +108,6 @@ def decode_transaction(raw_hex: str) -> Transaction:
         max_fee_wei=(info.gas or 0) * (fee_per_gas or 0),
         sender=info.sender,
     )
-
-
-def _unsigned_legacy(raw: bytes) -> Transaction:
-    import rlp
-
-    items = rlp.decode(raw)  # [nonce, gasPrice, gas, to, value, data, chainId, 0, 0]
-    if raw[0] < 0xC0 or len(items) != 9 or any(items[7:]):
-        raise ValueError("not an unsigned EIP-155 legacy transaction")
-    return Transaction(
-        chain_id=_int(items[6]),
-        to="0x" + items[3].hex() if items[3] else None,
-        value=_int(items[4]),
-        data=items[5],
-        max_fee_wei=_int(items[1]) * _int(items[2]),
-        strict=False,
-    )
-
-
-def _int(raw: bytes) -> int:
-    return int.from_bytes(raw, "big")
 
 
 def run_case(case: Case) -> Outcome:

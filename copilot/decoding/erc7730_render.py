@@ -84,12 +84,26 @@ class Renderer:
     services: Services
     depth: int = 0
     fields: list[DisplayField] = field(default_factory=list)
+    shown: set[str] = field(default_factory=set)  # data paths (as written) that a field displays
 
     # ------------------------------------------------------------------ fields
 
     def render(self, format_spec: dict[str, Any]) -> list[DisplayField]:
         self._fields(format_spec.get("fields") or [], [])
+        self._required(format_spec.get("required") or [])
         return self.fields
+
+    def _required(self, paths: list[str]) -> None:
+        """The spec's `required`: what a wallet SHOULD show. One that no shown field covers (not
+        formatted, or hidden by `visible`) is shown raw rather than left out."""
+        for path in paths:
+            root, tokens = parse_path(path)
+            if root not in ("", "#") or _join_path(tokens) in self.shown:
+                continue
+            spec = {"path": path, "label": tokens[-1] if tokens else path, "format": "raw"}
+            for concrete, node in resolve(self.data, tokens):
+                for element_path, element in _leaves(concrete, node):
+                    self._emit(spec, element_path, element, [], tokens)
 
     def _fields(self, specs: list[Any], prefix: list[str]) -> None:
         for raw_spec in specs:
@@ -114,6 +128,7 @@ class Renderer:
             if root == "$":
                 self._emit(spec, [], self._constant_node(path), prefix)
                 continue
+            self.shown.add(_join_path(tokens))
             for concrete, node in resolve(self.data, tokens):
                 for element_path, element in _leaves(concrete, node):
                     self._emit(spec, element_path, element, prefix, tokens)
