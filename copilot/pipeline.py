@@ -7,6 +7,7 @@ and context.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -23,6 +24,7 @@ class ReviewOptions:
     user: str | None = None  # the signing account, when the request does not say
     use_llm: bool = True
     model: str | None = None  # a GGUF path; None: the config's, else the bundled default
+    on_token: Callable[[str], None] | None = None  # receives the model's explanation as it streams
 
 
 def review_input(text: str, options: ReviewOptions) -> Review:

@@ -116,3 +116,22 @@ def test_cold_review_is_fast_and_imports_nothing_heavy() -> None:
     )
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=Path(__file__).parent.parent, check=True)
     assert result.stderr.strip().splitlines()[-1] == "[]"
+
+
+@pytest.mark.parametrize(
+    ("case_name", "facts"),
+    [
+        ("benign-usdc-transfer", ["transfers 150 USDC", "Alice (friend)"]),
+        ("benign-aave-supply", ["Aave V3 Pool", "1000 USDC"]),
+        ("batch-hidden-unlimited-approval", ["Batch of 2 calls", "unlimited USDC", SPENDER, "Verdict: CONFIRM"]),
+        ("order-payment-to-stranger", ["you give NFT #4321", "you receive 0.1 ETH", "9.9 ETH"]),
+        ("sign-raw-hash", ["eth_sign", "Verdict: BLOCK"]),
+        ("benign-siwe-login", ["Sign-In-With-Ethereum", "app.uniswap.org", "No risk found"]),
+    ],
+)
+def test_deterministic_explanation_says_what_to_whom_and_how_much(case_name: str, facts: list[str]) -> None:
+    from copilot.risk.corpus import corpus_dir, load_case, review_case
+
+    explanation = review_case(load_case(corpus_dir() / f"{case_name}.json")).explanation
+    for fact in facts:
+        assert fact in explanation, (fact, explanation)

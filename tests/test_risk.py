@@ -14,6 +14,7 @@ from copilot.models import (
     DecodedCall,
     DecodedRequest,
     Finding,
+    MessageInfo,
     Param,
     RequestKind,
     ReviewContext,
@@ -184,3 +185,63 @@ def test_catalogue_ids_are_stable_shaped_and_documented_in_the_readme() -> None:
         assert spec.title and spec.example
         assert f"`{finding_id}`" in readme, f"{finding_id} missing from the README findings table"
     assert markdown_table().count("\n") == len(CATALOGUE) + 1
+
+
+def typed_request(primary_type: str, message: dict[str, object], verifying_contract: str) -> DecodedRequest:
+    typed = TypedDataInfo(primary_type=primary_type, domain={"chainId": 1}, message=message, domain_hash="0x",
+                          message_hash="0x", signing_hash="0x", verifying_contract=verifying_contract, chain_id=1)
+    return DecodedRequest(request=SigningRequest(kind=RequestKind.TYPED_DATA, chain_id=1), typed_data=typed,
+                          payload_hash="0x" + "00" * 32)
+
+
+def test_permit2_tuples_read_the_same_as_lists_or_as_named_members() -> None:
+    permit2 = "0x000000000022D473030F116dDEE9F6B43aC78BA3"
+    signature = "permit(address,((address,uint160,uint48,uint48),address,uint256),bytes)"
+    as_list = [[USDC, 2**160 - 1, NOW + 86400, 0], STRANGER, NOW + 600]
+    as_dict = {"details": {"token": USDC, "amount": 2**160 - 1, "expiration": NOW + 86400, "nonce": 0},
+               "spender": STRANGER, "sigDeadline": NOW + 600}
+    results = []
+    for permit in (as_list, as_dict):
+        call = DecodedCall(to=permit2, function=signature, status=CallStatus.DECODED, params=[
+            Param(name="owner", type="address", value=USER), Param(name="permitSingle", type="tuple", value=permit),
+            Param(name="signature", type="bytes", value="0x")])
+        results.append(ids(assess(tx_request(call), context())))
+    assert results[0] == results[1] >= {"permit.unlimited", "approval.unknown_spender"}
+
+
+def test_siwe_accepts_subdomains_of_the_domain_but_not_other_sites() -> None:
+    def siwe(uri: str, **extra: str) -> DecodedRequest:
+        fields = {"domain": "app.example.org", "address": USER, "uri": uri, "version": "1", "chain_id": "1",
+                  "nonce": "k8Jd93LmQp2x", "issued_at": "2025-11-24T15:58:00Z", **extra}
+        message = MessageInfo(hex="0x00", text="…", signing_hash="0x", siwe=fields)
+        return DecodedRequest(request=SigningRequest(kind=RequestKind.PERSONAL_MESSAGE, sender=USER), message=message,
+                              payload_hash="0x" + "00" * 32)
+
+    chain_one = context(chain=ChainFacts(chain_id=1))
+    assert not ids(assess(siwe("https://app.example.org/login"), chain_one))
+    assert not ids(assess(siwe("https://auth.app.example.org"), chain_one))
+    assert ids(assess(siwe("https://app.example.org.evil.xyz"), chain_one)) == {"siwe.domain_mismatch"}
+    bad = [f.evidence for f in assess(siwe("https://app.example.org", nonce="123"), chain_one)]
+    assert any("Nonce" in e for e in bad)
+    other_account = [f.evidence for f in assess(siwe("https://app.example.org", address=STRANGER), chain_one)]
+    assert any("not as your account" in e for e in other_account)
+
+
+def test_personal_sign_of_binary_data_is_a_hidden_payload() -> None:
+    message = MessageInfo(hex="0x" + "ab" * 32, text=None, signing_hash="0x")
+    request = DecodedRequest(request=SigningRequest(kind=RequestKind.PERSONAL_MESSAGE), message=message,
+                             payload_hash="0x" + "00" * 32)
+    hidden = [f for f in assess(request, context()) if f.id == "sign.hidden_payload"]
+    assert hidden and "32-byte hash" in hidden[0].evidence
+
+
+def test_seaport_order_for_a_dust_price_gives_assets_away() -> None:
+    bayc = "0xBC4CA0EdA7647A8aB7C2061c2E118A18a936f13D"
+    order = {"offerer": USER,
+             "offer": [{"itemType": 2, "token": bayc, "identifierOrCriteria": 1, "startAmount": 1, "endAmount": 1}],
+             "consideration": [{"itemType": 0, "token": "0x" + "00" * 20, "identifierOrCriteria": 0,
+                                "startAmount": 1000, "endAmount": 1000, "recipient": USER}]}
+    seaport = "0x0000000000000068F116a894984e2DB1123eB395"
+    little = next(f for f in assess(typed_request("OrderComponents", order, seaport), context())
+                  if f.id == "order.receives_little")
+    assert "dust" in little.evidence and little.severity == Severity.CRITICAL

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from typing import TYPE_CHECKING
 
 import click
@@ -72,8 +73,11 @@ def review(
         user=user,
         use_llm=not no_llm,
         model=model,
+        on_token=_stream if not (as_json or no_llm) and sys.stderr.isatty() else None,
     )
     result = review_input(read_input(input_arg), options)
+    if options.on_token is not None:
+        click.echo(err=True)  # end the streamed explanation's last line
     if as_json:
         from copilot.cli.output import emit_json
 
@@ -82,6 +86,11 @@ def review(
         render(result)
     if fail_on and VERDICT_RANK[result.verdict] >= VERDICT_RANK[fail_on]:
         raise click.exceptions.Exit(int(ExitCode.VERDICT))
+
+
+def _stream(text: str) -> None:
+    """The model's explanation as it arrives, on a terminal's stderr (stdout keeps the final view)."""
+    click.echo(text, nl=False, err=True)
 
 
 def _is_address(value: str) -> bool:

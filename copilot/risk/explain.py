@@ -9,6 +9,7 @@ from typing import Any
 from copilot.models import CallStatus, DecodedCall, DecodedRequest, Finding, PolicyDecision, RequestKind
 from copilot.risk.facts import Facts, as_address, short, to_int
 from copilot.risk.messages import siwe_fields
+from copilot.risk.orders import describe_order
 
 MAX_LISTED_CALLS = 8
 MAX_FIELDS = 6
@@ -72,13 +73,16 @@ def _call(call: DecodedCall, facts: Facts) -> str:
     if call.status == CallStatus.TRUNCATED:
         return f"calls {target}{value}{via} with nested calls too deep to decode"
     summary = _known_action(call, facts)
+    if summary is None and call.intent:
+        shown = "; ".join(f"{f.label}: {f.value}" for f in call.fields[:MAX_FIELDS])
+        summary = f"{call.intent} on {target}" + (f" ({shown})" if shown else "")
     if summary is None:
         if call.status == CallStatus.AMBIGUOUS:
             action = f"an ambiguous function ({len(call.candidates)} candidates)"
         else:
-            action = call.intent or call.name or "a function"
+            action = call.name or "a function"
         args = ", ".join(_arg(p.display, p.value, facts) for p in call.params[:4])
-        summary = f"calls {action}" + (f"({args})" if args and not call.intent else "") + f" on {target}"
+        summary = f"calls {action}" + (f"({args})" if args else "") + f" on {target}"
     inner = ""
     if call.children:
         inner = f", which runs {len(call.children)} inner call(s): " + _numbered([_call(c, facts) for c in call.children])
@@ -126,7 +130,10 @@ def _typed(decoded: DecodedRequest, facts: Facts, chain: str) -> str:
     if typed.intent:
         head += f": {typed.intent}"
     fields = [f"{f.label}: {f.value}" for f in typed.fields[:MAX_FIELDS]]
-    if not fields:
+    order = describe_order(typed.primary_type, typed.message, facts)
+    if order:
+        fields = [order]
+    elif not fields:
         fields = [f"{k}: {_arg(None, v, facts)}" for k, v in typed.message.items() if not isinstance(v, dict | list)][:MAX_FIELDS]
     text = head + (" (" + "; ".join(fields) + ")" if fields else "")
     if typed.calls:

@@ -32,6 +32,23 @@ def order_findings(facts: Facts) -> Iterator[Finding]:
         yield from _blur(typed.message, facts)
 
 
+def describe_order(primary_type: str, message: dict[str, Any], facts: Facts) -> str | None:
+    """'you give NFT #1 of BAYC; you receive 29.25 ETH; others receive 0.75 ETH (…)' for a Seaport order."""
+    if primary_type != "OrderComponents":
+        return None
+    offerer = as_address(message.get("offerer"))
+    offer = [i for i in message.get("offer") or [] if isinstance(i, dict)]
+    consideration = [i for i in message.get("consideration") or [] if isinstance(i, dict)]
+    mine = [_describe(i, facts) for i in consideration if as_address(i.get("recipient")) == offerer]
+    others = [f"{_describe(i, facts)} to {facts.name(as_address(i.get('recipient')))}"
+              for i in consideration if as_address(i.get("recipient")) != offerer]
+    parts = [f"you give {', '.join(_describe(i, facts) for i in offer) or 'nothing'}",
+             f"you receive {', '.join(mine) or 'nothing'}"]
+    if others:
+        parts.append("also paid: " + ", ".join(others))
+    return "; ".join(parts)
+
+
 def _bulk_orders(tree: Any) -> Iterator[dict[str, Any]]:
     if isinstance(tree, dict) and "offerer" in tree:
         yield tree
@@ -45,6 +62,10 @@ def _dust(amount: int, currency: str, facts: Facts) -> bool:
     meta = facts.token(currency) if currency != ZERO_ADDRESS else None
     decimals = meta.decimals if meta else 18
     return amount * 10**6 < 10**decimals
+
+
+def _money(amount: int, currency: str, facts: Facts) -> str:
+    return facts.native(amount) if currency == ZERO_ADDRESS else facts.amount(amount, currency)
 
 
 def _item_amount(item: dict[str, Any]) -> int:
@@ -85,14 +106,16 @@ def _seaport(order: dict[str, Any], where: str, facts: Facts) -> Iterator[Findin
     gives = ", ".join(_describe(item, facts) for item in offer)
     real_payment = {c: a for c, a in to_offerer.items() if not _dust(a, c, facts)}
     if not offerer_gets_nft and not real_payment:
-        received = "nothing" if not to_offerer else "only dust (" + ", ".join(f"{a} base units" for a in to_offerer.values()) + ")"
+        dust = ", ".join(_money(a, c, facts) for c, a in to_offerer.items())
+        received = f"only dust ({dust})" if to_offerer else "nothing"
         yield finding("order.receives_little", f"you give {gives} and receive {received}", where)
     for (recipient, currency), amount in to_others.items():
         mine = to_offerer.get(currency, 0)
         if mine and amount > mine and not facts.is_known(recipient):
             yield finding(
                 "order.foreign_recipient",
-                f"{facts.name(recipient)} receives {amount} base units of the payment, you receive {mine}",
+                f"{facts.name(recipient)} receives {_money(amount, currency, facts)} of the payment, "
+                f"you receive {_money(mine, currency, facts)}",
                 where,
             )
 
@@ -105,7 +128,7 @@ def _blur(order: dict[str, Any], facts: Facts) -> Iterator[Finding]:
     currency = as_address(order.get("paymentToken")) or ZERO_ADDRESS
     nft = f"NFT #{order.get('tokenId')} of {facts.name(as_address(order.get('collection')))}"
     if _dust(price, currency, facts):
-        yield finding("order.receives_little", f"you sell {nft} for {price} base units", where)
+        yield finding("order.receives_little", f"you sell {nft} for {_money(price, currency, facts)}", where)
     fees = [f for f in order.get("fees") or [] if isinstance(f, dict)]
     total_bps = sum(to_int(f.get("rate")) or 0 for f in fees)
     if total_bps > MAX_FEE_BPS:
