@@ -1,7 +1,8 @@
 """The ERC-7730 registry's own test cases (fixtures/erc7730/tests, vendored, CC0).
 
 Every raw transaction must be rendered by the descriptor its test file belongs to, with the function
-the calldata selects; every EIP-712 message by its descriptor's primary type. The share of the
+the calldata selects, and the calldata decoder must pick that same function and carry the rendered
+display; every EIP-712 message must be rendered by its descriptor's primary type. The share of the
 wallet texts (`expectedTexts`) that txcopilot reproduces must not fall below MATCH_RATE_FLOOR.
 """
 
@@ -63,6 +64,20 @@ def test_raw_transaction_renders_its_descriptors_function(case: Case) -> None:
     assert result.clear_sign.descriptor == case.descriptor
     assert result.clear_sign.function is not None
     assert keccak(text=result.clear_sign.function)[:4] == result.transaction.data[:4]
+
+
+@pytest.mark.parametrize("case", TRANSACTION_CASES, ids=lambda c: c.id)
+def test_calldata_decoder_picks_the_descriptors_function(case: Case) -> None:
+    from copilot.decoding.calldata import decode_call
+
+    result = outcome(case.id)
+    assert result.transaction is not None and result.clear_sign is not None
+    tx = result.transaction
+    call = decode_call(tx.to, tx.value, tx.data, tx.chain_id)
+    assert call.function == result.clear_sign.function
+    assert call.intent == result.clear_sign.intent
+    # decode_call does not know the signer, so only the labels are compared (`@.from` values differ)
+    assert [f.label for f in call.fields] == [f.label for f in result.clear_sign.fields]
 
 
 @pytest.mark.parametrize("case", MESSAGE_CASES, ids=lambda c: c.id)
