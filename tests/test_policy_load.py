@@ -159,3 +159,12 @@ def test_readme_error_example_matches_the_real_message(tmp_path: Path) -> None:
     readme = (policies_dir().parent / "README.md").read_text()
     shown = line.split("mine.toml", 1)[1]
     assert f"mine.toml{shown}".replace(" ", "") in readme.replace("\n", "").replace(" ", "")
+
+
+def test_an_edited_blocklist_is_reloaded(tmp_path: Path) -> None:
+    (tmp_path / "list.txt").write_text("")
+    path = tmp_path / "p.toml"
+    path.write_text('[deny]\nblocklist = "list.txt"\n')
+    assert load_policy(str(path)).blocklist == frozenset()
+    (tmp_path / "list.txt").write_text("0x" + "ab" * 20 + "\n")
+    assert load_policy(str(path)).blocklist == {"0x" + "ab" * 20}

@@ -119,7 +119,23 @@ def available_policies() -> list[str]:
     return names
 
 
-_cache: dict[tuple[str, int, int], Policy] = {}
+_cache: dict[tuple[str, int, int], tuple[Policy, tuple[int, int] | None]] = {}
+
+
+def _stamp(path: Path | None) -> tuple[int, int] | None:
+    """What tells a file changed (mtime, size); None when there is no file."""
+    try:
+        stat = path.stat() if path else None
+    except OSError:
+        return None
+    return (stat.st_mtime_ns, stat.st_size) if stat else None
+
+
+def blocklist_path(policy: Policy) -> Path | None:
+    if not policy.spec.deny.blocklist:
+        return None
+    base = policy.path.parent if policy.path else Path.cwd()
+    return (base / policy.spec.deny.blocklist).expanduser()
 
 
 def load_policy(name_or_path: str | None = None) -> Policy:
@@ -132,9 +148,11 @@ def load_policy(name_or_path: str | None = None) -> Policy:
     stat = path.stat()
     key = (str(path.resolve()), stat.st_mtime_ns, stat.st_size)
     cached = _cache.get(key)
-    if cached is None:
-        cached = _cache[key] = load_policy_file(path)
-    return cached
+    # A cached policy stays valid while neither its file nor its blocklist file changed.
+    if cached is None or cached[1] != _stamp(blocklist_path(cached[0])):
+        policy = load_policy_file(path)
+        cached = _cache[key] = (policy, _stamp(blocklist_path(policy)))
+    return cached[0]
 
 
 def load_policy_file(path: Path) -> Policy:
@@ -174,14 +192,14 @@ def parse_policy(text: str, *, path: Path | None = None, name: str | None = None
     blocklist: frozenset[str] = frozenset()
     if spec.deny.blocklist:
         base = path.parent if path else Path.cwd()
-        blocklist_path = (base / spec.deny.blocklist).expanduser()
-        if not blocklist_path.is_file():
+        list_file = (base / spec.deny.blocklist).expanduser()
+        if not list_file.is_file():
             line = line_of(text, ["deny", "blocklist"])
             raise ConfigError(
-                f"{where}:{line}: deny.blocklist: file {blocklist_path} not found",
+                f"{where}:{line}: deny.blocklist: file {list_file} not found",
                 "the path is relative to the policy file; fix it or remove the key",
             )
-        blocklist = load_blocklist(blocklist_path)
+        blocklist = load_blocklist(list_file)
     stem = name or (path.stem if path else "policy")
     return policy_from_spec(spec, name=stem, path=path, blocklist=blocklist)
 
