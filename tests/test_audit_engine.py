@@ -224,3 +224,18 @@ def test_explanations_are_deduplicated_by_call_shape_and_cached_on_disk(tmp_path
     again = AuditReport.model_construct(flagged=[t.model_copy(update={"explanation": None}) for t in flagged])
     assert explain_flagged(again, fake_explainer, cache) == 0  # a re-run asks the model nothing
     assert explain_flagged(again, fake_explainer, ExplanationCache("another-model", tmp_path)) == 300
+
+
+def test_model_explanations_come_from_the_llm_stage_once_per_shape() -> None:
+    answer = {"summary": "You give another address the right to move your tokens.", "what_happens": ["You sign it."],
+              "risks": [], "risk_level": "high", "questions": ["Did you start this yourself?"]}
+    fake_model = {"backend": "fake", "answer": json.dumps(answer), "name": "fake-model"}
+    settings = AuditSettings(address=USER, chain_id=1, llm=True, llm_backend=fake_model)
+    report = audit_file(AUDIT / "history.jsonl", settings)
+    shapes = {shape_key(t) for t in report.flagged}
+    assert len(report.flagged) > len(shapes) >= 2  # two unlimited USDC approvals share one shape
+    assert report.llm_calls == len(shapes)
+    assert all(t.explanation and "right to move your tokens" in t.explanation for t in report.flagged)
+    assert report.narrative_note is not None and "one per call shape" in report.narrative_note
+    again = audit_file(AUDIT / "history.jsonl", settings)
+    assert again.llm_calls == 0 and [t.explanation for t in again.flagged] == [t.explanation for t in report.flagged]

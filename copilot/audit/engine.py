@@ -58,6 +58,9 @@ class AuditSettings:
     now: int | None = None
     revoke: str = "risky"  # which open approvals go into the revoke plan: risky | all
     chunk_bytes: int | None = None
+    llm: bool = False  # explain flagged transactions with the local model (one call per call shape)
+    model: str | None = None  # GGUF path; None: the config's, else the bundled default
+    llm_backend: dict[str, Any] | None = None  # copilot.llm's backend_override (tests: a fake model)
 
     def __post_init__(self) -> None:
         text = self.address.strip().lower()
@@ -118,7 +121,35 @@ def _audit(source: _Source, settings: AuditSettings, progress: Progress | None) 
     for chunk_result in _run_chunks(source.plan.chunks, job, settings, cache, progress):
         number, result = chunk_result
         results[number] = result
-    return _assemble(source, settings, knowledge, [results[n] for n in sorted(results)], cache)
+    report = _assemble(source, settings, knowledge, [results[n] for n in sorted(results)], cache)
+    if not settings.llm:
+        report.narrative_note = "no narrative: --no-llm"
+    elif report.flagged:
+        from copilot.audit.narrative import add_model_explanations, model_explainer
+
+        explain = model_explainer(lambda tx: _review_with_model(source, job, settings, tx.line))
+        add_model_explanations(report, explain, settings.model or "default-model")
+    return report
+
+
+def _review_with_model(source: _Source, job: AuditJob, settings: AuditSettings, line: int) -> Any:
+    """Reads the row at `line` again and reviews it with the model (copilot.llm.explain.enrich_review)."""
+    import bisect
+
+    from copilot.audit.batch import Reviewer, _rows
+    from copilot.audit.history import HistoryTx
+    from copilot.llm.explain import enrich_review
+    from copilot.pipeline import ReviewOptions
+
+    chunks = source.plan.chunks
+    position = bisect.bisect_right([c.first_line for c in chunks], line) - 1
+    row = next((r for r in _rows(job, chunks[max(position, 0)]) if r.line == line), None)
+    if not isinstance(row, HistoryTx):
+        return None
+    reviewer = Reviewer(job)
+    review = reviewer.review(reviewer.decode(row), row.timestamp)
+    options = ReviewOptions(policy=settings.policy, user=settings.address, use_llm=True, model=settings.model)
+    return enrich_review(review, options, backend_override=settings.llm_backend)
 
 
 def _run_chunks(

@@ -12,6 +12,7 @@ import hashlib
 import json
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from copilot.audit.report import AuditReport, TxItem
 
@@ -68,34 +69,38 @@ def explain_flagged(report: AuditReport, explainer: Explainer, cache: Explanatio
     return calls
 
 
-def add_llm_text(report: AuditReport, model: str | None) -> None:
-    """Explanations and a narrative from the local model, when the LLM stage offers a narrative API;
-    otherwise the report says why there is none. Never raises for a missing model."""
+NO_NARRATIVE = (
+    "no narrative summary: the LLM stage (copilot.llm) offers no narrative API yet; flagged transactions "
+    "carry the model's explanations, one per call shape"
+)
+
+
+class ModelUnavailable(Exception):
+    """The local model did not run (missing, turned off, failed): the reason is the message."""
+
+
+def model_explainer(explain_review: Callable[[TxItem], Any]) -> Explainer:
+    """An Explainer over the review pipeline's LLM stage: `explain_review(tx)` re-reviews the transaction
+    with the model (copilot.llm.explain.enrich_review) and returns the Review."""
+
+    def explain(tx: TxItem) -> str:
+        review = explain_review(tx)
+        if review is None:
+            raise ModelUnavailable(f"transaction at line {tx.line} could not be read again")
+        if review.explanation_source != "llm":
+            raise ModelUnavailable(review.explanation_note or "the model did not answer")
+        return str(review.explanation)
+
+    return explain
+
+
+def add_model_explanations(report: AuditReport, explainer: Explainer, model_id: str) -> None:
+    """Per-transaction explanations from the model, deduplicated and cached; a note when there is none."""
     try:
-        from copilot.llm import explain as llm_explain
-    except ImportError:
-        report.narrative_note = "no narrative: the local LLM stage is not installed"
+        report.llm_calls = explain_flagged(report, explainer, ExplanationCache(model_id))
+    except ModelUnavailable as exc:
+        report.narrative_note = f"no model explanations: {exc}"
+        for tx in report.flagged:
+            tx.explanation = None
         return
-    narrate = getattr(llm_explain, "narrate", None)
-    explain_text = getattr(llm_explain, "explain_text", None)
-    if narrate is None or explain_text is None:
-        report.narrative_note = "no narrative: this build's LLM stage has no narrative API (deterministic report only)"
-        return
-    cache = ExplanationCache(model or "default")
-    report.llm_calls = explain_flagged(report, lambda tx: str(explain_text(_tx_prompt(tx), model)), cache)
-    report.narrative = str(narrate(_report_prompt(report), model))
-
-
-def _tx_prompt(tx: TxItem) -> str:
-    findings = "; ".join(f"{f['id']} ({f['severity']}): {f['title']}" for f in tx.findings)
-    return f"Call {tx.function or 'unknown function'} on {tx.contract or tx.to}. Findings: {findings}."
-
-
-def _report_prompt(report: AuditReport) -> str:
-    from copilot.audit.render import headline
-
-    risky = "; ".join(
-        f"{a.amount_display} of {a.token_symbol or a.token} to {a.spender_label or a.spender}"
-        for a in report.risky_approvals[:10]
-    )
-    return " ".join(headline(report)) + (f" Risky approvals: {risky}." if risky else "")
+    report.narrative_note = NO_NARRATIVE

@@ -80,6 +80,10 @@ def to_markdown(report: AuditReport) -> str:
             out.append("| " + " | ".join(_md_cell(c) for c in [
                 t.risk_score, t.verdict, _date(t.timestamp), t.contract or _short(t.to), t.function or "-",
                 ", ".join(f["id"] for f in t.findings), t.decided_by, t.hash or f"line {t.line}"]) + " |")
+        explained = {t.explanation for t in report.flagged if t.explanation}
+        if explained:
+            out += ["", "Model explanations (one per call shape, advisory):", ""]
+            out += [f"- {text}" for text in sorted(explained)]
     else:
         out.append("None.")
     out += ["", "## Revoke plan", ""]
@@ -222,12 +226,14 @@ def to_html(report: AuditReport) -> str:
     h.append("<h2>Transactions the policy would not allow</h2>")
     if report.flagged:
         h.append("<table class='sortable'><thead><tr><th>risk</th><th>verdict</th><th>date</th><th>to</th>"
-                 "<th>function</th><th>findings</th><th>decided by</th><th>tx</th></tr></thead><tbody>")
+                 "<th>function</th><th>findings</th><th>decided by</th><th>tx</th><th>explanation (model, advisory)</th>"
+                 "</tr></thead><tbody>")
         for t in report.flagged:
             h.append("<tr>" + "".join([
                 _td(t.risk_score), _td(t.verdict), _td(_date(t.timestamp), t.timestamp or 0),
                 _td(t.contract or t.to or "-"), _td(t.function or "-"),
                 _td(", ".join(f["id"] for f in t.findings)), _td(t.decided_by), _td(t.hash or f"line {t.line}"),
+                _td(t.explanation or ""),
             ]) + "</tr>")
         h.append("</tbody></table>")
     else:

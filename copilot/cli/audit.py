@@ -70,8 +70,8 @@ class _RichProgress:
               help="Write the revoke plan here: one eth_sendTransaction request per file, plus plan.jsonl.")
 @click.option("--revoke", type=click.Choice(["risky", "all"]), default="risky", show_default=True,
               help="Which open approvals the revoke plan closes.")
-@click.option("--no-llm", is_flag=True, help="No model: no narrative, no per-transaction explanations.")
-@click.option("--model", help="GGUF model path for the narrative (default: the config's).")
+@click.option("--no-llm", is_flag=True, help="No model: no per-transaction explanations from the local LLM.")
+@click.option("--model", help="GGUF model for the explanations (default: the config's, else the bundled one).")
 @click.option("--no-cache", is_flag=True, help="Ignore and do not write cached chunk results.")
 @click.option("--workers", type=click.IntRange(min=1), help="Worker processes (default: every core).")
 def audit(
@@ -89,7 +89,7 @@ def audit(
         fmt = "json"
     settings = AuditSettings(
         address=address, policy=policy, chain_id=chain_id, workers=workers, use_cache=not no_cache, rpc=rpc,
-        revoke=revoke,
+        revoke=revoke, llm=not no_llm, model=model,
     )
     progress = _RichProgress()
     if file is not None:
@@ -103,12 +103,6 @@ def audit(
         settings.chain_id = settings.chain_id or node_chain
         report = audit_rows(rows, f"{rpc} blocks {from_block}..{to_block if to_block is not None else 'latest'}",
                             settings, progress)
-    if not no_llm:
-        from copilot.audit.narrative import add_llm_text
-
-        add_llm_text(report, model)
-    else:
-        report.narrative_note = "no narrative: --no-llm"
     if revoke_out is not None:
         _write_revokes(revoke_out, report)
     _emit(report, fmt, out)
@@ -175,6 +169,8 @@ def _print_summary(report: AuditReport) -> None:
     for t in report.flagged[:15]:
         ids = ", ".join(f["id"] for f in t.findings[:4])
         out.print(f"  {t.verdict:<7} risk {t.risk_score:>3}  {t.function or '-'} → {t.contract or t.to}  [{ids}]")
+        if t.explanation:
+            out.print(f"          {t.explanation}")
     if len(report.flagged) > 15:
         out.print(f"  … {len(report.flagged) - 15} more (use --format md|html|json for the full list)")
     for bad in report.bad_row_details[:10]:
@@ -183,5 +179,5 @@ def _print_summary(report: AuditReport) -> None:
         out.print(f"  … {report.bad_rows - 10} more skipped rows")
     for note in report.notes:
         out.print(f"  note: {note}")
-    if report.narrative:
-        out.print(f"\n{report.narrative}")
+    if report.narrative_note:
+        out.print(f"  note: {report.narrative_note}")
