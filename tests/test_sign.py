@@ -1,0 +1,207 @@
+"""`txcopilot sign` against a real anvil node: the verdict, the human and the limits decide."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import ANVIL_ACCOUNTS, Anvil
+from signhelpers import import_account, invoke
+
+from copilot.signing import signer
+from copilot.signing.auditlog import AuditLog
+from copilot.signing.ledger import SpendLedger
+
+SENDER, SENDER_KEY = ANVIL_ACCOUNTS[0]
+RECIPIENT = "0x000000000000000000000000000000000000dEaD"
+ETH = 10**18
+
+
+def write_policy(directory: Path, body: str, name: str = "test") -> Path:
+    path = directory / f"{name}.toml"
+    path.write_text(f'name = "{name}"\ndefault = "allow"\n' + body, encoding="utf-8")
+    return path
+
+
+LIMITS = """
+[limits]
+action = "block"
+[limits.assets.ETH]
+daily = 1.5
+"""
+
+
+def transfer(value: int, to: str = RECIPIENT) -> str:
+    return json.dumps({"method": "eth_sendTransaction", "params": [{"from": SENDER, "to": to, "value": hex(value)}]})
+
+
+def sign_args(tmp_path: Path, anvil: Anvil, request: str, policy: Path, pw: Path, *extra: str) -> list[str]:
+    path = tmp_path / "request.json"
+    path.write_text(request, encoding="utf-8")
+    return ["sign", str(path), "--account", "me", "--policy", str(policy), "--rpc", anvil.url, "--no-llm", "--password-file", str(pw), *extra]
+
+
+def balance(anvil: Anvil, address: str) -> int:
+    return int(str(anvil.rpc("eth_getBalance", [address, "latest"])), 16)
+
+
+def nonce(anvil: Anvil, address: str) -> int:
+    return int(str(anvil.rpc("eth_getTransactionCount", [address, "latest"])), 16)
+
+
+def events() -> list[str]:
+    return [e["event"] for e in AuditLog().entries()]
+
+
+@pytest.fixture
+def pw(tmp_path: Path) -> Path:
+    return import_account(tmp_path, SENDER_KEY, "me")
+
+
+@pytest.mark.anvil
+def test_sign_and_broadcast_a_transfer_within_the_limits(tmp_path: Path, anvil: Anvil, pw: Path) -> None:
+    policy = write_policy(tmp_path, LIMITS)
+    before = balance(anvil, RECIPIENT)
+
+    result = invoke(sign_args(tmp_path, anvil, transfer(ETH), policy, pw, "--broadcast", "--json"))
+
+    assert result.exit_code == 0, result.output
+    signed = json.loads(result.stdout)
+    assert signed["broadcast"]["status"] == "success"
+    assert balance(anvil, RECIPIENT) - before == ETH
+    assert nonce(anvil, SENDER) == 1
+    receipt: Any = anvil.rpc("eth_getTransactionReceipt", [signed["transaction_hash"]])
+    assert receipt["from"].lower() == SENDER.lower()
+    [row] = SpendLedger().reservations()
+    assert (row.state, row.amounts, row.result) == ("signed", {"ETH": ETH}, signed["transaction_hash"])
+    assert row.payload_hash == signed["payload_hash"]
+    assert events() == ["review", "signature", "broadcast"]
+    assert AuditLog().verify().ok
+
+
+@pytest.mark.anvil
+def test_over_the_daily_limit_is_refused_and_nothing_is_sent(tmp_path: Path, anvil: Anvil, pw: Path) -> None:
+    policy = write_policy(tmp_path, LIMITS)
+    first = invoke(sign_args(tmp_path, anvil, transfer(ETH), policy, pw, "--broadcast"))
+    assert first.exit_code == 0, first.output
+    before = balance(anvil, RECIPIENT)
+
+    second = invoke(sign_args(tmp_path, anvil, transfer(ETH), policy, pw, "--broadcast"))
+
+    assert second.exit_code == 5
+    assert "over the limit" in second.stderr and "daily limit of 1.5 ETH" in second.stderr
+    assert second.stdout == ""
+    assert balance(anvil, RECIPIENT) == before and nonce(anvil, SENDER) == 1
+    assert [r.state for r in SpendLedger().reservations()] == ["signed"]
+    assert events()[-1] == "refusal"
+
+
+@pytest.mark.anvil
+def test_a_blocked_request_is_never_signed(tmp_path: Path, anvil: Anvil, pw: Path) -> None:
+    policy = write_policy(tmp_path, f'[deny]\naddresses = ["{RECIPIENT}"]\n')
+
+    result = invoke(sign_args(tmp_path, anvil, transfer(1), policy, pw, "--broadcast"))
+
+    assert result.exit_code == 5
+    assert "blocked by" in result.stderr and "only editing the policy" in result.stderr
+    assert result.stdout == ""
+    assert SpendLedger().reservations() == []
+    assert nonce(anvil, SENDER) == 0
+    assert events() == ["review", "refusal"]
+
+
+@pytest.mark.anvil
+def test_a_confirm_request_without_typed_confirmation_is_never_signed(tmp_path: Path, anvil: Anvil, pw: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    policy = write_policy(tmp_path, "").with_name("confirm-all.toml")
+    policy.write_text('name = "confirm-all"\ndefault = "confirm"\n')
+
+    no_terminal = invoke(sign_args(tmp_path, anvil, transfer(1), policy, pw))
+    assert no_terminal.exit_code == 5 and "typed confirmation" in no_terminal.stderr and no_terminal.stdout == ""
+
+    monkeypatch.setattr("copilot.cli.sign.stdin_is_interactive", lambda: True)
+    declined = invoke(sign_args(tmp_path, anvil, transfer(1), policy, pw), input="n\n")
+    assert declined.exit_code == 5 and "not confirmed" in declined.stderr and declined.stdout == ""
+    assert SpendLedger().reservations() == []
+
+    accepted = invoke(sign_args(tmp_path, anvil, transfer(1), policy, pw), input="y\n")
+    assert accepted.exit_code == 0, accepted.output
+    assert accepted.stdout.strip().startswith("0x02")
+    assert events() == ["review", "refusal", "review", "refusal", "review", "confirmation", "signature"]
+
+
+@pytest.mark.anvil
+def test_high_risk_needs_the_last_four_hex_of_the_spender_not_a_reflexive_y(tmp_path: Path, anvil: Anvil, pw: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("copilot.cli.sign.stdin_is_interactive", lambda: True)
+    token, spender = "0xA0b86991c6218b36c1d19D4a2e9Eb0cE3606eB48", "0x1111111111111111111111111111111111111a9F"
+    data = "0x095ea7b3" + spender[2:].lower().rjust(64, "0") + "f" * 64  # approve(spender, unlimited)
+    request = json.dumps({"from": SENDER, "to": token, "data": data, "chainId": hex(31337), "nonce": "0x0", "gas": "0x10000", "maxFeePerGas": "0x77359400", "maxPriorityFeePerGas": "0x1"})
+    policy = write_policy(tmp_path, '[verdicts]\ncritical = "confirm"\n')  # unlimited approval to an EOA: confirm, not block
+
+    reflexive = invoke(sign_args(tmp_path, anvil, request, policy, pw), input="y\n")
+    assert reflexive.exit_code == 5, reflexive.output
+    assert "last 4 hex characters of the spender" in reflexive.stderr and reflexive.stdout == ""
+
+    typed = invoke(sign_args(tmp_path, anvil, request, policy, pw), input="1a9f\n")
+    assert typed.exit_code == 0, typed.output
+    assert typed.stdout.strip().startswith("0x02")
+
+
+@pytest.mark.anvil
+def test_a_payload_mutated_between_review_and_signing_is_refused(tmp_path: Path, anvil: Anvil, pw: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def swap_recipient(stage: str, job: signer.SignJob) -> None:
+        if stage == "before-sign":
+            assert job.request.transaction is not None
+            job.request.transaction["to"] = ANVIL_ACCOUNTS[1][0]
+
+    monkeypatch.setattr(signer, "CHECKPOINT", swap_recipient)
+
+    result = invoke(sign_args(tmp_path, anvil, transfer(1), write_policy(tmp_path, ""), pw, "--broadcast"))
+
+    assert result.exit_code == 5
+    assert "changed between review and signing" in result.stderr
+    assert result.stdout == ""
+    assert [r.state for r in SpendLedger().reservations()] == ["aborted"]
+    assert nonce(anvil, SENDER) == 0
+    assert events() == ["review", "refusal"]
+
+
+def test_eth_sign_of_a_raw_hash_is_refused(tmp_path: Path, pw: Path) -> None:
+    request = json.dumps({"method": "eth_sign", "params": [SENDER, "0x" + "ab" * 32]})
+    path = tmp_path / "hash.json"
+    path.write_text(request)
+
+    result = invoke(["sign", str(path), "--account", "me", "--no-llm", "--password-file", str(pw)])
+
+    assert result.exit_code == 5 and "eth_sign of a raw hash is refused" in result.stderr
+    assert SpendLedger().reservations() == []
+
+
+def test_personal_sign_and_typed_data_signatures_recover_to_the_account(tmp_path: Path, pw: Path) -> None:
+    from eth_account import Account
+    from eth_account.messages import encode_defunct, encode_typed_data
+
+    message = tmp_path / "message.json"
+    message.write_text(json.dumps({"method": "personal_sign", "params": ["0x" + b"hello txcopilot".hex(), SENDER]}))
+    typed = {
+        "types": {
+            "EIP712Domain": [{"name": "name", "type": "string"}, {"name": "chainId", "type": "uint256"}],
+            "Mail": [{"name": "contents", "type": "string"}],
+        },
+        "primaryType": "Mail",
+        "domain": {"name": "Mailbox", "chainId": 31337},
+        "message": {"contents": "hi"},
+    }
+    typed_path = tmp_path / "typed.json"
+    typed_path.write_text(json.dumps({"method": "eth_signTypedData_v4", "params": [SENDER, typed]}))
+
+    signed_message = invoke(["sign", str(message), "--account", "me", "--no-llm", "--password-file", str(pw), "--json"])
+    signed_typed = invoke(["sign", str(typed_path), "--account", "me", "--no-llm", "--password-file", str(pw), "--json"])
+
+    assert signed_message.exit_code == 0, signed_message.output
+    assert signed_typed.exit_code == 0, signed_typed.output
+    signature = json.loads(signed_message.stdout)["signature"]
+    assert Account.recover_message(encode_defunct(b"hello txcopilot"), signature=signature) == SENDER
+    typed_signature = json.loads(signed_typed.stdout)["signature"]
+    assert Account.recover_message(encode_typed_data(full_message=typed), signature=typed_signature) == SENDER
