@@ -6,6 +6,8 @@ from typing import Any
 
 import pytest
 from eth_abi import encode
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from copilot.decoding.calldata import MAX_DEPTH, decode_call
 from copilot.decoding.selectors import selector_of
@@ -294,3 +296,26 @@ def test_depth_limit_cuts_nested_decoding_with_a_note() -> None:
 def test_deterministic_deployments_decode_on_any_chain(chain_id: int | None) -> None:
     call = decode_call(PERMIT2, 0, calldata("lockdown((address,address)[])", [(USDC, BOB)]), chain_id)
     assert call.name == "lockdown" and call.param("approvals") == [{"token": USDC, "spender": BOB}]
+
+
+def test_a_malformed_target_address_is_bad_input() -> None:
+    from copilot.errors import InputError
+
+    with pytest.raises(InputError, match="not an address"):
+        decode_call("0x1234", 0, b"", 1)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    target=st.sampled_from(
+        [USDC, UNIVERSAL_ROUTER, PERMIT2, SEAPORT_16, UNKNOWN, "0x40A2aCCbd92BCA938b02010E17A5b8929b49130D"]
+    ),
+    selector=st.sampled_from(
+        ["095ea7b3", "3593564c", "24856bc3", "8d80ff0a", "82ad56cb", "6a761202", "ac9650d8", "deadbeef"]
+    ),
+    body=st.binary(max_size=400),
+)
+def test_any_calldata_decodes_to_a_status_never_an_exception(target: str, selector: str, body: bytes) -> None:
+    call = decode_call(target, 0, bytes.fromhex(selector) + body, 1)
+    assert call.status in set(CallStatus)
+    call.model_dump_json()  # always serialisable

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from eth_abi import encode
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from copilot.decoding.calldata import decode_call
 from copilot.decoding.nested import decode_v3_path
@@ -202,3 +204,20 @@ def test_permit2_in_a_multicall_is_reachable_by_walking() -> None:
     )
     assert [c.name for c in call.walk()] == ["aggregate3", "approve"]
     assert call.walk()[1].contract == "Uniswap Permit2"
+
+
+@settings(max_examples=150, deadline=None)
+@given(payload=st.binary(max_size=300))
+def test_any_multisend_payload_decodes_or_says_why(payload: bytes) -> None:
+    call = decode_call(MULTISEND_CALL_ONLY, 0, calldata("multiSend(bytes)", payload), 1)
+    assert call.status is CallStatus.DECODED
+    consumed = sum(85 + len(bytes.fromhex(c.data[2:])) for c in call.children)
+    assert consumed == len(payload) or call.notes  # everything decoded, or a note on what was not
+
+
+@settings(max_examples=150, deadline=None)
+@given(commands=st.binary(max_size=6), inputs=st.lists(st.binary(max_size=200), max_size=6))
+def test_any_universal_router_plan_decodes_command_by_command(commands: bytes, inputs: list[bytes]) -> None:
+    call = decode_call(UR_V2, 0, calldata("execute(bytes,bytes[])", commands, inputs), 1)
+    assert len(call.children) == min(len(commands), len(inputs))
+    assert all(child.status in set(CallStatus) for child in call.walk())

@@ -23,6 +23,7 @@ from copilot.decoding.selectors import (
     imported_candidates,
 )
 from copilot.decoding.tokens import format_amount, format_native, is_unlimited, lookup_token
+from copilot.errors import InputError
 from copilot.models import CallStatus, DecodedCall, Param
 
 MAX_DEPTH = 8
@@ -134,7 +135,13 @@ def decode_call(
 
 @lru_cache(maxsize=8192)
 def _checksum(address: str) -> str:
-    return to_checksum_address(bytes.fromhex(address[2:] if address.startswith(("0x", "0X")) else address))
+    digits = address[2:] if address.startswith(("0x", "0X")) else address
+    if len(digits) != 40:
+        raise InputError(f"{address!r} is not an address", "give 20 bytes as 40 hex digits")
+    try:
+        return to_checksum_address(bytes.fromhex(digits))
+    except ValueError as exc:
+        raise InputError(f"{address!r} is not an address", "give 20 bytes as 40 hex digits") from exc
 
 
 def _clear_sign(
