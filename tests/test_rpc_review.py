@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from chainhelpers import delegate_eoa, deploy, encode_call, transact
+from chainhelpers import delegate_eoa, deploy, encode_call, transact, view
 from policyhelpers import erc20_approve
 
 from copilot.models import AccountKind
@@ -94,3 +94,91 @@ def test_unreachable_node_exits_4_with_one_line(tmp_path: Path) -> None:
     assert result.stderr.startswith("error: cannot reach node at http://127.0.0.1:9")
     assert result.stderr.count("\n") == 1
     assert "Traceback" not in result.stderr
+
+
+ZERO = "0x" + "00" * 20
+EXEC = "execTransaction(address,uint256,bytes,uint8,uint256,uint256,uint256,address,address,bytes)"
+
+
+def _safe_tx(safe: str, to: str, data: str, operation: int, nonce: int) -> dict[str, Any]:
+    fields = [
+        "to",
+        "value",
+        "data",
+        "operation",
+        "safeTxGas",
+        "baseGas",
+        "gasPrice",
+        "gasToken",
+        "refundReceiver",
+        "nonce",
+    ]
+    types = [
+        "address",
+        "uint256",
+        "bytes",
+        "uint8",
+        "uint256",
+        "uint256",
+        "uint256",
+        "address",
+        "address",
+        "uint256",
+    ]
+    return {
+        "types": {
+            "EIP712Domain": [{"name": "chainId", "type": "uint256"}, {"name": "verifyingContract", "type": "address"}],
+            "SafeTx": [{"name": n, "type": t} for n, t in zip(fields, types, strict=True)],
+        },
+        "primaryType": "SafeTx",
+        "domain": {"chainId": 31337, "verifyingContract": safe},
+        "message": {"to": to, "value": "0", "data": data, "operation": operation, "safeTxGas": "0", "baseGas": "0",
+                    "gasPrice": "0", "gasToken": ZERO, "refundReceiver": ZERO, "nonce": str(nonce)},
+    }  # fmt: skip
+
+
+def test_safe_fixture_hashes_and_verifies_like_a_safe(anvil: Any) -> None:
+    """The Safe-like fixture agrees with our EIP-712 hashing, and executes what an owner signed."""
+    from eth_account import Account
+
+    from copilot.decoding.typed_data import hash_typed_data
+
+    owner_address, owner_key = anvil.accounts[1]
+    safe = deploy(anvil, "SafeLike", [anvil.accounts[0][0], owner_address], 1)
+    token = deploy(anvil, "TestToken", "Test USD", "TUSD", 6)
+    mint = encode_call("mint(address,uint256)", [safe, 42])
+    typed = _safe_tx(safe, token, mint, 0, 0)
+    signing_hash = hash_typed_data(typed).signing_hash
+    args = [token, 0, bytes.fromhex(mint[2:]), 0, 0, 0, 0, ZERO, ZERO]
+    on_chain = view(
+        anvil,
+        safe,
+        "getTransactionHash(address,uint256,bytes,uint8,uint256,uint256,uint256,address,address,uint256)",
+        [*args, 0],
+        "bytes32",
+    )
+    assert "0x" + on_chain.hex() == signing_hash
+    signed = Account.unsafe_sign_hash(bytes.fromhex(signing_hash[2:]), owner_key)
+    signature = signed.r.to_bytes(32, "big") + signed.s.to_bytes(32, "big") + bytes([signed.v])
+    transact(anvil, safe, EXEC, [*args, signature], sender=2)  # relayed by a non-owner: the signature authorises it
+    assert view(anvil, token, "balanceOf(address)", [safe], "uint256") == 42
+    assert view(anvil, safe, "nonce()", [], "uint256") == 1
+
+
+def test_review_of_a_safe_delegatecall_to_the_drainer_blocks(anvil: Any) -> None:
+    from copilot.pipeline import ReviewOptions, review_input
+
+    owner = anvil.accounts[0][0]
+    safe = deploy(anvil, "SafeLike", [owner], 1)
+    drainer = deploy(anvil, "Drainer")
+    approved_by_sender = bytes(12) + bytes.fromhex(owner[2:]) + bytes(32) + b"\x01"
+    data = encode_call(
+        EXEC,
+        [drainer, 0, bytes.fromhex(encode_call("claim()")[2:]), 1, 0, 0, 0, ZERO, ZERO, approved_by_sender],
+    )
+    text = json.dumps(
+        {"from": owner, "to": safe, "chainId": "0x7a69", "value": "0x0", "data": data, "nonce": "0x0"}
+    )
+    review = review_input(text, ReviewOptions(rpc=anvil.url, use_llm=False))
+    assert review.verdict == "block"
+    assert "safe.delegatecall_untrusted" in {f.id for f in review.findings}
