@@ -392,3 +392,15 @@ def test_typed_data_chain_is_checked_against_allowed_chains() -> None:
 
 def test_policy_file_name_resolves_like_its_name() -> None:
     assert load_policy("everyday.toml").name == "everyday"
+
+
+def test_malformed_permit_fields_are_ignored_not_crashed_on(tmp_path: Path) -> None:
+    policy = write_policy(tmp_path, "[approvals]\nmax_permit_days = 7\nmax_usd = 10\n")
+    message = {
+        "details": [{"token": 12, "amount": "x", "expiration": None}, "junk"],
+        "spender": ["not", "an", "address"],
+    }
+    decision = judge(_typed(message, PERMIT2, "PermitBatch"), [], policy, context())
+    assert [f.id for f in decision.findings] == [
+        "policy.permit_lifetime"
+    ]  # no expiration readable: treated as never

@@ -6,7 +6,7 @@ Pure functions over `DecodedRequest`, shared by the judge, the spend check and t
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from copilot.models import DecodedRequest
@@ -115,7 +115,15 @@ def approvals(decoded: DecodedRequest) -> list[Approval]:
             found.append(Approval(call.to, values[1], to_int(values[2]), _expiry(values[3]), True, call.path))
     if decoded.typed_data:
         found.extend(_typed_permits(decoded.typed_data.message, decoded.typed_data.verifying_contract))
-    return found
+    # Typed data is untrusted JSON: a "token" or "spender" that is not an address names nothing.
+    return [
+        replace(grant, token=_address_or_none(grant.token), spender=_address_or_none(grant.spender))
+        for grant in found
+    ]
+
+
+def _address_or_none(value: Any) -> str | None:
+    return value if is_address(value) else None
 
 
 def _typed_permits(message: dict[str, Any], verifying_contract: str | None) -> list[Approval]:
