@@ -221,3 +221,43 @@ def test_any_universal_router_plan_decodes_command_by_command(commands: bytes, i
     call = decode_call(UR_V2, 0, calldata("execute(bytes,bytes[])", commands, inputs), 1)
     assert len(call.children) == min(len(commands), len(inputs))
     assert all(child.status in set(CallStatus) for child in call.walk())
+
+
+def test_smart_account_batches_decode_each_call() -> None:
+    approve = calldata("approve(address,uint256)", BOB, 10**6)
+    account = ALICE  # an EIP-7702 delegated EOA calls itself
+    batch = decode_call(
+        account,
+        0,
+        calldata("executeBatch((address,uint256,bytes)[])", [(USDC, 0, approve), (BOB, 5, b"")]),
+        1,
+    )
+    assert [c.to for c in batch.children] == [USDC, BOB] and batch.children[1].value == 5
+    assert batch.children[0].params[1].display == "1 USDC"
+    arrays = decode_call(
+        account, 0, calldata("executeBatch(address[],uint256[],bytes[])", [USDC], [0], [approve]), 1
+    )
+    assert arrays.children[0].name == "approve"
+    uneven = decode_call(account, 0, calldata("executeBatch(address[],bytes[])", [USDC, BOB], [approve]), 1)
+    assert uneven.children == [] and "differ in length" in uneven.notes[0]
+
+
+def test_erc7579_execute_modes() -> None:
+    transfer = calldata("transfer(address,uint256)", BOB, 10**6)
+    single_mode = b"\x00" * 32
+    single = bytes.fromhex(USDC[2:]) + (0).to_bytes(32, "big") + transfer
+    call = decode_call(ALICE, 0, calldata("execute(bytes32,bytes)", single_mode, single), 1)
+    assert call.children[0].to == USDC and call.children[0].name == "transfer"
+    batch_mode = b"\x01" + b"\x00" * 31
+    batch = encode(
+        ["(address,uint256,bytes)[]"], [[(USDC, 0, transfer), (WETH, 10**18, calldata("deposit()"))]]
+    )
+    call = decode_call(ALICE, 0, calldata("execute(bytes32,bytes)", batch_mode, batch), 1)
+    assert [c.name for c in call.children] == ["transfer", "deposit"] and call.children[1].value == 10**18
+    delegate_mode = b"\xff" + b"\x00" * 31
+    call = decode_call(
+        ALICE, 0, calldata("execute(bytes32,bytes)", delegate_mode, bytes.fromhex(BOB[2:]) + transfer), 1
+    )
+    assert call.children[0].operation == "delegatecall" and call.children[0].to == BOB
+    odd = decode_call(ALICE, 0, calldata("execute(bytes32,bytes)", b"\x07" + b"\x00" * 31, b"\x01"), 1)
+    assert odd.children == [] and "not decoded" in odd.notes[0]

@@ -1,5 +1,6 @@
 """Calls inside calls: Multicall3, Safe execTransaction and multiSend, Universal Router commands,
-multicall(bytes[]) self-calls, Safe setup/proxy creation and upgradeToAndCall.
+multicall(bytes[]) self-calls, Safe setup/proxy creation, upgradeToAndCall, smart-account
+execute/executeBatch (ERC-4337, ERC-7579, ERC-7821) and the batch executors ERC-7730 describes.
 
 Each handler turns a decoded outer call into child DecodedCalls, decoded by `decode_call` one level
 deeper; `decode_call` stops at MAX_DEPTH with a TRUNCATED child, so a hostile payload cannot recurse
@@ -168,6 +169,81 @@ def _upgrade_and_call(
 def _ens_register(call: DecodedCall, args: list[Any], chain_id: int | None, depth: int) -> list[DecodedCall]:
     resolver = args[4]
     return [_child(call, i, resolver, 0, data, chain_id, depth) for i, data in enumerate(args[5])]
+
+
+# --------------------------------------------------------------------------- smart accounts and batch executors
+
+
+def _call_structs(array_at: int, to_at: int, value_at: int | None, data_at: int) -> Handler:
+    """Batches of (to, value, data) structs: smart-account executeBatch, Ledger BatchExecutor, Morpho bundles."""
+
+    def handler(call: DecodedCall, args: list[Any], chain_id: int | None, depth: int) -> list[DecodedCall]:
+        children = []
+        for index, item in enumerate(args[array_at]):
+            values = list(item.values()) if isinstance(item, dict) else item
+            value = values[value_at] if value_at is not None else 0
+            children.append(_child(call, index, values[to_at], value, values[data_at], chain_id, depth))
+        return children
+
+    return handler
+
+
+def _single_execute(
+    call: DecodedCall, args: list[Any], chain_id: int | None, depth: int
+) -> list[DecodedCall]:
+    return [_child(call, 0, args[0], args[1], args[2], chain_id, depth)]
+
+
+def _parallel_arrays(
+    call: DecodedCall, args: list[Any], chain_id: int | None, depth: int
+) -> list[DecodedCall]:
+    """executeBatch(address[] dest, [uint256[] value,] bytes[] func)."""
+    targets, datas = args[0], args[-1]
+    values = args[1] if len(args) == 3 else [0] * len(targets)
+    if not len(targets) == len(values) == len(datas):
+        call.notes.append("the batch's arrays differ in length: the account reverts")
+        return []
+    return [
+        _child(call, i, t, v, d, chain_id, depth)
+        for i, (t, v, d) in enumerate(zip(targets, values, datas, strict=True))
+    ]
+
+
+_CALLTYPE_SINGLE, _CALLTYPE_BATCH, _CALLTYPE_DELEGATE = 0x00, 0x01, 0xFF
+
+
+def _erc7579_execute(
+    call: DecodedCall, args: list[Any], chain_id: int | None, depth: int
+) -> list[DecodedCall]:
+    """ERC-7579 / ERC-7821 execute(bytes32 mode, bytes executionData); the first mode byte is the call type."""
+    from eth_abi import decode
+    from eth_abi.exceptions import DecodingError
+
+    mode, payload = bytes.fromhex(args[0][2:]), bytes.fromhex(args[1][2:])
+    call_type = mode[0]
+    if call_type == _CALLTYPE_SINGLE and len(payload) >= 52:
+        target, value = "0x" + payload[:20].hex(), int.from_bytes(payload[20:52], "big")
+        return [_child(call, 0, target, value, "0x" + payload[52:].hex(), chain_id, depth)]
+    if call_type == _CALLTYPE_DELEGATE and len(payload) >= 20:
+        target = "0x" + payload[:20].hex()
+        return [_child(call, 0, target, 0, "0x" + payload[20:].hex(), chain_id, depth, "delegatecall")]
+    if call_type == _CALLTYPE_BATCH:
+        for types in (
+            ["(address,uint256,bytes)[]"],
+            ["(address,uint256,bytes)[]", "bytes"],
+        ):  # ERC-7821 opData
+            try:
+                calls = decode(types, payload)[0]
+            except (DecodingError, OverflowError, ValueError):
+                continue
+            return [
+                _child(call, i, to, value, "0x" + data.hex(), chain_id, depth)
+                for i, (to, value, data) in enumerate(calls)
+            ]
+    call.notes.append(
+        f"execution mode 0x{mode.hex()} with {len(payload)} bytes of execution data is not decoded"
+    )
+    return []
 
 
 # --------------------------------------------------------------------------- Universal Router
@@ -378,4 +454,12 @@ _HANDLERS: dict[str, Handler] = {
     "multicall(bytes32,bytes[])": _self_multicall(1),
     "upgradeToAndCall(address,bytes)": _upgrade_and_call,
     "register(string,address,uint256,bytes32,address,bytes[],bool,uint16)": _ens_register,
+    "execute(address,uint256,bytes)": _single_execute,
+    "executeBatch((address,uint256,bytes)[])": _call_structs(0, 0, 1, 2),
+    "executeBatch(address[],bytes[])": _parallel_arrays,
+    "executeBatch(address[],uint256[],bytes[])": _parallel_arrays,
+    "execute(bytes32,bytes)": _erc7579_execute,
+    "batchExecute((address,uint256,bytes)[])": _call_structs(0, 0, 1, 2),  # Ledger BatchExecutor
+    "multicall((address,bytes,uint256,bool,bytes32)[])": _call_structs(0, 0, 2, 1),  # Morpho bundler
+    "reenter((address,bytes,uint256,bool,bytes32)[])": _call_structs(0, 0, 2, 1),
 }
