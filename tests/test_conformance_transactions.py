@@ -76,6 +76,18 @@ def _high_s(txbytes: str) -> bool:
     return int.from_bytes(fields[-1], "big") > SECP256K1_HALF_N
 
 
+def _unsigned_eip155_form(txbytes: str) -> int | None:
+    """The chain id when the bytes are exactly an unsigned EIP-155 payload [..., chainId, 0, 0]."""
+    try:
+        fields = rlp.decode(bytes.fromhex(txbytes[2:]))
+    except rlp.exceptions.DecodingError:
+        return None
+    if isinstance(fields, list) and len(fields) == 9 and fields[7] == fields[8] == b"":
+        v = int.from_bytes(fields[6], "big")
+        return v if v not in (0, 27, 28) else None
+    return None
+
+
 def test_fixture_corpus_is_complete() -> None:
     assert len(CASES) == 210
     assert sum(1 for _, _, result in CASES if "exception" not in result) == 50
@@ -100,6 +112,12 @@ def test_transaction_case(case_id: str, txbytes: str, result: dict[str, Any]) ->
             assert "high-s" in exc.one_line()
             return
         assert CONSENSUS[exception] in {w.id for w in consensus_warnings(info)}
+    elif _unsigned_eip155_form(txbytes) is not None:
+        # ttSignature/ZeroSigTransaction2 is byte for byte the unsigned EIP-155 payload for chain 1, which
+        # wallets are asked to sign (the ERC-7730 registry corpus holds dozens). Bare bytes decode as that
+        # unsigned payload, never as a signed transaction; as a signed broadcast it is refused (below).
+        info = decode_raw_transaction(raw)
+        assert not info.signed and info.sender is None and info.chain_id == _unsigned_eip155_form(txbytes)
     else:
         with pytest.raises(InputError) as error:
             decode_raw_transaction(raw)
@@ -114,11 +132,15 @@ STRUCTURAL = [case for case in CASES if _exception(case[2]) and _exception(case[
 
 @pytest.mark.parametrize(("case_id", "txbytes", "result"), STRUCTURAL, ids=[case[0] for case in STRUCTURAL])
 def test_structural_case_exits_2_through_the_cli(case_id: str, txbytes: str, result: dict[str, Any]) -> None:
-    outcome = CliRunner().invoke(cli, ["decode", txbytes])
+    request = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "eth_sendRawTransaction", "params": [txbytes]})
+    arguments = [request] if _unsigned_eip155_form(txbytes) is not None else [txbytes]
+    outcome = CliRunner().invoke(cli, ["decode", *arguments])
     assert outcome.exit_code == 2, outcome.output
     assert outcome.stdout == ""
     lines = outcome.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: invalid transaction"), outcome.stderr
+    assert len(lines) == 1 and re.match(
+        r"error: (invalid|eth_sendRawTransaction carries an unsigned)", lines[0]
+    )
 
 
 def _first_per_exception() -> list[tuple[str, str]]:

@@ -206,3 +206,23 @@ def test_calldata_above_one_mebibyte_is_refused_and_says_so() -> None:
     raw = rlp.encode([0, 1, 21_000, b"", 0, bytes((1 << 20) + 1)])
     with pytest.raises(InputError, match="1 MiB"):
         decode_raw_transaction(raw)
+
+
+def test_unsigned_eip155_legacy_payload_decodes_as_unsigned_for_its_chain() -> None:
+    tx = {**TYPES["legacy-eip155"], "chainId": 56}
+    signed_raw = bytes(_sign(tx).raw_transaction)
+    fields = rlp.decode(signed_raw)
+    unsigned = rlp.encode([*fields[:6], 56, b"", b""])  # what a hardware wallet is asked to sign
+    info = decode_raw_transaction(unsigned)
+    assert not info.signed and info.sender is None and info.chain_id == 56
+    assert info.signing_hash == decode_raw_transaction(signed_raw).signing_hash
+
+
+def test_send_raw_transaction_must_carry_a_signed_transaction() -> None:
+    from copilot.decoding import decode
+    from copilot.inputs import parse_request
+
+    unsigned = "0x" + rlp.encode([7, 1, 21_000, bytes(20), 0, b"", 1, b"", b""]).hex()
+    request = f'{{"method": "eth_sendRawTransaction", "params": ["{unsigned}"]}}'
+    with pytest.raises(InputError, match="unsigned transaction"):
+        decode(parse_request(request))

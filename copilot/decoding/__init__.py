@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from copilot.errors import InputError
 from copilot.models import DecodedCall, DecodedRequest, RequestKind, SigningRequest, TransactionInfo
 
 __all__ = ["canonical_json", "decode"]
@@ -65,6 +66,11 @@ def _decode_transaction(request: SigningRequest) -> DecodedRequest:
         assert request.raw is not None
         raw = bytes.fromhex(request.raw[2:])
         info = decode_raw_transaction(raw)
+        if request.method == "eth_sendRawTransaction" and not info.signed:
+            raise InputError(
+                "eth_sendRawTransaction carries an unsigned transaction",
+                "only signed transactions can be broadcast; decode the payload on its own to review it",
+            )
         payload_hash = info.signing_hash or _keccak_hex(raw)
     else:
         assert request.transaction is not None

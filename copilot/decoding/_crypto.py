@@ -7,6 +7,8 @@ checksum is five lines over keccak, so it is written here rather than importing 
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from eth_hash.auto import keccak as _keccak
 
 SECP256K1_N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
@@ -22,6 +24,7 @@ def hex0x(data: bytes) -> str:
     return "0x" + data.hex()
 
 
+@lru_cache(maxsize=8192)  # batches see the same contracts and tokens over and over
 def to_checksum_address(address: bytes) -> str:
     """EIP-55 checksum of a 20-byte address."""
     lower = address.hex()

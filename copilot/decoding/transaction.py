@@ -304,6 +304,12 @@ def _decode_legacy(raw: bytes) -> TransactionInfo:
         info.signing_hash = hex0x(keccak256(raw))
         return info
     v, r, s = _signature(items[6:])
+    if r == 0 and s == 0 and v not in (0, 27, 28):
+        # Byte for byte the EIP-155 signing payload [..., chainId, 0, 0]: what a wallet (or hardware
+        # wallet) is asked to sign, so it decodes as unsigned for chain v rather than as a zero signature.
+        info.chain_id = v
+        info.signing_hash = hex0x(keccak256(raw))
+        return info
     info.signed, info.v, info.r, info.s = True, v, r, s
     info.hash = hex0x(keccak256(raw))
     if v in (27, 28):
@@ -314,8 +320,7 @@ def _decode_legacy(raw: bytes) -> TransactionInfo:
     elif v in (0, 1):
         raise _bad(
             f"legacy signature v={v}: expected 27/28, or chain_id*2+35/36 (EIP-155)",
-            "an unsigned EIP-155 payload [..., chainId, 0, 0] cannot be told from a zero signature: "
-            "pass the 6-field unsigned form or the transaction object",
+            "an unsigned EIP-155 payload ends in [chainId, 0, 0]",
         )
     else:
         # v encodes no chain id: every node rejects it, but the fields are still worth showing.
@@ -428,7 +433,7 @@ def consensus_warnings(info: TransactionInfo) -> list[Finding]:
             "tx.chain_id",
             Severity.INFO,
             "Not an Ethereum mainnet transaction",
-            f"signed for chain id {info.chain_id}: only that chain accepts it",
+            f"for chain id {info.chain_id}: only that chain accepts it",
         )
     gas, floor = intrinsic_gas(info)
     limit = info.gas or 0

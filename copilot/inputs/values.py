@@ -5,6 +5,7 @@ Each raises InputError naming the field (`what`) and the problem, so a bad reque
 
 from __future__ import annotations
 
+import re
 import string
 from typing import Any
 
@@ -13,6 +14,7 @@ from copilot.errors import InputError
 
 MAX_DATA_BYTES = 1 << 20  # calldata, messages and typed-data byte fields: 1 MiB
 _HEX_DIGITS = frozenset(string.hexdigits)
+_HEX = re.compile(r"[0-9a-fA-F]*")
 
 
 def input_error(message: str, hint: str | None = None) -> InputError:
@@ -30,7 +32,7 @@ def strip_0x(text: str) -> str:
 
 def is_hex(text: str) -> bool:
     body = strip_0x(text)
-    return len(body) % 2 == 0 and all(c in _HEX_DIGITS for c in body)
+    return len(body) % 2 == 0 and _HEX.fullmatch(body) is not None
 
 
 def parse_hex(value: Any, what: str, *, max_bytes: int = MAX_DATA_BYTES) -> bytes:
@@ -38,6 +40,8 @@ def parse_hex(value: Any, what: str, *, max_bytes: int = MAX_DATA_BYTES) -> byte
     if not isinstance(value, str):
         raise input_error(f"{what} must be a hex string, got {_describe(value)}")
     body = strip_0x(value.strip())
+    if len(body) % 2 == 0 and len(body) // 2 <= max_bytes and _HEX.fullmatch(body):
+        return bytes.fromhex(body)
     for index, char in enumerate(body):
         if char not in _HEX_DIGITS:
             raise input_error(
@@ -48,11 +52,9 @@ def parse_hex(value: Any, what: str, *, max_bytes: int = MAX_DATA_BYTES) -> byte
         raise input_error(
             f"{what} has an odd number of hex digits ({len(body)})", "each byte needs two hex digits"
         )
-    if len(body) // 2 > max_bytes:
-        raise input_error(
-            f"{what} is {len(body) // 2:,} bytes; txcopilot caps it at {max_bytes:,} bytes ({max_bytes / 1048576:g} MiB)"
-        )
-    return bytes.fromhex(body)
+    raise input_error(
+        f"{what} is {len(body) // 2:,} bytes; txcopilot caps it at {max_bytes:,} bytes ({max_bytes / 1048576:g} MiB)"
+    )
 
 
 def parse_quantity(value: Any, what: str, *, maximum: int = UINT256_MAX) -> int:

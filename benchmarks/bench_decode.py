@@ -1,0 +1,141 @@
+"""Decoding speed: a cold `txcopilot decode` of a raw transaction, and batch decoding in-process over the
+ERC-7730 registry's rawTx corpus, each compared with `cast decode-transaction` (Foundry) on the same inputs.
+
+    python benchmarks/bench_decode.py [--runs 15] [--cast-sample 40]
+
+cast decodes one transaction per process, so its per-transaction time is its batch rate; both figures
+and the ratios are printed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+CORPUS = ROOT / "fixtures" / "erc7730" / "tests"
+CAST = ROOT / "node_modules" / ".bin" / "cast"
+
+
+def raw_transactions() -> list[str]:
+    out = []
+    for path in sorted(CORPUS.rglob("*.tests.json")):
+        for test in json.loads(path.read_text()).get("tests", []):
+            if isinstance(test.get("rawTx"), str):
+                out.append(test["rawTx"])
+    return out
+
+
+def txcopilot_command() -> list[str]:
+    script = Path(sys.executable).with_name("txcopilot")
+    return [str(script)] if script.exists() else [sys.executable, "-m", "copilot"]
+
+
+def cold_runs(command: list[str], runs: int) -> tuple[float, float]:
+    """Median wall time and median CPU time (user + sys) of `runs` fresh processes. On a shared machine
+    the CPU time is the steadier figure: wall time also counts waiting for a core."""
+    walls, cpus = [], []
+    for _ in range(runs):
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        start = time.perf_counter()
+        subprocess.run(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+        walls.append(time.perf_counter() - start)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpus.append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
+    return statistics.median(walls), statistics.median(cpus)
+
+
+def rate(work: Callable[[str], object], raws: list[str], min_seconds: float = 3.0) -> tuple[float, int]:
+    """Inputs per second for `work`, after one warm-up pass (selector index, descriptors), as a long
+    batch would run."""
+    for raw in raws:
+        work(raw)
+    done = 0
+    start = time.perf_counter()
+    while time.perf_counter() - start < min_seconds:
+        for raw in raws:
+            work(raw)
+        done += len(raws)
+    return done / (time.perf_counter() - start), done
+
+
+def full_decode(raw: str) -> object:
+    """parse_request + decode: strict transaction decoding, sender and authority recovery, consensus
+    warnings, calldata decoding with nested calls, ERC-7730 rendering."""
+    from copilot.decoding import decode
+    from copilot.inputs import parse_request
+
+    return decode(parse_request(raw))
+
+
+def transaction_layer(raw: str) -> object:
+    """parse_request + the strict transaction decoder with sender recovery and consensus warnings."""
+    from copilot.decoding.transaction import consensus_warnings, decode_raw_transaction
+    from copilot.inputs import parse_request
+
+    request = parse_request(raw)
+    assert request.raw is not None
+    return consensus_warnings(decode_raw_transaction(bytes.fromhex(request.raw[2:])))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=15, help="cold runs per command (median reported)")
+    parser.add_argument(
+        "--cast-sample", type=int, default=40, help="corpus transactions to time through cast"
+    )
+    args = parser.parse_args()
+
+    raws = raw_transactions()
+    if not raws:
+        sys.exit(f"no rawTx found under {CORPUS}")
+    sample = raws[0]
+    print(f"corpus: {len(raws)} raw transactions from {CORPUS.relative_to(ROOT)}")
+
+    ours_cold, ours_cpu = cold_runs([*txcopilot_command(), "decode", sample], args.runs)
+    json_cold, json_cpu = cold_runs([*txcopilot_command(), "decode", sample, "--json"], args.runs)
+    sys.path.insert(0, str(ROOT))
+    full_rate, count = rate(full_decode, raws)
+    layer_rate, _ = rate(transaction_layer, raws)
+    print(
+        f"txcopilot decode, cold, one raw tx:     {ours_cold * 1000:.0f} ms wall, {ours_cpu * 1000:.0f} ms CPU (median of {args.runs})"
+    )
+    print(
+        f"txcopilot decode --json, cold:          {json_cold * 1000:.0f} ms wall, {json_cpu * 1000:.0f} ms CPU"
+    )
+    print(f"batch, full decode, in-process:         {full_rate:,.0f} tx/s ({count:,} decodes, one core)")
+    print(f"batch, transaction layer only:          {layer_rate:,.0f} tx/s (parse, strict decode, recovery)")
+
+    if not CAST.exists() or shutil.which("node") is None:
+        print("cast not installed (npm install): no comparison")
+        return
+    cast_cold, cast_cpu = cold_runs([str(CAST), "decode-transaction", sample], args.runs)
+    picked = raws[: args.cast_sample]
+    start = time.perf_counter()
+    for raw in picked:
+        subprocess.run(
+            [str(CAST), "decode-transaction", raw], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+    cast_per_tx = (time.perf_counter() - start) / len(picked)
+    print(
+        f"cast decode-transaction, cold, one tx:  {cast_cold * 1000:.0f} ms wall, {cast_cpu * 1000:.0f} ms CPU"
+    )
+    print(
+        f"cast over {len(picked)} corpus txs:            {cast_per_tx * 1000:.0f} ms/tx = {1 / cast_per_tx:,.1f} tx/s"
+    )
+    print(
+        f"ratio, cold single tx (cast / txcopilot): {cast_cold / ours_cold:.2f}x wall, {cast_cpu / ours_cpu:.2f}x CPU"
+    )
+    print(f"ratio, batch full decode (txcopilot / cast): {full_rate * cast_per_tx:,.0f}x")
+
+
+if __name__ == "__main__":
+    main()
