@@ -47,11 +47,12 @@ def review_request(request: SigningRequest, options: ReviewOptions) -> Review:
 
 def review_decoded(decoded: DecodedRequest, policy: Policy, context: ReviewContext, options: ReviewOptions) -> Review:
     from copilot.policy import effective_findings, judge
-    from copilot.risk import assess, risk_score
+    from copilot.risk import assess_facts, risk_score
     from copilot.risk.explain import explain
     from copilot.risk.facts import Facts
 
-    found = assess(decoded, context)
+    facts = Facts.of(decoded, context)
+    found = assess_facts(facts)
     decision = judge(decoded, found, policy, context)
     findings = _merge(effective_findings(found, policy), decision.findings)
     review = Review(
@@ -60,7 +61,7 @@ def review_decoded(decoded: DecodedRequest, policy: Policy, context: ReviewConte
         findings=findings,
         decided_by=decision.decided_by,
         decoded=decoded,
-        explanation=explain(Facts.of(decoded, context), findings, decision),
+        explanation=explain(facts, findings, decision),
         policy=decision.policy_name,
     )
     if options.use_llm:

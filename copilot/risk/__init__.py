@@ -8,7 +8,7 @@ from copilot.risk import addresses, approvals, calls, messages, orders
 from copilot.risk.facts import Facts
 from copilot.risk.score import risk_score
 
-__all__ = ["assess", "risk_score"]
+__all__ = ["assess", "assess_facts", "risk_score"]
 
 _REQUEST_RULES = (
     approvals.typed_data_findings,
@@ -24,7 +24,12 @@ _CALL_RULES = (approvals.call_findings, calls.call_findings)
 def assess(decoded: DecodedRequest, context: ReviewContext) -> list[Finding]:
     """Every finding for this request, worst first: the decoder's warnings, then each rule's, with
     every nested call (batches, multicall, multiSend, Universal Router) checked like a top-level one."""
-    facts = Facts.of(decoded, context)
+    return assess_facts(Facts.of(decoded, context))
+
+
+def assess_facts(facts: Facts) -> list[Finding]:
+    """`assess` for a caller that keeps the per-review `Facts` (the pipeline reuses it to explain)."""
+    decoded = facts.decoded
     findings = list(decoded.warnings)
     for call in decoded.all_calls():
         for call_rule in _CALL_RULES:

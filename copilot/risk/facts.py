@@ -51,14 +51,18 @@ class _ContextIndex:
     lookalikes: dict[tuple[str, str], list[str]]  # (first 3, last 3 hex digits) -> addresses
 
 
-_index_cache: list[tuple[ReviewContext, tuple[int, int, int], _ContextIndex]] = []
+_INDEX_CACHE_SIZE = 256
+_index_cache: dict[int, tuple[ReviewContext, tuple[int, int, int], _ContextIndex]] = {}
 
 
 def _index(context: ReviewContext) -> _ContextIndex:
-    # Batch audits review thousands of requests against one context: index it once (again if it grew).
+    """The context's index, built once per context object (again if it grew). Batch callers review
+    thousands of requests against a handful of contexts; the cache holds each context, so an id is
+    never reused while cached."""
     sizes = (len(context.address_book), len(context.trusted), len(context.known_addresses))
-    if _index_cache and _index_cache[0][0] is context and _index_cache[0][1] == sizes:
-        return _index_cache[0][2]
+    cached = _index_cache.get(id(context))
+    if cached is not None and cached[0] is context and cached[1] == sizes:
+        return cached[2]
     book = {a.lower(): label for a, label in context.address_book.items()}
     trusted = {a.lower() for a in context.trusted}
     history = {a.lower() for a in context.known_addresses}
@@ -66,7 +70,9 @@ def _index(context: ReviewContext) -> _ContextIndex:
     for address in book.keys() | trusted | history:
         lookalikes.setdefault((address[2:5], address[-3:]), []).append(address)
     index = _ContextIndex(book, trusted, history, lookalikes)
-    _index_cache[:] = [(context, sizes, index)]
+    if len(_index_cache) >= _INDEX_CACHE_SIZE:
+        _index_cache.pop(next(iter(_index_cache)))
+    _index_cache[id(context)] = (context, sizes, index)
     return index
 
 
