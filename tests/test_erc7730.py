@@ -395,6 +395,24 @@ def test_literal_values_definitions_and_param_overrides(tokens: dict[str, Any]) 
     assert shown(render(key, fields, 1_000_000, **extra)) == {"Share ticker": "vUSDC", "Amount": "1 USDC"}
 
 
+def test_fields_over_the_same_array_show_element_by_element() -> None:
+    key = "mint((address account, uint96 value)[] creators, uint256 supply)"
+    fields: list[dict[str, Any]] = [
+        {"path": "creators.[].account", "label": "Creator"},
+        {"path": "creators.[].value", "label": "Share"},
+        {"path": "supply", "label": "Supply"},
+    ]
+    result = render(key, fields, [(ALICE, 8500), (BOB, 1500)], 250)
+    assert result is not None
+    assert [(f.label, f.value, f.path) for f in result.fields] == [
+        ("Creator", ALICE, "creators.[0].account"),
+        ("Share", "8500", "creators.[0].value"),
+        ("Creator", BOB, "creators.[1].account"),
+        ("Share", "1500", "creators.[1].value"),
+        ("Supply", "250", "supply"),
+    ]
+
+
 def test_nested_fields_groups_concatenate_paths() -> None:
     key = "f((address to, uint256 amount) order)"
     fields: list[dict[str, Any]] = [

@@ -100,38 +100,61 @@ class Renderer:
             root, tokens = parse_path(path)
             if root not in ("", "#") or _join_path(tokens) in self.shown:
                 continue
-            spec = {"path": path, "label": tokens[-1] if tokens else path, "format": "raw"}
-            for concrete, node in resolve(self.data, tokens):
-                for element_path, element in _leaves(concrete, node):
-                    self._emit(spec, element_path, element, [], tokens)
+            self._show({"path": path, "label": tokens[-1] if tokens else path}, tokens, tokens, [])
 
     def _fields(self, specs: list[Any], prefix: list[str]) -> None:
+        run: list[tuple[dict[str, Any], list[str]]] = []  # consecutive fields over one array
         for raw_spec in specs:
             spec = self._expand_ref(raw_spec)
             path = spec.get("path")
             root, tokens = parse_path(path) if path is not None else ("", [])
             if root == "":
                 tokens = prefix + tokens
+            is_data_field = path is not None and root in ("", "#") and not {"fields", "value"} & spec.keys()
+            if run and not (is_data_field and _array_prefix(tokens) == _array_prefix(run[0][1])):
+                self._data_fields(run, prefix)
+                run = []
+            if is_data_field:
+                if spec.get("visible") != "never":
+                    run.append((spec, tokens))
+                continue
             if "fields" in spec:
                 self._fields(spec["fields"], tokens)
+            elif spec.get("visible") == "never":
                 continue
-            if spec.get("visible") == "never":
-                continue
-            if "value" in spec:
+            elif "value" in spec:
                 self._emit(spec, [], self._constant_node(spec["value"]), prefix)
-                continue
-            if path is None:
-                continue
-            if root == "@":
+            elif root == "@":
                 self._emit(spec, [], self._container_node(tokens), prefix)
-                continue
-            if root == "$":
+            elif root == "$":
                 self._emit(spec, [], self._constant_node(path), prefix)
-                continue
+        if run:
+            self._data_fields(run, prefix)
+
+    def _data_fields(self, run: list[tuple[dict[str, Any], list[str]]], prefix: list[str]) -> None:
+        """Show fields of the data. Consecutive fields over the same array (`creators.[].account`,
+        `creators.[].value`) are shown element by element, so each value sits next to its peers."""
+        for _, tokens in run:
             self.shown.add(_join_path(tokens))
-            for concrete, node in resolve(self.data, tokens):
-                for element_path, element in _leaves(concrete, node):
-                    self._emit(spec, element_path, element, prefix, tokens)
+        head = _array_prefix(run[0][1])
+        if head is None or len(run) == 1:
+            for spec, tokens in run:
+                self._show(spec, tokens, tokens, prefix)
+            return
+        for index in self._array_indices(head):
+            for spec, tokens in run:
+                self._show(spec, [*head, index, *tokens[len(head) + 1 :]], tokens, prefix)
+
+    def _show(self, spec: dict[str, Any], selected: list[str], pattern: list[str], prefix: list[str]) -> None:
+        for concrete, node in resolve(self.data, selected):
+            for element_path, element in _leaves(concrete, node):
+                self._emit(spec, element_path, element, prefix, pattern)
+
+    def _array_indices(self, head: list[str]) -> list[str]:
+        arrays = list(resolve(self.data, head))
+        if len(arrays) != 1 or not arrays[0][1].is_array:
+            raise RenderError(f"{_join_path(head)} is not one array")
+        return [f"[{i}]" for i in range(len(arrays[0][1].value))]
 
     def _expand_ref(self, spec: dict[str, Any]) -> dict[str, Any]:
         ref = spec.get("$ref")
@@ -478,6 +501,11 @@ def _leaves(concrete: list[str], node: Node) -> Iterator[tuple[list[str], Node]]
             yield from _leaves([*concrete, f"[{index}]"], _element(node, index))
     else:
         yield concrete, node
+
+
+def _array_prefix(tokens: list[str]) -> list[str] | None:
+    """The path up to the first `[]` (the array a field iterates over), if any."""
+    return tokens[: tokens.index("[]")] if "[]" in tokens else None
 
 
 def _join_path(tokens: list[str]) -> str:
