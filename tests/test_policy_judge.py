@@ -7,6 +7,8 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from policyhelpers import (
     ETHER,
     FRIEND,
@@ -404,3 +406,35 @@ def test_malformed_permit_fields_are_ignored_not_crashed_on(tmp_path: Path) -> N
     assert [f.id for f in decision.findings] == [
         "policy.permit_lifetime"
     ]  # no expiration readable: treated as never
+
+
+VERDICTS = ("allow", "confirm", "block")
+
+
+@given(
+    table=st.lists(st.sampled_from(VERDICTS), min_size=5, max_size=5),
+    default=st.sampled_from(VERDICTS),
+    severities=st.lists(st.sampled_from(list(Severity)), max_size=6),
+)
+@settings(max_examples=150, deadline=None)
+def test_worst_outcome_always_wins(table: list[str], default: str, severities: list[Severity]) -> None:
+    from copilot.policy.loader import parse_policy
+
+    levels = ("critical", "high", "medium", "low", "info")
+    text = f'default = "{default}"\n[verdicts]\n' + "".join(
+        f'{s} = "{v}"\n' for s, v in zip(levels, table, strict=True)
+    )
+    policy = parse_policy(text, name="prop")
+    findings = [finding(f"f{i}.{s.value}", s) for i, s in enumerate(severities)]
+    decision = judge(send_eth(FRIEND, 0.01), findings, policy, context())
+    outcomes = [default] + [table[levels.index(s.value)] for s in severities]
+    rank = {"allow": 0, "confirm": 1, "block": 2}
+    assert decision.verdict == max(outcomes, key=rank.__getitem__)
+    if decision.decided_by.startswith("finding:"):
+        decider = next(f for f in findings if f"finding:{f.id}" == decision.decided_by)
+        assert table[levels.index(decider.severity.value)] == decision.verdict
+        same = [f for f in findings if table[levels.index(f.severity.value)] == decision.verdict]
+        assert decider.severity.rank == max(f.severity.rank for f in same)
+    else:
+        assert decision.decided_by == "policy:prop.toml:default"
+        assert decision.verdict == default
