@@ -261,3 +261,29 @@ def test_erc7579_execute_modes() -> None:
     assert call.children[0].operation == "delegatecall" and call.children[0].to == BOB
     odd = decode_call(ALICE, 0, calldata("execute(bytes32,bytes)", b"\x07" + b"\x00" * 31, b"\x01"), 1)
     assert odd.children == [] and "not decoded" in odd.notes[0]
+
+
+def test_v3_paths_show_hops_and_price_amounts_in_trade_order() -> None:
+    router = "0xE592427A0AEce92De3Edee1F18E0157C05861564"
+    params = (v3_path(USDC, 500, WETH), ALICE, 1_800_000_000, 100 * 10**6, 3 * 10**16)
+    call = decode_call(router, 0, calldata("exactInput((bytes,address,uint256,uint256,uint256))", params), 1)
+    shown = call.params[0].display or ""
+    assert "path: USDC → 0.05% → WETH" in shown
+    assert "amountIn: 100 USDC" in shown and "amountOutMinimum: 0.03 WETH" in shown
+    # exact output: the path is encoded output first (WETH ← USDC), amounts still match their tokens
+    params = (v3_path(WETH, 500, USDC), ALICE, 1_800_000_000, 3 * 10**16, 100 * 10**6)
+    call = decode_call(router, 0, calldata("exactOutput((bytes,address,uint256,uint256,uint256))", params), 1)
+    shown = call.params[0].display or ""
+    assert "amountOut: 0.03 WETH" in shown and "amountInMaximum: 100 USDC" in shown
+    assert "(encoded output first)" in shown
+
+
+def test_universal_router_swap_amounts_use_the_path_tokens() -> None:
+    swap = encode(
+        ["address", "uint256", "uint256", "bytes", "bool"],
+        [ALICE, 100 * 10**6, 3 * 10**16, v3_path(USDC, 500, WETH), True],
+    )
+    call = decode_call(UR_V1, 0, calldata("execute(bytes,bytes[])", bytes([0x00]), [swap]), 1)
+    (command,) = call.children
+    shown = {p.name: p.display for p in command.params}
+    assert shown["amountIn"] == "100 USDC" and shown["amountOutMin"] == "0.03 WETH"

@@ -312,6 +312,8 @@ def _display(param: AbiParam, value: Any, scope: dict[str, Any], context: _Conte
         return address_label(value, context.chain_id)
     if param.type == "address[]" and param.name == "path" and isinstance(value, list):
         return " → ".join(_token_name(a, context.chain_id) for a in value)
+    if param.type == "bytes" and param.name == "path" and isinstance(value, str):
+        return _v3_path_display(value, context)
     if param.type.startswith("uint") and isinstance(value, int):
         return _uint_display(param.name, value, scope, context)
     return None
@@ -321,6 +323,46 @@ def address_label(address: str, chain_id: int | None) -> str | None:
     """The known contract or token at `address` as "Label (0x…full address…)", else None."""
     contract = known_contract(address, chain_id)
     return f"{contract.label} ({address})" if contract else None
+
+
+def _path_tokens(path: Any, function: str) -> list[str] | None:
+    """Tokens of a swap path in trade order (input first): V2 address[] or V3 packed bytes.
+
+    V3 exact-output paths are encoded output first, so they are reversed here.
+    """
+    if isinstance(path, list) and path and all(isinstance(a, str) for a in path):
+        return path
+    if isinstance(path, str) and path.startswith("0x"):
+        from copilot.decoding.nested import decode_v3_path
+
+        decoded = decode_v3_path(bytes.fromhex(path[2:]))
+        if decoded:
+            tokens = decoded[0]
+            return tokens[::-1] if _is_exact_output(function) else tokens
+    return None
+
+
+def _is_exact_output(function: str) -> bool:
+    return function.startswith("exactOutput") or function == "V3_SWAP_EXACT_OUT"
+
+
+def _v3_path_display(path: str, context: _Context) -> str | None:
+    """A V3 path as "USDC → 0.05% → WETH", in the order it is encoded."""
+    from copilot.decoding.nested import decode_v3_path
+
+    decoded = decode_v3_path(bytes.fromhex(path[2:]))
+    if decoded is None:
+        return None
+    tokens, fees = decoded
+    names = []
+    for token in tokens:
+        meta = lookup_token(token, context.chain_id)
+        names.append(meta.symbol if meta else token)
+    hops = [names[0]]
+    for fee, name in zip(fees, names[1:], strict=True):
+        hops += [f"{fee / 10_000:g}%", name]
+    shown = " → ".join(hops)
+    return f"{shown} (encoded output first)" if _is_exact_output(context.function) else shown
 
 
 def _token_name(address: str, chain_id: int | None) -> str:
@@ -339,12 +381,12 @@ def _uint_display(name: str, value: int, scope: dict[str, Any], context: _Contex
     token_field = _AMOUNT_TOKEN_FIELD.get(key)
     if token_field and isinstance(scope.get(token_field), str):
         return format_amount(value, lookup_token(scope[token_field], context.chain_id))
-    path = scope.get("path")
-    if isinstance(path, list) and path and all(isinstance(a, str) for a in path):
+    tokens = _path_tokens(scope.get("path"), context.function)
+    if tokens:
         if key.startswith("amountin"):
-            return format_amount(value, lookup_token(path[0], context.chain_id))
+            return format_amount(value, lookup_token(tokens[0], context.chain_id))
         if key.startswith("amountout"):
-            return format_amount(value, lookup_token(path[-1], context.chain_id))
+            return format_amount(value, lookup_token(tokens[-1], context.chain_id))
     if key not in _AMOUNT_NAMES:
         return None
     for field_name in _TOKEN_FIELDS:

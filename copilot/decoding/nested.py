@@ -381,7 +381,7 @@ def _decode_command(
     assert child.to is not None
     child.params = build_params(params, values, _Context(chain_id, child.to, None, name))
     if name.startswith("V3_SWAP"):
-        _add_v3_path(child, chain_id)
+        _add_v3_path(child)
     if code == _EXECUTE_SUB_PLAN:
         commands = bytes.fromhex(child.params[0].value[2:])
         inputs = [bytes.fromhex(item[2:]) for item in child.params[1].value]
@@ -414,23 +414,14 @@ def decode_v3_path(path: bytes) -> tuple[list[str], list[int]] | None:
     return tokens, fees
 
 
-def _add_v3_path(child: DecodedCall, chain_id: int | None) -> None:
-    from copilot.decoding.tokens import lookup_token
-
+def _add_v3_path(child: DecodedCall) -> None:
+    """The tokens and fees of a V3 path as their own params, for rules that follow the assets."""
     path_param = next(p for p in child.params if p.name == "path")
     decoded = decode_v3_path(bytes.fromhex(path_param.value[2:]))
     if decoded is None:
         child.notes.append("the V3 path is not a whole number of (token, fee) hops")
         return
     tokens, fees = decoded
-    names = []
-    for token in tokens:
-        meta = lookup_token(token, chain_id)
-        names.append(meta.symbol if meta else token)
-    hops = [names[0]]
-    for fee, name in zip(fees, names[1:], strict=True):
-        hops += [f"{fee / 10_000:g}%", name]
-    path_param.display = " → ".join(hops)
     child.params.append(Param(name="path_tokens", type="address[]", value=tokens))
     child.params.append(Param(name="path_fees", type="uint24[]", value=fees))
 
