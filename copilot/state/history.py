@@ -7,14 +7,17 @@ a wallet's real history; a mere review records nothing (a poisoned address must 
 
 from __future__ import annotations
 
-import sqlite3
 import time
 from collections.abc import Iterable
 from contextlib import closing
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from copilot.models import DecodedRequest
 from copilot.policy.extract import named_addresses, request_sender
+
+if TYPE_CHECKING:
+    import sqlite3
 
 HISTORY_FILE = "history.sqlite3"
 _SCHEMA = """
@@ -34,6 +37,8 @@ def history_path() -> Path:
 
 
 def _connect(path: Path) -> sqlite3.Connection:
+    import sqlite3  # only when there is history to read or write: a cold review without any skips it
+
     new = not path.exists()
     conn = sqlite3.connect(path, timeout=30)
     if new:
@@ -93,6 +98,8 @@ def known_addresses(path: Path | None = None) -> frozenset[str]:
     cached = _cache.get(str(path))
     if cached and cached[0] == version:
         return cached[1]
+    import sqlite3
+
     with closing(sqlite3.connect(path, timeout=30)) as conn:
         addresses = frozenset(row[0] for row in conn.execute("SELECT address FROM interactions"))
     _cache[str(path)] = (version, addresses)
