@@ -54,6 +54,11 @@ def effective_findings(findings: list[Finding], policy: Policy) -> list[Finding]
 def judge(
     decoded: DecodedRequest, findings: list[Finding], policy: Policy, context: ReviewContext
 ) -> PolicyDecision:
+    """The verdict for `findings` (the rules' findings, before overrides) under `policy`.
+
+    The decision's findings are the policy's own (`policy.*`, `address.blocklisted`); show the rules'
+    findings through `effective_findings` so their overridden severities are what the user sees.
+    """
     spec = policy.spec
     verdict: Verdict = spec.default
     decided_by = policy.rule("default")
