@@ -128,10 +128,10 @@ def render_call_with_descriptor(
     sender: str | None = None,
 ) -> ClearSign | None:
     """Render a call with a given descriptor (one being written or tested), whatever its context."""
-    from eth_utils import keccak
+    from copilot.decoding._crypto import keccak256
 
     for key in (descriptor.get("display") or {}).get("formats") or {}:
-        if keccak(text=parse_signature(key).canonical)[:4] == data[:4]:
+        if keccak256(parse_signature(key).canonical.encode())[:4] == data[:4]:
             return _render_call(descriptor, None, key, chain_id, to, data, value, sender, 0)
     return None
 

@@ -37,7 +37,7 @@ def descriptor_files() -> list[str]:
 
 def build_index() -> dict[str, Any]:
     """Index every descriptor that binds to something (deployments, or an ERC-wide file in ercs/)."""
-    from eth_utils import keccak
+    from copilot.decoding._crypto import keccak256
 
     formats_seen: dict[tuple[str, str], int] = {}
     calldata: dict[str, dict[str, int]] = {}
@@ -66,7 +66,7 @@ def build_index() -> dict[str, Any]:
             for key in formats:
                 signature = parse_signature(key)
                 signatures.add(signature.canonical)
-                selector = "0x" + keccak(text=signature.canonical)[:4].hex()
+                selector = "0x" + keccak256(signature.canonical.encode())[:4].hex()
                 for deployment in deployments:
                     target = calldata.setdefault(
                         deployment_key(deployment["chainId"], deployment["address"]), {}

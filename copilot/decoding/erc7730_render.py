@@ -49,9 +49,13 @@ def native_symbol(chain_id: int | None) -> str:
 
 
 def checksum(address: str) -> str:
-    from eth_utils import to_checksum_address
+    """EIP-55 form of a 0x-prefixed 20-byte hex address (ValueError when it is not one)."""
+    from copilot.decoding._crypto import to_checksum_address
 
-    return str(to_checksum_address(address))
+    raw = bytes.fromhex(address[2:] if address[:2] in ("0x", "0X") else address)
+    if len(raw) != 20:
+        raise ValueError(f"{address!r} is not a 20-byte address")
+    return to_checksum_address(raw)
 
 
 # --------------------------------------------------------------------------- rendering context
