@@ -205,3 +205,45 @@ def test_personal_sign_and_typed_data_signatures_recover_to_the_account(tmp_path
     assert Account.recover_message(encode_defunct(b"hello txcopilot"), signature=signature) == SENDER
     typed_signature = json.loads(signed_typed.stdout)["signature"]
     assert Account.recover_message(encode_typed_data(full_message=typed), signature=typed_signature) == SENDER
+
+
+@pytest.mark.anvil
+@pytest.mark.parametrize(("fields", "tx_type"), [({"gasPrice": hex(2 * 10**9)}, 0), ({"gasPrice": hex(2 * 10**9), "accessList": []}, 1)])
+def test_legacy_and_access_list_transactions_are_filled_signed_and_mined(
+    tmp_path: Path, anvil: Anvil, pw: Path, fields: dict[str, Any], tx_type: int
+) -> None:
+    request = json.dumps({"from": SENDER, "to": RECIPIENT, "value": hex(5), **fields})
+
+    result = invoke(sign_args(tmp_path, anvil, request, write_policy(tmp_path, ""), pw, "--broadcast", "--json"))
+
+    assert result.exit_code == 0, result.output
+    signed = json.loads(result.stdout)
+    mined: Any = anvil.rpc("eth_getTransactionByHash", [signed["transaction_hash"]])
+    assert int(mined["type"], 16) == tx_type and int(mined["chainId"], 16) == 31337
+    assert signed["broadcast"]["status"] == "success"
+
+
+DELEGATE_CODE = "0x60006000f3"  # any code will do: anvil_setCode puts it at the delegate
+
+
+@pytest.mark.anvil
+def test_an_eip7702_authorization_is_signed_only_after_typing_the_delegate(tmp_path: Path, anvil: Anvil, pw: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    delegate = "0x00000000000000000000000000000000000c0de7"
+    anvil.rpc("anvil_setCode", [delegate, DELEGATE_CODE])
+    unsigned_auth = {"chainId": hex(31337), "address": delegate, "nonce": "0x1", "yParity": "0x0", "r": "0x0", "s": "0x0"}
+    request = json.dumps({"from": SENDER, "to": SENDER, "value": "0x0", "gas": hex(100_000), "authorizationList": [unsigned_auth]})
+    policy = write_policy(tmp_path, '[verdicts]\ncritical = "confirm"\nhigh = "allow"\nmedium = "allow"\n')
+
+    no_terminal = invoke(sign_args(tmp_path, anvil, request, policy, pw, "--broadcast"))
+    assert no_terminal.exit_code == 5 and "EIP-7702 delegation" in no_terminal.stderr
+    monkeypatch.setattr("copilot.cli.sign.stdin_is_interactive", lambda: True)
+    reflexive = invoke(sign_args(tmp_path, anvil, request, policy, pw, "--broadcast"), input="y\n")
+    assert reflexive.exit_code == 5 and "last 4 hex characters of the delegate" in reflexive.stderr
+    assert anvil.rpc("eth_getCode", [SENDER, "latest"]) == "0x"
+
+    typed = invoke(sign_args(tmp_path, anvil, request, policy, pw, "--broadcast", "--json"), input="c0de7"[-4:] + "\n")
+
+    assert typed.exit_code == 0, typed.output
+    signed = json.loads(typed.stdout)
+    assert signed["authorizations"][0]["address"] == delegate and signed["broadcast"]["status"] == "success"
+    assert anvil.rpc("eth_getCode", [SENDER, "latest"]) == "0xef0100" + delegate[2:].lower()
