@@ -540,7 +540,8 @@ class _Scope:
 
 
 def format_units(amount: int, decimals: int) -> str:
-    """Exact decimal amount, no grouping, no trailing zeros: 1500000 with 6 decimals is "1.5"."""
+    """Exact decimal amount, no trailing zeros: 1500000 with 6 decimals is "1.5". Not grouped in
+    thousands, unlike the decoder's own amounts: clear-signing screens show amounts ungrouped."""
     return _plain(Decimal(amount).scaleb(-decimals))
 
 
