@@ -124,14 +124,14 @@ def import_4byte(path: Path, as_json: bool) -> None:
 def list_abis(as_json: bool) -> None:
     """List bundled ABIs, your ABIs and the size of the imported selector dump."""
     from copilot.decoding.registry import all_contracts
-    from copilot.decoding.selectors import bundled_abis, descriptor_functions, imported_count, user_abis
+    from copilot.decoding.selectors import bundled_abis, descriptor_signature_count, imported_count, user_abis
 
     bundled = {name: len(functions) for name, functions in bundled_abis().items()}
     user = {name: len(functions) for name, functions in user_abis().items()}
     summary = {
         "bundled": bundled,
         "user": user,
-        "erc7730_signatures": sum(len(v) for v in descriptor_functions().values()),
+        "erc7730_signatures": descriptor_signature_count(),
         "imported_4byte": imported_count(),
         "known_contracts": len(all_contracts()),
     }

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
 
-from copilot.decoding.selectors import AbiParam, bundled_abis, param_from_type
+from copilot.decoding.selectors import AbiParam, bundled_abi, param_from_type
 from copilot.models import CallStatus, DecodedCall, Param
 
 Handler = Callable[[DecodedCall, list[Any], int | None, int], list[DecodedCall]]
@@ -262,7 +262,7 @@ def _params(text: str) -> tuple[AbiParam, ...]:
 
 
 def _permit2_inputs(signature: str, skip: int) -> tuple[AbiParam, ...]:
-    for function in bundled_abis()["permit2"]:
+    for function in bundled_abi("permit2"):
         if function.signature == signature:
             return function.inputs[skip:]
     raise LookupError(signature)  # the bundled Permit2 ABI is part of the package

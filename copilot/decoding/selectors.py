@@ -220,22 +220,30 @@ def bundled_abi_dir() -> Path:
     return abis_dir() / "abi"
 
 
-@lru_cache(maxsize=1)
+def bundled_abi_names() -> list[str]:
+    return sorted(path.stem for path in bundled_abi_dir().glob("*.json"))
+
+
+@lru_cache(maxsize=64)
+def bundled_abi(name: str) -> list[AbiFunction]:
+    """The functions of abis/abi/<name>.json (empty when there is no such file)."""
+    path = bundled_abi_dir() / f"{name}.json"
+    if not path.exists():
+        return []
+    return parse_abi(json.loads(path.read_text(encoding="utf-8")), f"abi:{name}")
+
+
 def bundled_abis() -> dict[str, list[AbiFunction]]:
     """name -> functions, for every abis/abi/<name>.json."""
-    out: dict[str, list[AbiFunction]] = {}
-    for path in sorted(bundled_abi_dir().glob("*.json")):
-        out[path.stem] = parse_abi(json.loads(path.read_text(encoding="utf-8")), f"abi:{path.stem}")
-    return out
+    return {name: bundled_abi(name) for name in bundled_abi_names()}
 
 
 @lru_cache(maxsize=256)
 def functions_by_selector(abi_names: tuple[str, ...]) -> dict[str, list[AbiFunction]]:
     """selector -> functions of the named bundled ABIs, in the order the names are given."""
-    abis = bundled_abis()
     out: dict[str, list[AbiFunction]] = {}
     for name in abi_names:
-        for function in abis.get(name, ()):
+        for function in bundled_abi(name):
             out.setdefault(function.selector, []).append(function)
     return out
 
@@ -274,20 +282,31 @@ def _load_user_abis(folder: str, stamp: tuple[tuple[str, int], ...]) -> dict[str
 
 
 @lru_cache(maxsize=1)
-def descriptor_functions() -> dict[str, list[AbiFunction]]:
-    """selector -> functions formatted by the vendored ERC-7730 descriptors (empty without them)."""
+def _descriptor_signatures() -> dict[str, list[str]]:
+    """selector -> canonical signatures the vendored ERC-7730 descriptors format (parsed on use)."""
     try:
         from copilot.decoding.erc7730 import descriptor_signatures
     except ImportError:
         return {}
-    out: dict[str, list[AbiFunction]] = {}
+    out: dict[str, list[str]] = {}
     for signature in descriptor_signatures():
-        try:
-            function = function_from_signature(signature, "erc7730")
-        except ValueError:
-            continue
-        out.setdefault(function.selector, []).append(function)
+        out.setdefault(selector_of(signature), []).append(signature)
     return out
+
+
+def descriptor_functions(selector: str) -> list[AbiFunction]:
+    """Functions formatted by the vendored ERC-7730 descriptors with this selector."""
+    out = []
+    for signature in _descriptor_signatures().get(selector, []):
+        try:
+            out.append(function_from_signature(signature, "erc7730"))
+        except ValueError:
+            continue  # a signature this parser does not understand cannot be decoded with anyway
+    return out
+
+
+def descriptor_signature_count() -> int:
+    return sum(len(v) for v in _descriptor_signatures().values())
 
 
 @lru_cache(maxsize=1)
@@ -304,7 +323,7 @@ def curated_candidates(selector: str) -> list[AbiFunction]:
     found = list(_bundled_by_selector().get(selector, []))
     for functions in user_abis().values():
         found.extend(f for f in functions if f.selector == selector)
-    found.extend(descriptor_functions().get(selector, []))
+    found.extend(descriptor_functions(selector))
     return found
 
 
