@@ -1,4 +1,4 @@
-"""Marketplace order signatures: Seaport (OrderComponents, BulkOrder) and Blur (Order).
+"""Order signatures: Seaport (OrderComponents, BulkOrder), Blur (Order) and CoW Protocol (GPv2 Order).
 
 A listing pays its offerer; phishing orders list the victim's assets for nothing, or route the
 payment or the NFT to someone else. Royalties and fees go to third parties in every honest listing,
@@ -30,6 +30,8 @@ def order_findings(facts: Facts) -> Iterator[Finding]:
             yield from _seaport(order, f"typed_data.message.tree[{i}]", facts)
     elif typed.primary_type == "Order" and "trader" in typed.message:
         yield from _blur(typed.message, facts)
+    elif typed.primary_type == "Order" and "sellToken" in typed.message:
+        yield from _cow(typed.message, facts)
 
 
 def describe_order(primary_type: str, message: dict[str, Any], facts: Facts) -> str | None:
@@ -136,3 +138,17 @@ def _blur(order: dict[str, Any], facts: Facts) -> Iterator[Finding]:
         yield finding(
             "order.foreign_recipient", f"fees of {total_bps / 100:g}% of the price go to {recipients}", where
         )
+
+
+def _cow(order: dict[str, Any], facts: Facts) -> Iterator[Finding]:
+    """CoW Protocol: the bought tokens go to `receiver` (zero: the signer)."""
+    where = "typed_data.message"
+    sell_token, buy_token = as_address(order.get("sellToken")), as_address(order.get("buyToken"))
+    sold = facts.amount(to_int(order.get("sellAmount")) or 0, sell_token)
+    buy_amount = to_int(order.get("buyAmount")) or 0
+    if buy_amount == 0:
+        yield finding("order.receives_little", f"you sell {sold} for nothing (buyAmount 0)", where)
+    receiver = as_address(order.get("receiver"))
+    if receiver and receiver != ZERO_ADDRESS and receiver != facts.user and not facts.is_known(receiver):
+        bought = facts.amount(buy_amount, buy_token)
+        yield finding("order.foreign_recipient", f"you sell {sold}; the {bought} bought go to {facts.name(receiver)}", where)
