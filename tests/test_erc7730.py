@@ -553,6 +553,34 @@ def test_typed_data_with_a_foreign_domain_gets_only_the_generic_permit_display()
     assert render_typed_data({"garbage": True}) is None
 
 
+def test_safe_transaction_message_renders_its_inner_call(tokens: dict[str, Any]) -> None:
+    types = {
+        "EIP712Domain": [{"name": "chainId", "type": "uint256"}, {"name": "verifyingContract", "type": "address"}],
+        "SafeTx": [
+            {"name": n, "type": t}
+            for n, t in [
+                ("to", "address"), ("value", "uint256"), ("data", "bytes"), ("operation", "uint8"),
+                ("safeTxGas", "uint256"), ("baseGas", "uint256"), ("gasPrice", "uint256"),
+                ("gasToken", "address"), ("refundReceiver", "address"), ("nonce", "uint256"),
+            ]
+        ],
+    }  # fmt: skip
+    zero = "0x" + "00" * 20
+    inner = call("transfer(address,uint256)", BOB, 5_000_000)
+    message = {
+        "to": USDC, "value": 0, "data": "0x" + inner.hex(), "operation": 0, "safeTxGas": 0, "baseGas": 0,
+        "gasPrice": 0, "gasToken": zero, "refundReceiver": zero, "nonce": 7,
+    }  # fmt: skip
+    domain = {"chainId": 1, "verifyingContract": "0x41675C099F32341bf84BFc5382aF534df5C7461a"}
+    result = render_typed_data(
+        {"types": types, "primaryType": "SafeTx", "domain": domain, "message": message}
+    )
+    assert result is not None
+    assert (result.intent, result.owner) == ("Safe", "Safe 1.4.1")
+    values = [(f.label, f.value) for f in result.fields]
+    assert values[:4] == [("Operation type", "0"), ("Transaction", "Send"), ("Amount", "5 USDC"), ("To", BOB)]
+
+
 def test_typed_data_keyed_by_encode_type_requires_those_exact_types() -> None:
     doc = {
         "display": {
