@@ -5,11 +5,14 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from copilot.errors import ConfigError, InputError
+
+if TYPE_CHECKING:
+    from copilot.decoding.selectors import ImportReport
 
 EPILOG = """\b
 Examples:
@@ -87,11 +90,11 @@ def import_4byte(path: Path, as_json: bool) -> None:
     Signatures from the dump are a last resort: a call decodes with them only when no bundled or
     user ABI matches, and two that both decode make the call "ambiguous" instead of a guess.
     """
-    from copilot.decoding.selectors import import_fourbyte, imported_count
+    from copilot.decoding.selectors import imported_count
 
     document = _read_json(path)
     try:
-        report = import_fourbyte(document)
+        report = _import_with_progress(document)
     except ValueError as exc:
         raise ConfigError(
             f"{path}: {exc}", 'give a JSON object like {"095ea7b3": "approve(address,uint256)"}'
@@ -117,6 +120,22 @@ def import_4byte(path: Path, as_json: bool) -> None:
         )
         for problem in report.skipped:
             click.echo(f"  {problem}")
+
+
+def _import_with_progress(document: Any) -> ImportReport:
+    """Import with a progress bar on stderr (shown only on a terminal: a 150k-entry dump takes seconds)."""
+    from rich.progress import Progress
+
+    from copilot.cli.output import err_console
+    from copilot.decoding.selectors import import_fourbyte
+
+    with Progress(console=err_console(), transient=True) as bar:
+        task = bar.add_task("checking and importing signatures", total=None)
+
+        def advance(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        return import_fourbyte(document, advance)
 
 
 @abi.command("list", epilog=EPILOG)

@@ -16,7 +16,7 @@ import json
 import os
 import re
 import sqlite3
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -380,16 +380,20 @@ def _dump_entries(document: Any) -> Iterator[tuple[str, str]]:
             yield str(key), signature
 
 
-def import_fourbyte(document: Any) -> ImportReport:
+def import_fourbyte(document: Any, progress: Callable[[int, int], None] | None = None) -> ImportReport:
     """Merge a 4byte-style map {selector: signature | [signatures]} into the user's dump.
 
     Entries whose signature does not hash to its selector, or does not parse, are skipped and
-    counted: a dump that lies about a selector would make decoding lie too.
+    counted: a dump that lies about a selector would make decoding lie too. `progress(done, total)`
+    is called every few thousand entries.
     """
     report = ImportReport()
     rows: list[tuple[str, str]] = []
-    for key, signature in _dump_entries(document):
+    entries = list(_dump_entries(document))
+    for key, signature in entries:
         report.total += 1
+        if progress is not None and report.total % 5000 == 0:
+            progress(report.total, len(entries))
         problem = None
         try:
             selector = normalise_selector(key)
