@@ -135,3 +135,12 @@ def test_deterministic_explanation_says_what_to_whom_and_how_much(case_name: str
     explanation = review_case(load_case(corpus_dir() / f"{case_name}.json")).explanation
     for fact in facts:
         assert fact in explanation, (fact, explanation)
+
+
+def test_human_view_prints_dapp_text_literally_never_as_markup() -> None:
+    text = "Claim [bold]now[/bold] [link=https://evil.example]here[/link]"
+    request = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "personal_sign",
+                          "params": ["0x" + text.encode().hex(), "0x8ba1f109551bD432803012645Ac136ddd64DBA72"]})
+    code, out, _ = run("review", request, "--no-llm")
+    assert code == 0
+    assert "[bold]now[/bold]" in out and "[link=https://evil.example]" in out

@@ -116,13 +116,19 @@ def render(result: Review) -> None:
         for column in ("severity", "finding", "evidence", "where"):
             table.add_column(column, overflow="fold")
         for f in result.findings:
-            table.add_row(Text(f.severity.value, style=_SEVERITY_STYLES[f.severity.value]), f"{f.id}\n{f.title}", f.evidence, f.location or "")
+            # Evidence quotes dApp-supplied text (token names, messages): Text() never parses it as markup.
+            table.add_row(
+                Text(f.severity.value, style=_SEVERITY_STYLES[f.severity.value]),
+                Text(f"{f.id}\n{f.title}"),
+                Text(f.evidence),
+                Text(f.location or ""),
+            )
         out.print(table)
     else:
         out.print("No findings.")
     source = "local LLM" if result.explanation_source == "llm" else "deterministic"
-    out.print(Panel(result.explanation, title=f"Explanation ({source})", title_align="left"))
-    out.print(_summary(result))
+    out.print(Panel(Text(result.explanation), title=f"Explanation ({source})", title_align="left"))
+    out.print(Text(_summary(result), style="dim"))
 
 
 def _summary(result: Review) -> str:
@@ -143,4 +149,4 @@ def _summary(result: Review) -> str:
     if decoded.typed_data is not None:
         parts.append(f"typed data {decoded.typed_data.primary_type}")
     parts.append(f"payload {decoded.payload_hash}")
-    return "[dim]" + " · ".join(parts) + "[/dim]"
+    return " · ".join(parts)
