@@ -510,6 +510,15 @@ def test_selectors_shared_by_erc20_and_erc721_need_a_known_token(tokens: dict[st
     assert nft.descriptor == "ercs/calldata-erc721-nfts.json"
 
 
+def test_erc4626_vault_without_a_descriptor_shows_amounts_of_an_unknown_token() -> None:
+    vault = "0x2222222222222222222222222222222222222222"
+    result = render_calldata(1, vault, call("deposit(uint256,address)", 10**18, BOB), 0)
+    assert result is not None
+    assert result.descriptor == "ercs/calldata-erc4626-vaults.json"
+    # the template's "Share ticker" names a constant only vault descriptors define: left out
+    assert shown(result) == {"Deposit asset": f"{10**18} (unknown token)", "Send shares to": BOB}
+
+
 PERMIT_TYPES = {
     "EIP712Domain": [
         {"name": "name", "type": "string"},

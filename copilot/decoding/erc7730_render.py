@@ -127,13 +127,21 @@ class Renderer:
             elif spec.get("visible") == "never":
                 continue
             elif "value" in spec:
-                self._emit(spec, [], self._constant_node(spec["value"]), prefix)
+                self._literal(spec, prefix)
             elif root == "@":
                 self._emit(spec, [], self._container_node(tokens), prefix)
             elif root == "$":
                 self._emit(spec, [], self._constant_node(path), prefix)
         if run:
             self._data_fields(run, prefix)
+
+    def _literal(self, spec: dict[str, Any], prefix: list[str]) -> None:
+        try:
+            node = self._constant_node(spec["value"])
+        except RenderError:
+            # an ERC-wide template (ercs/) names constants only the descriptors including it define
+            return
+        self._emit(spec, [], node, prefix)
 
     def _data_fields(self, run: list[tuple[dict[str, Any], list[str]]], prefix: list[str]) -> None:
         """Show fields of the data. Consecutive fields over the same array (`creators.[].account`,
@@ -285,7 +293,10 @@ class Renderer:
 
     def _token_amount(self, node: Node, params: dict[str, Any], scope: _Scope) -> str:
         amount = _as_int(node)
-        token = self._address_param(params, "token", scope)
+        try:
+            token = self._address_param(params, "token", scope)
+        except RenderError:  # e.g. the "0x0" placeholder of ERC-wide vault descriptors
+            token = None
         chain_id = self._chain_param(params, scope)
         natives = self._constant(params.get("nativeCurrencyAddress") or [])
         natives = [natives] if isinstance(natives, str) else natives
