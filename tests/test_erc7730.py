@@ -519,6 +519,30 @@ def test_erc4626_vault_without_a_descriptor_shows_amounts_of_an_unknown_token() 
     assert shown(result) == {"Deposit asset": f"{10**18} (unknown token)", "Send shares to": BOB}
 
 
+def sample_argument(abi_type: str, components: tuple[Any, ...] = ()) -> Any:
+    if abi_type.endswith("]"):
+        return []
+    if components:
+        return tuple(sample_argument(c.type, c.components) for c in components)
+    samples = {"address": BOB, "bool": True, "string": "x", "bytes": b""}
+    return samples.get(abi_type, b"\x01" * int(abi_type[5:]) if abi_type.startswith("bytes") else 1)
+
+
+@pytest.mark.parametrize("format_ids", load_index()["calldata_any"].values(), ids=lambda ids: str(ids))
+def test_every_erc_wide_format_renders_on_an_unknown_contract(format_ids: list[int]) -> None:
+    relpath, key = load_index()["formats"][format_ids[0]]
+    parsed = parse_signature(key)
+    data = keccak(text=parsed.canonical)[:4] + encode(
+        [p.type for p in parsed.params], [sample_argument(p.type, p.components) for p in parsed.params]
+    )
+    result = render_calldata(1, "0x2222222222222222222222222222222222222222", data, 0)
+    if "0x" + data[:4].hex() in erc7730._SELECTORS_SHARED_BY_ERC20_AND_ERC721:
+        assert result is None  # an amount or an NFT id: unknowable without knowing the contract
+    else:
+        assert result is not None
+        assert result.descriptor == relpath
+
+
 PERMIT_TYPES = {
     "EIP712Domain": [
         {"name": "name", "type": "string"},
