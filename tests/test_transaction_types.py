@@ -226,3 +226,14 @@ def test_send_raw_transaction_must_carry_a_signed_transaction() -> None:
     request = f'{{"method": "eth_sendRawTransaction", "params": ["{unsigned}"]}}'
     with pytest.raises(InputError, match="unsigned transaction"):
         decode(parse_request(request))
+
+
+def test_blob_network_wrapper_with_eip7594_cell_proofs() -> None:
+    commitment = b"\xc0" + bytes(47)
+    versioned = "0x01" + hashlib.sha256(commitment).hexdigest()[2:]
+    signed = _sign({**TYPES["eip4844"], "blobVersionedHashes": [versioned]})
+    body = rlp.decode(bytes(signed.raw_transaction)[1:])
+    cell_proofs = [bytes(48)] * 128
+    wrapped = b"\x03" + rlp.encode([body, 1, [bytes(131_072)], [commitment], cell_proofs])
+    info = decode_raw_transaction(wrapped)
+    assert info.hash == "0x" + bytes(signed.hash).hex() and info.sender == ACCOUNT.address
