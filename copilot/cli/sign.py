@@ -192,7 +192,7 @@ Examples:
   txcopilot sign tx.json --account hot --rpc http://127.0.0.1:8545
   txcopilot sign tx.json --account hot --rpc http://127.0.0.1:8545 --broadcast
   txcopilot sign permit.json --account hot --json --password-file pw.txt
-  cat request.json | txcopilot sign - --account hot --no-llm
+  cat request.json | txcopilot sign - --account hot --no-llm --password-file pw.txt
 
 \b
 The verdict decides: block refuses (only a policy edit changes that), confirm asks you to type
