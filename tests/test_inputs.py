@@ -89,6 +89,11 @@ def test_raw_transaction_and_hash() -> None:
     assert parse_request(HASH.upper().replace("0X", "0x")).kind == RequestKind.HASH
 
 
+def test_hex_wrapped_over_lines_and_a_byte_order_mark_are_tolerated() -> None:
+    wrapped = "\n".join(RAW[i : i + 64] for i in range(0, len(RAW), 64))
+    assert parse_request("\ufeff" + wrapped + "\n").raw == RAW
+
+
 def test_tiny_legacy_transaction_of_32_bytes_is_not_taken_for_a_hash() -> None:
     # ethereum-tests ttRSValue/TransactionWithRSvalue1 is a complete signed transaction in 32 bytes.
     tiny = "0xdf800182520894095e7baea6a6c7c4c2dfeb977efac326af552d870b801b0101"

@@ -62,11 +62,14 @@ _TX_KEYS = frozenset((*_TX_FIELDS, *_ALIASES))
 
 def parse_request(text: str) -> SigningRequest:
     """Detect the input kind; raises InputError with one line saying what is wrong."""
-    stripped = text.strip()
+    stripped = text.lstrip("\ufeff").strip()  # a byte-order mark from Windows editors is not content
     if not stripped:
         raise input_error("input is empty", _INPUT_HINT)
     if stripped[0] in '{["':
         return _from_json_value(_load_json(stripped))
+    joined = "".join(stripped.split())  # hex wrapped over several lines by a terminal or an editor
+    if is_hex(joined):
+        stripped = joined
     if not is_hex(stripped):
         if stripped[:2] in ("0x", "0X") or all(c in string.hexdigits for c in stripped):
             parse_hex(stripped, "input")  # raises, naming the bad character or the odd length
