@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from copilot.models import (
     AccountKind,
@@ -245,3 +247,38 @@ def test_seaport_order_for_a_dust_price_gives_assets_away() -> None:
     little = next(f for f in assess(typed_request("OrderComponents", order, seaport), context())
                   if f.id == "order.receives_little")
     assert "dust" in little.evidence and little.severity == Severity.CRITICAL
+
+
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers(min_value=-1, max_value=2**256) | st.text(max_size=50)
+    | st.sampled_from([USDC, STRANGER, "0x" + "00" * 20, "0x", "0xzz"]),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.sampled_from(["token", "amount", "spender", "details", "expiration"]), inner, max_size=4),
+    max_leaves=12,
+)
+_SIGNATURES = [
+    "approve(address,uint256)", "setApprovalForAll(address,bool)", "approve(address,address,uint160,uint48)",
+    "permit(address,((address,uint160,uint48,uint48),address,uint256),bytes)",
+    "permit(address,address,uint256,uint256,bool,uint8,bytes32,bytes32)", "transferOwnership(address)",
+    "execTransaction(address,uint256,bytes,uint8,uint256,uint256,uint256,address,address,bytes)",
+    "PERMIT2_PERMIT(((address,uint160,uint48,uint48),address,uint256),bytes)", "transfer(address,uint256)",
+]
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    function=st.sampled_from(_SIGNATURES),
+    values=st.lists(_JSON, min_size=0, max_size=10),
+    value=st.integers(min_value=0, max_value=10**20),
+    primary=st.sampled_from(["Permit", "PermitSingle", "PermitBatch", "PermitTransferFrom", "OrderComponents", "Order", "SafeTx", "BulkOrder"]),
+    message=st.dictionaries(st.sampled_from(["spender", "value", "deadline", "details", "permitted", "offerer", "offer",
+                                             "consideration", "trader", "side", "price", "sellToken", "receiver", "tree",
+                                             "operation", "to", "allowed", "expiry"]), _JSON, max_size=8),
+)
+def test_rules_never_crash_on_odd_decoded_values(
+    function: str, values: list[object], value: int, primary: str, message: dict[str, object]
+) -> None:
+    """Decoders hand over whatever the calldata or the dApp's JSON held: the rules must cope, not raise."""
+    call = DecodedCall(to=STRANGER, value=value, function=function, status=CallStatus.DECODED,
+                       params=[Param(name=f"p{i}", type="bytes", value=v) for i, v in enumerate(values)])
+    assess(tx_request(call), context())
+    assess(typed_request(primary, message, USDC), context())

@@ -23,8 +23,9 @@ EXCESSIVE_RAW = 2**128  # when the token's decimals are unknown
 
 def call_findings(call: DecodedCall, facts: Facts) -> Iterator[Finding]:
     handler = _CALL_HANDLERS.get(call.function or "")
-    if handler is not None and len(call.params) >= 2:
-        yield from handler(call, [p.value for p in call.params], facts)
+    if handler is not None:
+        # Padded so a short parameter list (a malformed decode) reads as missing values, not a crash.
+        yield from handler(call, [p.value for p in call.params] + [None] * 8, facts)
 
 
 def typed_data_findings(facts: Facts) -> Iterator[Finding]:

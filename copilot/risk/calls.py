@@ -68,7 +68,7 @@ def call_findings(call: DecodedCall, facts: Facts) -> Iterator[Finding]:
         args = ", ".join(_show(p.value, facts) for p in call.params if p.type == "address")
         yield finding("admin.ownership_transfer", f"{name}({args}) on {facts.name(call.to)}", where)
     if call.function == _EXEC_TRANSACTION:
-        values = [p.value for p in call.params]
+        values = [p.value for p in call.params] + [None] * 10
         yield from _gas_refund(to_int(values[6]), as_address(values[7]), as_address(values[8]), where, facts)
     if call.status in _BLIND and call.to and not facts.is_known(call.to):
         what = call.selector or call.data[:10]
