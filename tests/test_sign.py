@@ -247,3 +247,18 @@ def test_an_eip7702_authorization_is_signed_only_after_typing_the_delegate(tmp_p
     signed = json.loads(typed.stdout)
     assert signed["authorizations"][0]["address"] == delegate and signed["broadcast"]["status"] == "success"
     assert anvil.rpc("eth_getCode", [SENDER, "latest"]) == "0xef0100" + delegate[2:].lower()
+
+
+@pytest.mark.anvil
+def test_a_confirm_limit_asks_the_human_once_the_day_is_over_it(tmp_path: Path, anvil: Anvil, pw: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    policy = write_policy(tmp_path, LIMITS.replace('action = "block"', 'action = "confirm"'))
+    assert invoke(sign_args(tmp_path, anvil, transfer(ETH), policy, pw, "--broadcast")).exit_code == 0
+
+    unattended = invoke(sign_args(tmp_path, anvil, transfer(ETH), policy, pw, "--broadcast"))
+    assert unattended.exit_code == 5 and "daily limit of 1.5 ETH" in unattended.stderr
+    monkeypatch.setattr("copilot.cli.sign.stdin_is_interactive", lambda: True)
+    confirmed = invoke(sign_args(tmp_path, anvil, transfer(ETH), policy, pw, "--broadcast", "--json"), input="y\n")
+
+    assert confirmed.exit_code == 0, confirmed.output
+    assert json.loads(confirmed.stdout)["broadcast"]["status"] == "success"
+    assert SpendLedger().spent(SENDER) == {"ETH": 2 * ETH}

@@ -229,7 +229,7 @@ def sign(
     from copilot.pipeline import ReviewOptions, review_request
     from copilot.policy.loader import load_policy
     from copilot.signing import keystore
-    from copilot.signing.auditlog import AuditLog
+    from copilot.signing.auditlog import AuditLog, review_record
     from copilot.signing.confirmation import confirmation_for
     from copilot.signing.ledger import SpendLedger
     from copilot.signing.limits import plan_spend
@@ -249,7 +249,7 @@ def sign(
     options = ReviewOptions(policy=policy, rpc=rpc, user=entry.address, use_llm=not no_llm, model=model)
     review = review_request(request, options)
     log = AuditLog()
-    log.append("review", _review_record(review, entry.address))
+    log.append("review", review_record(review, entry.address))
     try:
         check_signable(review.decoded, entry.address)
         if review.verdict == "block":
@@ -300,19 +300,6 @@ def sign(
     if signed.broadcast:
         receipt = signed.broadcast
         click.echo(f"sent {signed.transaction_hash}: status {receipt.get('status')}, block {receipt.get('block_number')}", err=True)
-
-
-def _review_record(review: Review, address: str) -> dict[str, Any]:
-    return {
-        "account": address,
-        "verdict": review.verdict,
-        "risk_score": review.risk_score,
-        "decided_by": review.decided_by,
-        "policy": review.policy,
-        "kind": review.decoded.request.kind.value,
-        "payload_hash": review.decoded.payload_hash,
-        "findings": [f.id for f in review.findings],
-    }
 
 
 def _log_refusal(log: AuditLog, review: Review, reason: str) -> None:

@@ -19,11 +19,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from copilot.errors import EnvironmentProblem
 from copilot.state.atomic import atomic_write_text
 from copilot.state.dirs import data_dir
+
+if TYPE_CHECKING:
+    from copilot.models import Review
 
 GENESIS = "0" * 64
 
@@ -158,6 +161,25 @@ class AuditLog:
                     f"{count - head_count} entr{'y' if count - head_count == 1 else 'ies'} after the head: "
                     "a process stopped between writing an entry and updating the head"
                 )
+
+
+def review_record(review: Review, account: str | None) -> dict[str, Any]:
+    """What the log keeps of a review: enough to match it to its signature, none of the request's secrets."""
+    return {
+        "account": account,
+        "verdict": review.verdict,
+        "risk_score": review.risk_score,
+        "decided_by": review.decided_by,
+        "policy": review.policy,
+        "kind": review.decoded.request.kind.value,
+        "payload_hash": review.decoded.payload_hash,
+        "findings": [f.id for f in review.findings],
+    }
+
+
+def record_review(review: Review, account: str | None = None) -> None:
+    """Append a review to the audit log (for any command that reviews, not only `sign`)."""
+    AuditLog().append("review", review_record(review, account))
 
 
 def _last_line(path: Path) -> bytes | None:
