@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
+from copilot.decoding import abicodec
 from copilot.decoding._crypto import to_checksum_address
 from copilot.decoding.registry import KnownContract, known_contract
 from copilot.decoding.selectors import (
@@ -199,19 +200,12 @@ def _resolve(selector: str, data: bytes, contract: KnownContract | None) -> _Res
 
 
 def _decodes(function: AbiFunction, data: bytes) -> tuple[tuple[Any, ...], int] | None:
-    """(values, trailing byte count) when the arguments decode strictly and re-encode as a prefix."""
-    from eth_abi import decode, encode
-    from eth_abi.exceptions import DecodingError, EncodingError
-
-    payload = data[4:]
+    """(values, trailing byte count) when the arguments are exactly a canonical ABI encoding."""
     try:
-        values = decode(function.types, payload)
-        encoded = encode(function.types, values)
-    except (DecodingError, EncodingError, OverflowError, ValueError, TypeError):
+        values, end = abicodec.decode(function.types, data[4:])
+    except abicodec.AbiDecodeError:
         return None
-    if not payload.startswith(encoded):
-        return None  # a non-canonical encoding: offsets or padding that a real encoder never writes
-    return values, len(payload) - len(encoded)
+    return values, len(data) - 4 - end
 
 
 def _resolve_tier(tier: list[AbiFunction], data: bytes) -> _Resolution | None:

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
 
+from copilot.decoding import abicodec
 from copilot.decoding.selectors import AbiParam, bundled_abi, param_from_type
 from copilot.models import CallStatus, DecodedCall, Param
 
@@ -216,9 +217,6 @@ def _erc7579_execute(
     call: DecodedCall, args: list[Any], chain_id: int | None, depth: int
 ) -> list[DecodedCall]:
     """ERC-7579 / ERC-7821 execute(bytes32 mode, bytes executionData); the first mode byte is the call type."""
-    from eth_abi import decode
-    from eth_abi.exceptions import DecodingError
-
     mode, payload = bytes.fromhex(args[0][2:]), bytes.fromhex(args[1][2:])
     call_type = mode[0]
     if call_type == _CALLTYPE_SINGLE and len(payload) >= 52:
@@ -233,8 +231,8 @@ def _erc7579_execute(
             ["(address,uint256,bytes)[]", "bytes"],
         ):  # ERC-7821 opData
             try:
-                calls = decode(types, payload)[0]
-            except (DecodingError, OverflowError, ValueError):
+                calls = abicodec.decode(types, payload)[0][0]
+            except abicodec.AbiDecodeError:
                 continue
             return [
                 _child(call, i, to, value, "0x" + data.hex(), chain_id, depth)
@@ -353,9 +351,6 @@ def _ur_plan(
 def _decode_command(
     child: DecodedCall, code: int, payload: bytes, version: str | None, chain_id: int | None, depth: int
 ) -> None:
-    from eth_abi import decode
-    from eth_abi.exceptions import DecodingError
-
     from copilot.decoding.calldata import _Context, build_params
 
     spec = _ur_commands().get(code)
@@ -372,8 +367,8 @@ def _decode_command(
     name, params = spec
     child.function = f"{name}({','.join(p.type for p in params)})"
     try:
-        values = decode([p.type for p in params], payload)
-    except (DecodingError, OverflowError, ValueError):
+        values, _ = abicodec.decode([p.type for p in params], payload)
+    except abicodec.AbiDecodeError:
         child.status = CallStatus.UNDECODABLE
         child.notes.append(f"the input does not decode as {child.function}")
         return
