@@ -144,3 +144,12 @@ def test_human_view_prints_dapp_text_literally_never_as_markup() -> None:
     code, out, _ = run("review", request, "--no-llm")
     assert code == 0
     assert "[bold]now[/bold]" in out and "[link=https://evil.example]" in out
+
+
+def test_a_labelled_corpus_file_reviews_as_the_request_it_wraps() -> None:
+    from copilot.risk.corpus import corpus_dir
+
+    code, out, _ = run("review", str(corpus_dir() / "sign-raw-hash.json"), "--json", "--no-llm")
+    assert code == 0
+    doc = json.loads(out)
+    assert doc["verdict"] == "block" and doc["decided_by"] == "finding:sign.raw_hash"

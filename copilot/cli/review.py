@@ -15,6 +15,7 @@ if TYPE_CHECKING:
 EPILOG = """\b
 Examples:
   txcopilot review fixtures/demo/unlimited-approval.json
+  txcopilot review fixtures/requests/sign-raw-hash.json   a labelled corpus case
   txcopilot review 0x02f8b1...                    a raw transaction
   txcopilot review request.json --json            verdict, score, findings as JSON
   txcopilot review typed.json --policy paranoid   judge against another policy
@@ -75,7 +76,7 @@ def review(
         model=model,
         on_token=_stream if not (as_json or no_llm) and sys.stderr.isatty() else None,
     )
-    result = review_input(read_input(input_arg), options)
+    result = review_input(_unwrap_case(read_input(input_arg)), options)
     if options.on_token is not None:
         click.echo(err=True)  # end the streamed explanation's last line
     if as_json:
@@ -86,6 +87,21 @@ def review(
         render(result)
     if fail_on and VERDICT_RANK[result.verdict] >= VERDICT_RANK[fail_on]:
         raise click.exceptions.Exit(int(ExitCode.VERDICT))
+
+
+def _unwrap_case(text: str) -> str:
+    """A labelled corpus file (fixtures/requests/*.json) reviews as the request it wraps."""
+    if '"expect"' not in text or '"request"' not in text:
+        return text
+    import json
+
+    try:
+        doc = json.loads(text)
+    except ValueError:
+        return text
+    if isinstance(doc, dict) and "request" in doc and "expect" in doc:
+        return json.dumps(doc["request"])
+    return text
 
 
 def _stream(text: str) -> None:
