@@ -43,10 +43,10 @@ def main() -> None:
     ours = count / (time.perf_counter() - start)
     print(f"txcopilot decode_call, in-process:   {ours:,.0f} calls/s ({count:,} calls, one core)")
 
-    if not CAST.exists():
-        print("cast not installed: run `npm install` for the comparison")
-        return
     sample = calls[: args.cast_sample]
+    if not CAST.exists() or not sample:
+        print("no cast comparison (cast not installed, or --cast-sample 0)")
+        return
     start = time.perf_counter()
     for _, signature, data in sample:
         subprocess.run(
