@@ -262,3 +262,32 @@ def test_a_confirm_limit_asks_the_human_once_the_day_is_over_it(tmp_path: Path, 
     assert confirmed.exit_code == 0, confirmed.output
     assert json.loads(confirmed.stdout)["broadcast"]["status"] == "success"
     assert SpendLedger().spent(SENDER) == {"ETH": 2 * ETH}
+
+
+@pytest.mark.anvil
+def test_an_unsigned_raw_transaction_is_signed_as_it_is(tmp_path: Path, anvil: Anvil, pw: Path) -> None:
+    import rlp
+
+    fields = [31337, 0, 10**9, 2 * 10**9, 21000, bytes.fromhex(RECIPIENT[2:]), 7, b"", []]
+    unsigned = "0x02" + rlp.encode(fields).hex()
+
+    result = invoke(sign_args(tmp_path, anvil, unsigned, write_policy(tmp_path, ""), pw, "--broadcast", "--json"))
+
+    assert result.exit_code == 0, result.output
+    signed = json.loads(result.stdout)
+    mined: Any = anvil.rpc("eth_getTransactionByHash", [signed["transaction_hash"]])
+    assert (int(mined["value"], 16), int(mined["gas"], 16), mined["to"].lower()) == (7, 21000, RECIPIENT.lower())
+    assert signed["signing_hash"] == signed["payload_hash"]  # the reviewed payload is the signed one
+
+
+def test_an_already_signed_transaction_is_not_signed_again(tmp_path: Path, pw: Path) -> None:
+    from eth_account import Account
+
+    tx = {"type": 2, "chainId": 1, "nonce": 0, "maxFeePerGas": 10**9, "maxPriorityFeePerGas": 1, "gas": 21000, "to": RECIPIENT, "value": 1}
+    raw = "0x" + bytes(Account.sign_transaction(tx, ANVIL_ACCOUNTS[1][1]).raw_transaction).hex()
+    path = tmp_path / "signed.txt"
+    path.write_text(raw)
+
+    result = invoke(["sign", str(path), "--account", "me", "--no-llm", "--password-file", str(pw)])
+
+    assert result.exit_code == 2 and "already signed" in result.stderr
