@@ -239,3 +239,15 @@ def test_model_explanations_come_from_the_llm_stage_once_per_shape() -> None:
     assert report.narrative_note is not None and "one per call shape" in report.narrative_note
     again = audit_file(AUDIT / "history.jsonl", settings)
     assert again.llm_calls == 0 and [t.explanation for t in again.flagged] == [t.explanation for t in report.flagged]
+
+
+def test_exposure_is_valued_with_the_users_price_table() -> None:
+    from copilot.state.prices import prices_path
+
+    prices_path().write_text('USDC = 1\n"0xA0b86991c6218b36c1D19D4a2e9Eb0cE3606eB48" = 0.999\n')
+    report = audit_file(AUDIT / "history.jsonl", AuditSettings(address=USER, chain_id=1))
+    exact = next(a for a in report.approvals if a.spender.lower() == ROUTER)
+    assert exact.exposure == 100 * 10**6 and exact.exposure_display == "100 USDC"
+    assert exact.exposure_usd == pytest.approx(99.9)  # the address entry wins over the symbol
+    unlimited = next(a for a in report.approvals if a.spender.lower() == UNKNOWN)
+    assert unlimited.exposure is None and unlimited.exposure_usd is None  # no balance known offline

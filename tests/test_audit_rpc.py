@@ -49,6 +49,8 @@ def test_rpc_audit_finds_on_chain_approvals_and_checks_them_now(anvil: Any) -> N
     assert drained["unlimited"] and drained["risky"] and drained["on_chain"] == str(MAX)
     assert drained["balance"] == str(960 * 10**6) and drained["balance_source"] == "rpc"
     assert drained["exposure"] == str(960 * 10**6)  # min(balance, allowance)
+    assert drained["token_symbol"] == "TUSD" and drained["exposure_display"] == "960 TUSD"  # metadata from the node
+    assert any("plain account" in reason for reason in drained["reasons"])  # no code at the spender
     # the history showed 100 approved; the spender pulled 40 in its own transaction: the chain says 60 now
     partly_spent = approvals[("erc20", spender)]
     assert partly_spent["amount"] == str(60 * 10**6) and partly_spent["exposure"] == str(60 * 10**6)

@@ -300,8 +300,9 @@ def _assemble(
     open_by_day = _replay_by_day(book, events, knowledge)
     grants = book.outstanding(now)
     if settings.rpc:
-        from copilot.audit.onchain import check_on_chain
+        from copilot.audit.onchain import check_on_chain, enrich_from_node
 
+        enrich_from_node(settings.rpc, knowledge, grants)
         grants_state = check_on_chain(settings.rpc, settings.address, grants)
     else:
         grants_state = {id(g): None for g in grants}
@@ -422,7 +423,8 @@ def _approval_item(grant: Grant, on_chain: Any, book: ApprovalBook, knowledge: A
         balance_source = "rpc" if balance is not None else None
         if current == 0:
             return None  # closed on chain since (spent, revoked elsewhere, or expired)
-    elif grant.kind in ("erc20", "permit2") and grant.token in book.balances and book.balances[grant.token] >= 0:
+    elif grant.kind in ("erc20", "permit2") and book.balances.get(grant.token, 0) > 0:
+        # Net of the transfers the history shows; zero or less means the history is incomplete: unknown.
         balance, balance_source = book.balances[grant.token], "history"
     amount = grant.amount if grant.kind in ("erc20", "permit2") else None
     if amount is not None and current is not None:

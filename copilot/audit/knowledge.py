@@ -21,6 +21,7 @@ class Knowledge:
     blocked: set[str]  # lowercase: the policy's blocklist file and denied addresses
     prices: Any  # copilot.state.prices.PriceTable
     fingerprint: str  # changes whenever anything a review depends on changes
+    eoa_spenders: set[str] = field(default_factory=set)  # with --rpc: spenders with no code
     _tokens: dict[str, TokenMeta | None] = field(default_factory=dict)
     _labels: dict[str, str | None] = field(default_factory=dict)
 
@@ -81,6 +82,8 @@ class Knowledge:
             reasons.append("spender is on your policy's blocklist")
         elif not self.is_known(grant.spender):
             reasons.append("spender is not a known contract nor in your address book")
+        if grant.spender in self.eoa_spenders:
+            reasons.append("spender is a plain account (no code): a person, not a contract, can move the tokens")
         if reasons and grant.unlimited:
             reasons.append("unlimited")
         return reasons

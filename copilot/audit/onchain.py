@@ -122,3 +122,21 @@ def _row(tx: dict[str, Any], receipt: dict[str, Any] | None, line: int) -> Histo
     if "timestamp" not in obj and receipt is not None and "blockTimestamp" in receipt:
         obj["timestamp"] = receipt["blockTimestamp"]
     return parse_tx_object(obj, line)
+
+
+def enrich_from_node(url: str, knowledge: Any, grants: list[Grant]) -> None:
+    """Teaches `knowledge` what only the node knows: which spenders are plain accounts (no code), and the
+    symbol and decimals of tokens no registry lists."""
+    from copilot.chain.node import NodeClient
+    from copilot.models import AccountKind
+
+    node = NodeClient(url)
+    for spender in {g.spender for g in grants}:
+        kind, _ = node.account_kind(spender)
+        if kind is AccountKind.EOA:
+            knowledge.eoa_spenders.add(spender)
+    for token in {g.token for g in grants}:
+        if knowledge.token(token) is None:
+            meta = node.erc20_metadata(token)
+            if meta is not None:
+                knowledge.remember_token(meta)
