@@ -56,7 +56,7 @@ def amount_findings(
     if excessive:
         yield finding(f"{kind}.excessive", f"amount {shown}", where)
         return
-    balance = facts.balance(holder, token) if token else None
+    balance = facts.token_balance(holder, token) if token else None
     if balance is not None and amount > balance:
         yield finding(
             "approval.exceeds_balance", f"amount {shown} but the balance is {facts.amount(balance, token)}", where

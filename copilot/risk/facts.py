@@ -9,13 +9,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from copilot.decoding.registry import KnownContract, known_contract
+from copilot.decoding.tokens import format_amount, format_native, is_unlimited, lookup_token
 from copilot.models import AccountKind, DecodedRequest, ReviewContext, TokenMeta
-from copilot.policy.extract import to_int
-
-if TYPE_CHECKING:
-    from copilot.decoding.registry import KnownContract
+from copilot.policy.extract import request_chain_id, to_int
 
 ZERO_ADDRESS = "0x0000000000000000000000000000000000000000"
 __all__ = ["ZERO_ADDRESS", "Facts", "as_address", "checksum", "is_unlimited", "short", "to_int"]
@@ -88,15 +87,14 @@ class Facts:
 
     @classmethod
     def of(cls, decoded: DecodedRequest, context: ReviewContext) -> Facts:
-        return cls(decoded, context, request_chain_id(decoded, context), _user(decoded, context), _index(context))
+        chain_id = request_chain_id(decoded) or context.chain.chain_id
+        return cls(decoded, context, chain_id, _user(decoded, context), _index(context))
 
     # -- addresses
 
     def known_contract(self, address: str) -> KnownContract | None:
         key = address.lower()
         if key not in self._known:
-            from copilot.decoding.registry import known_contract
-
             self._known[key] = known_contract(address, self.chain_id)
         return self._known[key]
 
@@ -112,11 +110,6 @@ class Facts:
     def has_tag(self, address: str, tag: str) -> bool:
         known = self.known_contract(address)
         return known is not None and tag in known.tags
-
-    def is_trusted(self, address: str) -> bool:
-        """Explicitly trusted by the user: the policy allow list or the address book."""
-        key = address.lower()
-        return key in self.index.trusted or key in self.index.book
 
     def label(self, address: str) -> str | None:
         key = address.lower()
@@ -151,37 +144,22 @@ class Facts:
         if key not in self._tokens:
             meta = _get_ci(self.context.chain.tokens, address)
             if meta is None:
-                from copilot.decoding.tokens import lookup_token
-
                 meta = lookup_token(address, self.chain_id)
             self._tokens[key] = meta
         return self._tokens[key]
 
     def amount(self, amount: int, token_address: str | None) -> str:
-        from copilot.decoding.tokens import format_amount
-
         return format_amount(amount, self.token(token_address))
 
     def native(self, wei: int) -> str:
         """'1.5 ETH' in the request chain's native currency."""
-        from copilot.decoding.tokens import format_native
-
         return format_native(wei, self.chain_id)
 
-    def balance(self, holder: str | None, asset: str) -> int | None:
-        if not holder:
-            return None
-        balances = _get_ci(self.context.chain.balances, holder)
-        if not balances:
-            return None
-        value = balances.get(asset) if asset == "native" else _get_ci(balances, asset)
-        return value
-
-
-def is_unlimited(amount: int) -> bool:
-    from copilot.decoding.tokens import is_unlimited as unlimited
-
-    return unlimited(amount)
+    def token_balance(self, holder: str | None, token: str) -> int | None:
+        """The holder's balance of a token, when the node (--rpc) reported it."""
+        balances = _get_ci(self.context.chain.balances, holder) if holder else None
+        balance: int | None = _get_ci(balances, token) if balances else None
+        return balance
 
 
 def _get_ci(mapping: dict[str, Any], address: str) -> Any:
@@ -193,17 +171,6 @@ def _get_ci(mapping: dict[str, Any], address: str) -> Any:
         if k.lower() == key:
             return v
     return None
-
-
-def request_chain_id(decoded: DecodedRequest, context: ReviewContext) -> int | None:
-    """The chain the request is for: the transaction's, the request's, the typed data domain's, the node's."""
-    if decoded.transaction and decoded.transaction.chain_id:
-        return decoded.transaction.chain_id
-    if decoded.request.chain_id:
-        return decoded.request.chain_id
-    if decoded.typed_data and decoded.typed_data.chain_id:
-        return decoded.typed_data.chain_id
-    return context.chain.chain_id
 
 
 def _user(decoded: DecodedRequest, context: ReviewContext) -> str | None:
