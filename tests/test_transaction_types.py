@@ -106,6 +106,19 @@ def test_eip7702_authorizations_recover_each_authority() -> None:
     assert info.authorization_list[0].address == "0x63c0c19a282a1B52b07dD5a65b58948A07DAE32B"
 
 
+def test_an_authorization_for_another_chain_is_flagged() -> None:
+    tx = {**COMMON, "maxFeePerGas": 2, "maxPriorityFeePerGas": 1, "type": 4}
+    tx["authorizationList"] = [
+        _authorization(chain_id=10),
+        _authorization(chain_id=0),
+        _authorization(chain_id=1),
+    ]
+    info = decode_raw_transaction(bytes(_sign(tx).raw_transaction))
+    warnings = consensus_warnings(info)
+    assert [(w.id, w.location) for w in warnings] == [("tx.authorization_invalid", "authorization[0]")]
+    assert "chain id 10" in warnings[0].evidence
+
+
 def test_a_tampered_authorization_has_no_authority_and_a_warning() -> None:
     auth = _authorization()
     tx = {**COMMON, "maxFeePerGas": 2, "maxPriorityFeePerGas": 1, "authorizationList": [auth], "type": 4}

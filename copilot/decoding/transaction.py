@@ -480,13 +480,18 @@ def consensus_warnings(info: TransactionInfo) -> list[Finding]:
         )
     for index, auth in enumerate(info.authorization_list):
         if auth.authority is None:
-            warn(
-                "tx.authorization_invalid",
-                Severity.LOW,
-                "Authorization signature invalid",
-                f"authorization {index} (delegate {auth.address}) has no valid signature: nodes skip it",
-                f"authorization[{index}]",
-            )
+            problem = "has no valid signature"
+        elif auth.chain_id not in (0, info.chain_id) and info.chain_id is not None:
+            problem = f"is for chain id {auth.chain_id} but the transaction for chain id {info.chain_id}"
+        else:
+            continue
+        warn(
+            "tx.authorization_invalid",
+            Severity.LOW,
+            "Authorization that nodes skip",
+            f"authorization {index} (delegate {auth.address}) {problem}: nodes skip it",
+            f"authorization[{index}]",
+        )
     return out
 
 
