@@ -287,3 +287,37 @@ def test_universal_router_swap_amounts_use_the_path_tokens() -> None:
     (command,) = call.children
     shown = {p.name: p.display for p in command.params}
     assert shown["amountIn"] == "100 USDC" and shown["amountOutMin"] == "0.03 WETH"
+
+
+def test_every_erc7730_calldata_field_function_has_a_nested_decoder() -> None:
+    """Functions whose descriptors format an argument as nested calldata must get children too."""
+    import json
+
+    from copilot.decoding.erc7730_descriptor import parse_signature
+    from copilot.decoding.nested import _HANDLERS
+    from copilot.resources import abis_dir
+
+    not_calls = {
+        "SafeTx(address,uint256,bytes,uint8,uint256,uint256,uint256,address,address,uint256)",  # EIP-712
+        "createSplitterAndCall(address,bytes32,address,bytes)",  # Kiln factory: init call on a new clone
+    }
+    missing = set()
+    for path in (abis_dir() / "erc7730" / "registry").rglob("*.json"):
+        if path.parent.name == "tests":
+            continue
+        formats = (json.loads(path.read_text()).get("display") or {}).get("formats") or {}
+        for key, spec in formats.items():
+            fields = [f for f in spec.get("fields", []) if isinstance(f, dict)]
+            if any(f.get("format") == "calldata" for f in fields):
+                signature = parse_signature(key).canonical
+                if signature not in _HANDLERS and signature not in not_calls:
+                    missing.add(signature)
+    assert missing == set()
+
+
+def test_oneinch_permit_and_call_decodes_the_router_call() -> None:
+    router = "0x111111125421cA6dc452d289314280a0f8842A65"
+    swap = calldata("ethUnoswap(uint256,uint256)", 5, 6)
+    call = decode_call(router, 0, calldata("permitAndCall(bytes,bytes)", b"\x01" * 52, swap), 1)
+    assert call.status is CallStatus.DECODED and call.children[0].name == "ethUnoswap"
+    assert call.children[0].to == router

@@ -167,6 +167,13 @@ def _upgrade_and_call(
     return [child]
 
 
+def _permit_and_call(
+    call: DecodedCall, args: list[Any], chain_id: int | None, depth: int
+) -> list[DecodedCall]:
+    assert call.to is not None
+    return [_child(call, 0, call.to, call.value, args[1], chain_id, depth)]
+
+
 def _ens_register(call: DecodedCall, args: list[Any], chain_id: int | None, depth: int) -> list[DecodedCall]:
     resolver = args[4]
     return [_child(call, i, resolver, 0, data, chain_id, depth) for i, data in enumerate(args[5])]
@@ -433,6 +440,10 @@ _HANDLERS: dict[str, Handler] = {
     "multiSend(bytes)": _multisend,
     "setup(address[],uint256,address,bytes,address,address,uint256,address)": _safe_setup,
     "createProxyWithNonce(address,bytes,uint256)": _create_proxy,
+    "createProxyWithNonceL2(address,bytes,uint256)": _create_proxy,
+    "createChainSpecificProxyWithNonce(address,bytes,uint256)": _create_proxy,
+    "createProxyWithCallback(address,bytes,uint256,address)": _create_proxy,
+    "permitAndCall(bytes,bytes)": _permit_and_call,  # 1inch V6: a token permit, then a router call
     "execute(bytes,bytes[],uint256)": _universal_router,
     "execute(bytes,bytes[])": _universal_router,
     "multicall(bytes[])": _self_multicall(0),
