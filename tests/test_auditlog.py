@@ -109,3 +109,19 @@ def test_concurrent_appends_from_processes_keep_one_chain(isolated_home: Path) -
     report = AuditLog().verify()
     assert report.ok, report.problems
     assert report.entries == 75
+
+
+def test_verify_matches_the_log_against_the_ledger() -> None:
+    from copilot.signing.ledger import SpendLedger
+
+    ledger = SpendLedger()
+    rid = ledger.reserve(account="0xabc", chain_id=1, kind="transaction", payload_hash="0x01", amounts={}, check=lambda spent: None)
+    ledger.mark_signed(rid, "0x02")  # a signature the log never heard of
+    AuditLog().append("signature", {"reservation": rid + 1})  # and one the ledger never heard of
+
+    result = invoke(["log", "verify", "--json"])
+
+    assert result.exit_code == 4
+    problems = json.loads(result.stdout)["problems"]
+    assert any(f"reservation {rid} is signed but the log has no signature" in p for p in problems)
+    assert any(f"reservation {rid + 1})" in p for p in problems)

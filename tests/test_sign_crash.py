@@ -105,7 +105,7 @@ def test_two_concurrent_sign_processes_cannot_both_pass_the_limit(tmp_path: Path
 
 @pytest.mark.parametrize(
     ("stage", "state", "last_event"),
-    [("reserved", "pending", "review"), ("recorded", "signed", "signature")],
+    [("reserved", "pending", "review"), ("logged", "pending", "signature"), ("recorded", "signed", "signature")],
 )
 def test_kill_9_mid_signature_leaves_ledger_and_log_consistent(
     tmp_path: Path, isolated_home: Path, setup: tuple[Path, Path], stage: str, state: str, last_event: str
@@ -126,3 +126,4 @@ def test_kill_9_mid_signature_leaves_ledger_and_log_consistent(
     assert again.returncode == 5 and "over the limit" in again.stderr
     after = run_cli(["log", "verify"], isolated_home)
     assert after.returncode == 0, after.stdout + after.stderr
+    assert ("stopped after logging" in after.stdout) == (stage == "logged")

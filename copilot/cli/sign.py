@@ -364,11 +364,18 @@ def log_show(last: int | None, as_json: bool) -> None:
 @log.command("verify", epilog="\b\nExample:\n  txcopilot log verify --json")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 def log_verify(as_json: bool) -> None:
-    """Check the hash chain: any edited, reordered, inserted or deleted entry is reported (exit 4)."""
+    """Check the hash chain (any edited, reordered, inserted or deleted entry) and match it to the ledger (exit 4)."""
     from copilot.errors import EnvironmentProblem
-    from copilot.signing.auditlog import AuditLog
+    from copilot.signing.auditlog import AuditLog, check_against_ledger
+    from copilot.signing.ledger import SpendLedger
 
-    result = AuditLog().verify()
+    log = AuditLog()
+    result = log.verify()
+    if result.ok:
+        problems, notes = check_against_ledger(log.entries(), SpendLedger().reservations())
+        result.problems += problems
+        result.notes += notes
+        result.ok = not problems
     if as_json:
         emit_json({"ok": result.ok, "entries": result.entries, "head": result.head, "problems": result.problems, "notes": result.notes})
     else:

@@ -27,6 +27,7 @@ from copilot.state.dirs import data_dir
 
 if TYPE_CHECKING:
     from copilot.models import Review
+    from copilot.signing.ledger import Reservation
 
 GENESIS = "0" * 64
 
@@ -161,6 +162,31 @@ class AuditLog:
                     f"{count - head_count} entr{'y' if count - head_count == 1 else 'ies'} after the head: "
                     "a process stopped between writing an entry and updating the head"
                 )
+
+
+def check_against_ledger(entries: list[dict[str, Any]], reservations: list[Reservation]) -> tuple[list[str], list[str]]:
+    """Problems and notes from comparing the log's signatures with the ledger's reservations.
+
+    `sign` logs a signature before the ledger marks it signed, so a signed reservation always has a
+    log entry; a logged signature whose reservation is still pending means the signer stopped in between.
+    """
+    problems: list[str] = []
+    notes: list[str] = []
+    logged = {e["data"].get("reservation"): e for e in entries if e.get("event") == "signature" and isinstance(e.get("data"), dict)}
+    by_id = {r.id: r for r in reservations}
+    for reservation in reservations:
+        if reservation.state == "signed" and reservation.id not in logged:
+            problems.append(f"ledger reservation {reservation.id} is signed but the log has no signature for it")
+    for rid, entry in logged.items():
+        found = by_id.get(rid) if isinstance(rid, int) else None
+        if found is None or found.state == "aborted":
+            problems.append(f"log entry {entry.get('seq')} records a signature the ledger does not (reservation {rid})")
+        elif found.state == "pending":
+            notes.append(
+                f"log entry {entry.get('seq')}: the signer stopped after logging, before the ledger marked reservation "
+                f"{rid} signed; it counts against the limits"
+            )
+    return problems, notes
 
 
 def review_record(review: Review, account: str | None) -> dict[str, Any]:

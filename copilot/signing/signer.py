@@ -6,7 +6,7 @@ Order of a signature (every step after the reservation either marks it signed or
    reviewed `payload_hash`, and the hash eth-account will sign must equal the reviewed signing hash;
 3. the key is decrypted, used, and wiped;
 4. the signed output is decoded again: its signer must be the account and its fields the reviewed ones;
-5. the ledger marks the reservation signed and the audit log records the signature;
+5. the audit log records the signature, then the ledger marks the reservation signed;
 6. only then is the signature returned to the caller (printed, broadcast).
 """
 
@@ -54,7 +54,7 @@ class SignJob:
 
 
 def _no_checkpoint(stage: str, job: SignJob) -> None:
-    """Stages: "reserved", "before-sign", "recorded". Tests replace CHECKPOINT to interfere at each."""
+    """Stages: "reserved", "before-sign", "logged", "recorded". Tests replace CHECKPOINT to interfere at each."""
 
 
 CHECKPOINT: Callable[[str, SignJob], None] = _no_checkpoint
@@ -159,8 +159,11 @@ class Signer:
             reason = exc.one_line() if isinstance(exc, CopilotError) else type(exc).__name__
             self.ledger.mark_aborted(reservation, reason)
             raise
-        self.ledger.mark_signed(reservation, signed.transaction_hash or signed.signing_hash)
+        # Log first, then the ledger: a crash in between leaves a logged signature whose reservation is
+        # still pending, which keeps counting against the limits. The signature is released after both.
         self.log.append("signature", _audit_record(signed))
+        CHECKPOINT("logged", job)
+        self.ledger.mark_signed(reservation, signed.transaction_hash or signed.signing_hash)
         CHECKPOINT("recorded", job)
         return signed
 
