@@ -282,3 +282,15 @@ def test_rules_never_crash_on_odd_decoded_values(
                        params=[Param(name=f"p{i}", type="bytes", value=v) for i, v in enumerate(values)])
     assess(tx_request(call), context())
     assess(typed_request(primary, message, USDC), context())
+
+
+def test_a_proxy_upgrade_is_an_admin_change_not_a_safe_delegatecall() -> None:
+    """upgradeToAndCall delegatecalls its payload on the proxy: an admin act, outside any Safe."""
+    setup = DecodedCall(to=STRANGER, operation="delegatecall", status=CallStatus.UNKNOWN, selector="0x12345678",
+                        data="0x12345678", path="call.children[0]")
+    upgrade = DecodedCall(to=USER, function="upgradeToAndCall(address,bytes)", status=CallStatus.DECODED,
+                          params=[Param(name="implementation", type="address", value=STRANGER),
+                                  Param(name="data", type="bytes", value="0x12345678")], children=[setup])
+    found = ids(assess(tx_request(upgrade), context()))
+    assert "admin.ownership_transfer" in found and "call.blind" in found
+    assert "safe.delegatecall_untrusted" not in found

@@ -28,6 +28,7 @@ _ADMIN = {
     "setAdmin", "upgradeTo", "upgradeToAndCall", "changeProxyAdmin", "beginDefaultAdminTransfer",
 }
 _EXEC_TRANSACTION = "execTransaction(address,uint256,bytes,uint8,uint256,uint256,uint256,address,address,bytes)"
+_SAFE_DISPATCH = {_EXEC_TRANSACTION, "execTransactionFromModule(address,uint256,bytes,uint8)", "multiSend(bytes)"}
 _BAIT_NAME = re.compile(r"claim|securityupdate|secureupdate|airdrop|connect|verify|networkmerge|activate|reward|bonus|gift", re.I)
 # Selectors of bait functions that no bundled ABI knows: the contract is unknown, so is its ABI.
 _BAIT_SELECTORS = {
@@ -55,12 +56,9 @@ def call_findings(call: DecodedCall, facts: Facts) -> Iterator[Finding]:
         return
     if call.status == CallStatus.TRUNCATED:
         yield finding("call.truncated", f"calls nested inside {facts.name(call.to)} were not decoded", where)
-    if call.operation == "delegatecall" and call.to and not _delegatecall_ok(call.to, facts):
-        yield finding(
-            "safe.delegatecall_untrusted",
-            f"delegatecall to {facts.name(call.to)}, which is not allowlisted for Safe delegatecalls",
-            where,
-        )
+    if call.function in _SAFE_DISPATCH:  # a Safe runs these children, some by delegatecall
+        for child in call.children:
+            yield from _delegatecall(child, facts)
     if name in _SAFE_ADMIN:
         args = ", ".join(_show(p.value, facts) for p in call.params)
         yield finding(_SAFE_ADMIN[name], f"{name}({args}) on {facts.name(call.to)}", where)
@@ -85,14 +83,8 @@ def safe_tx_findings(facts: Facts) -> Iterator[Finding]:
     if typed is None or typed.primary_type != "SafeTx" or facts.decoded.request.kind != RequestKind.TYPED_DATA:
         return
     message, where = typed.message, "typed_data.message"
-    target = as_address(message.get("to"))
-    embedded_delegatecall = any(c.operation == "delegatecall" for c in typed.calls)
-    if to_int(message.get("operation")) == 1 and target and not embedded_delegatecall and not _delegatecall_ok(target, facts):
-        yield finding(
-            "safe.delegatecall_untrusted",
-            f"SafeTx delegatecall to {facts.name(target)}, which is not allowlisted for Safe delegatecalls",
-            where,
-        )
+    for call in typed.calls:  # the decoder turns the SafeTx's to/data/operation into a call
+        yield from _delegatecall(call, facts)
     yield from _gas_refund(
         to_int(message.get("gasPrice")), as_address(message.get("gasToken")), as_address(message.get("refundReceiver")), where, facts
     )
@@ -114,8 +106,17 @@ def authorization_findings(facts: Facts) -> Iterator[Finding]:
             yield finding("eip7702.untrusted_delegate", f"{whose} would run the code of {facts.name(auth.address)}", where)
 
 
-def _delegatecall_ok(target: str, facts: Facts) -> bool:
-    return facts.has_tag(target, "safe-delegatecall-ok") or target.lower() in facts.index.trusted
+def _delegatecall(call: DecodedCall, facts: Facts) -> Iterator[Finding]:
+    target = call.to
+    if call.operation != "delegatecall" or target is None:
+        return
+    if facts.has_tag(target, "safe-delegatecall-ok") or target.lower() in facts.index.trusted:
+        return
+    yield finding(
+        "safe.delegatecall_untrusted",
+        f"delegatecall to {facts.name(target)}, which is not allowlisted for Safe delegatecalls",
+        call.path,
+    )
 
 
 def _gas_refund(
