@@ -107,7 +107,7 @@ def test_eip7702_authorizations_recover_each_authority() -> None:
 
 
 def test_an_authorization_for_another_chain_is_flagged() -> None:
-    tx = {**COMMON, "maxFeePerGas": 2, "maxPriorityFeePerGas": 1, "type": 4}
+    tx = {**COMMON, "gas": 200_000, "maxFeePerGas": 2, "maxPriorityFeePerGas": 1, "type": 4}
     tx["authorizationList"] = [
         _authorization(chain_id=10),
         _authorization(chain_id=0),
