@@ -321,3 +321,16 @@ def test_oneinch_permit_and_call_decodes_the_router_call() -> None:
     call = decode_call(router, 0, calldata("permitAndCall(bytes,bytes)", b"\x01" * 52, swap), 1)
     assert call.status is CallStatus.DECODED and call.children[0].name == "ethUnoswap"
     assert call.children[0].to == router
+
+
+def test_universal_router_v1_seaport_command_decodes_the_order() -> None:
+    from tests.test_cast_parity import _ORDER, SEAPORT_ORDER
+
+    order_call = calldata(f"fulfillOrder{SEAPORT_ORDER}", _ORDER, b"\x00" * 32)
+    seaport = encode(["uint256", "bytes"], [10**18, order_call])
+    call = decode_call(UR_V1, 10**18, calldata("execute(bytes,bytes[])", bytes([0x10]), [seaport]), 1)
+    (command,) = call.children
+    assert command.name == "SEAPORT_V1_5" and command.param("value") == 10**18
+    (order,) = command.children
+    assert order.contract == "Seaport 1.5" and order.name == "fulfillOrder" and order.value == 10**18
+    assert order.path == "call.children[0].children[0]"

@@ -300,6 +300,10 @@ _UR_V1_OPAQUE = {0x10: "SEAPORT_V1_5", 0x11: "LOOKS_RARE_V2", 0x12: "NFTX", 0x13
                  0x15: "OWNER_CHECK_721", 0x16: "OWNER_CHECK_1155", 0x17: "SWEEP_ERC721", 0x18: "X2Y2_721",
                  0x19: "SUDOSWAP", 0x1A: "NFT20", 0x1B: "X2Y2_1155", 0x1C: "FOUNDATION", 0x1D: "SWEEP_ERC1155",
                  0x1E: "ELEMENT_MARKET", 0x20: "SEAPORT_V1_4", 0x22: "APPROVE_ERC20"}  # fmt: skip
+_UR_V1_SEAPORT = {
+    0x10: "0x00000000000000ADc04C56Bf30aC9d3c0aAF14dC",
+    0x20: "0x00000000000001ad428e4906aE43D8F9852d0dD6",
+}
 _UR_V2_OPAQUE = {0x10: "V4_SWAP", 0x11: "V3_POSITION_MANAGER_PERMIT", 0x12: "V3_POSITION_MANAGER_CALL",
                  0x13: "V4_INITIALIZE_POOL", 0x14: "V4_POSITION_MANAGER_CALL"}  # fmt: skip
 
@@ -361,6 +365,8 @@ def _decode_command(
     from copilot.decoding.calldata import _Context, build_params
 
     spec = _ur_commands().get(code)
+    if version == "v1" and code in _UR_V1_SEAPORT:
+        spec = (_UR_V1_OPAQUE[code], _params("uint256 value, bytes data"))
     if spec is None:
         opaque_name = _opaque_command(code, version, child)
         if opaque_name is None:
@@ -388,6 +394,12 @@ def _decode_command(
         commands = bytes.fromhex(child.params[0].value[2:])
         inputs = [bytes.fromhex(item[2:]) for item in child.params[1].value]
         child.children = _ur_plan(child, commands, inputs, version, chain_id, depth)
+    elif version == "v1" and code in _UR_V1_SEAPORT:
+        # the router calls Seaport with this calldata and value: the order is what the user buys
+        order = _child(
+            child, 0, _UR_V1_SEAPORT[code], child.params[0].value, child.params[1].value, chain_id, depth
+        )
+        child.children = [order]
 
 
 def _opaque_command(code: int, version: str | None, child: DecodedCall) -> str | None:
