@@ -76,7 +76,8 @@ def _never_lower(deterministic: Review, enriched: Review) -> Review:
     drop a deterministic finding."""
     if VERDICT_RANK[enriched.verdict] < VERDICT_RANK[deterministic.verdict]:
         enriched = enriched.model_copy(update={"verdict": deterministic.verdict, "decided_by": deterministic.decided_by})
-    missing = [f for f in deterministic.findings if f not in enriched.findings]
+    kept = {(f.id, f.location) for f in enriched.findings}
+    missing = [f for f in deterministic.findings if (f.id, f.location) not in kept]
     return enriched.model_copy(update={
         "risk_score": max(enriched.risk_score, deterministic.risk_score),
         "findings": enriched.findings + missing,
