@@ -186,7 +186,7 @@ def test_catalogue_ids_are_stable_shaped_and_documented_in_the_readme() -> None:
         assert re.fullmatch(r"[a-z0-9]+(\.[a-z0-9_]+)+", finding_id)
         assert spec.title and spec.example
         assert f"`{finding_id}`" in readme, f"{finding_id} missing from the README findings table"
-    assert markdown_table().count("\n") == len(CATALOGUE) + 1
+    assert markdown_table() in readme, "README findings table is out of date: paste catalogue.markdown_table()"
 
 
 def typed_request(primary_type: str, message: dict[str, object], verifying_contract: str) -> DecodedRequest:
