@@ -334,3 +334,10 @@ def test_universal_router_v1_seaport_command_decodes_the_order() -> None:
     (order,) = command.children
     assert order.contract == "Seaport 1.5" and order.name == "fulfillOrder" and order.value == 10**18
     assert order.path == "call.children[0].children[0]"
+
+
+def test_native_value_of_inner_calls_reads_in_ether() -> None:
+    call = decode_call(SAFE_PROXY, 0, exec_transaction(BOB, 15 * 10**17, b"", 0), 1)
+    assert call.params[1].name == "value" and call.params[1].display == "1.5 ETH"
+    batch = decode_call(ALICE, 0, calldata("execute(address,uint256,bytes)", BOB, 10**18, b""), 137)
+    assert batch.params[1].display == "1 POL"

@@ -368,7 +368,7 @@ def _uint_display(name: str, value: int, scope: dict[str, Any], context: _Contex
     key = name.lstrip("_").lower()
     if key in _DATE_NAMES:
         return _date_display(value)
-    if key in _NATIVE_AMOUNT_NAMES:
+    if key in _NATIVE_AMOUNT_NAMES or (key == "value" and _is_call_description(scope)):
         return format_native(value, context.chain_id)
     if "itemType" in scope and key in ("startamount", "endamount"):
         return _seaport_item_amount(value, scope, context)
@@ -395,6 +395,13 @@ def _uint_display(name: str, value: int, scope: dict[str, Any], context: _Contex
     if context.function in _ALLOWANCE_FUNCTIONS:
         return format_amount(value, None)
     return "unlimited" if is_unlimited(value) else None
+
+
+def _is_call_description(scope: dict[str, Any]) -> bool:
+    """(to, value, data)-shaped arguments: the value is the native amount sent with a call."""
+    return any(name in scope for name in ("to", "target")) and any(
+        name in scope for name in ("data", "callData")
+    )
 
 
 def _seaport_item_amount(value: int, scope: dict[str, Any], context: _Context) -> str | None:
