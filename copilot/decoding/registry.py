@@ -69,14 +69,15 @@ def _table() -> dict[str, list[_Entry]]:
         table.setdefault(raw["address"].lower(), []).append(
             _Entry(frozenset(chains) if chains is not None else None, contract)
         )
-    for chain, tokens in _tokens_document().items():
+    for chain, tokens in tokens_document().items():
         for address, meta in tokens.items():
             _merge_token(table, int(chain), address, meta)
     return table
 
 
 @lru_cache(maxsize=1)
-def _tokens_document() -> dict[str, dict[str, dict[str, Any]]]:
+def tokens_document() -> dict[str, dict[str, dict[str, Any]]]:
+    """abis/tokens.json: chain id (string) -> token address -> {symbol, decimals, name, ...}."""
     document: dict[str, dict[str, dict[str, Any]]] = json.loads(
         (abis_dir() / "tokens.json").read_text(encoding="utf-8")
     )

@@ -39,10 +39,10 @@ def lookup_token(address: str | None, chain_id: int | None) -> TokenMeta | None:
 
 @lru_cache(maxsize=1)
 def _token_index() -> dict[str, dict[int, TokenMeta]]:
-    from copilot.decoding.registry import _tokens_document
+    from copilot.decoding.registry import tokens_document
 
     index: dict[str, dict[int, TokenMeta]] = {}
-    for chain, tokens in _tokens_document().items():
+    for chain, tokens in tokens_document().items():
         for address, meta in tokens.items():
             index.setdefault(address.lower(), {})[int(chain)] = TokenMeta(
                 address=address, symbol=meta["symbol"], decimals=int(meta["decimals"]), name=meta.get("name")
