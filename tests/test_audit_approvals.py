@@ -138,6 +138,17 @@ def test_spending_through_the_called_contract_reduces_a_finite_allowance() -> No
     assert erc20(book) == {(TOKEN, ROUTER): MAX}  # unlimited allowances are never decremented
 
 
+def test_a_spender_pulling_tokens_itself_spends_its_allowance() -> None:
+    granted = approve(TOKEN, SPENDER, 100)
+    pulled = Log(TOKEN, [ev.TOPIC_TRANSFER, "0x" + w(USER), "0x" + w(SPENDER)], "0x" + n(30))
+    by_spender = tx(TOKEN, "0x23b872dd" + w(USER) + w(SPENDER) + n(30), sender=SPENDER, logs=[pulled])
+    assert erc20(book_of(granted, by_spender)) == {(TOKEN, SPENDER): 70}
+    # the owner's own transfer spends nobody's allowance
+    sent = Log(TOKEN, [ev.TOPIC_TRANSFER, "0x" + w(USER), "0x" + w(POOL)], "0x" + n(30))
+    own = tx(TOKEN, "0xa9059cbb" + w(POOL) + n(30), logs=[sent])
+    assert erc20(book_of(granted, own)) == {(TOKEN, SPENDER): 100}
+
+
 def test_operator_approvals_and_nft_single_approvals() -> None:
     grant = tx(NFT, "0xa22cb465" + w(SPENDER) + n(1))
     revoke = tx(NFT, "0xa22cb465" + w(SPENDER) + n(0))

@@ -4,6 +4,7 @@ multiprocessing, revoke plans that `sign` accepts, and the explanation dedup cac
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -46,12 +47,13 @@ def synthetic(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str,
 
 
 @pytest.fixture(scope="module")
-def synthetic_report(synthetic: tuple[Path, dict[str, Any]], tmp_path_factory: pytest.TempPathFactory) -> AuditReport:
-    import os
-
-    os.environ["TXCOPILOT_HOME"] = str(tmp_path_factory.mktemp("home"))
-    settings = AuditSettings(address=SYNTHETIC_USER, chain_id=1, chunk_bytes=256 * 1024)
-    return audit_file(synthetic[0], settings)
+def synthetic_report(
+    synthetic: tuple[Path, dict[str, Any]], tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[AuditReport]:
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("TXCOPILOT_HOME", str(tmp_path_factory.mktemp("home")))
+        settings = AuditSettings(address=SYNTHETIC_USER, chain_id=1, chunk_bytes=256 * 1024)
+        yield audit_file(synthetic[0], settings)
 
 
 def test_every_planted_problem_is_found_and_nothing_else(

@@ -113,13 +113,18 @@ class ApprovalBook:
         if event.owner != self.owner:
             return
         self.balances[event.token] = self.balances.get(event.token, 0) - amount
-        if event.source != "log" or event.via is None:
+        if event.source != "log":
             return
-        # The owner called `via`, and tokens left the owner: `via` (directly or through Permit2) spent them.
-        spent_direct = self._spend(self.erc20, (event.token, event.via), amount, UNLIMITED_ERC20)
-        if not spent_direct and (event.token, event.via) in self.permit2:
-            self._spend(self.permit2, (event.token, event.via), amount, UNLIMITED_PERMIT2)
-            self._spend(self.erc20, (event.token, PERMIT2), amount, UNLIMITED_ERC20)
+        # Tokens left the owner in a transaction that called `via` (a router the owner used) or was sent
+        # by `caller` (a spender calling transferFrom itself): that spender, directly or through Permit2,
+        # used its allowance.
+        for spender in dict.fromkeys(s for s in (event.via, event.caller) if s and s != self.owner):
+            if self._spend(self.erc20, (event.token, spender), amount, UNLIMITED_ERC20):
+                return
+            if (event.token, spender) in self.permit2:
+                self._spend(self.permit2, (event.token, spender), amount, UNLIMITED_PERMIT2)
+                self._spend(self.erc20, (event.token, PERMIT2), amount, UNLIMITED_ERC20)
+                return
 
     @staticmethod
     def _spend(table: dict[tuple[str, str], Grant], key: tuple[str, str], amount: int, unlimited: int) -> bool:

@@ -55,8 +55,9 @@ class Event(NamedTuple):
     expiration: int | None = None  # Permit2 expiry
     approved: bool = True  # operator approvals: granted or revoked
     source: str = "calldata"  # calldata | log | csv
-    via: str | None = None  # the contract the wallet called in this tx (who pulled the tokens)
+    via: str | None = None  # the contract the transaction called (who may have pulled the tokens)
     line: int = 0
+    caller: str | None = None  # the transaction's sender (a spender calling transferFrom itself)
 
 
 def _order(tx: HistoryTx | TokenTransfer, sub: int) -> tuple[int, int, int, int]:
@@ -115,7 +116,8 @@ def _event_from_log(tx: HistoryTx, address: str, topics: list[str], data: str, i
     topic0 = topics[0]
     body = data[2:]
     order = _order(tx, index)
-    common: dict[str, Any] = {"tx": tx.hash, "timestamp": tx.timestamp, "source": "log", "via": tx.to, "line": tx.line}
+    common: dict[str, Any] = {"tx": tx.hash, "timestamp": tx.timestamp, "source": "log", "via": tx.to, "line": tx.line,
+                              "caller": tx.sender}
     try:
         if topic0 == TOPIC_TRANSFER and len(topics) == 3:
             return Event("transfer", order, owner=_topic_address(topics[1]), token=address,
