@@ -106,6 +106,8 @@ def _known_action(call: DecodedCall, facts: Facts) -> str | None:
     if name == "transferFrom" and len(args) == 3:
         amount = shown[2] or facts.amount(to_int(args[2]) or 0, token)
         return f"moves {amount} from {facts.name(as_address(args[0]))} to {facts.name(as_address(args[1]))}"
+    if name in ("execTransaction", "execTransactionFromModule"):
+        return f"has the Safe {facts.name(token)} execute a transaction"
     if name == "setApprovalForAll" and len(args) == 2:
         verb = "lets" if args[1] is True else "stops letting"
         return f"{verb} {facts.name(as_address(args[0]))} move all your tokens of {facts.name(token)}"
