@@ -319,3 +319,11 @@ def test_any_calldata_decodes_to_a_status_never_an_exception(target: str, select
     call = decode_call(target, 0, bytes.fromhex(selector) + body, 1)
     assert call.status in set(CallStatus)
     call.model_dump_json()  # always serialisable
+
+
+def test_oneinch_v6_packed_addresses_read_as_tokens() -> None:
+    flags = 1 << 255
+    data = calldata("unoswap(uint256,uint256,uint256,uint256)", flags | int(USDC, 16), 25 * 10**6, 10**16, 7)
+    call = decode_call(ONEINCH_V6, 0, data, 1)
+    assert display(call, "token") == f"USD Coin (USDC) ({USDC})"
+    assert display(call, "amount") == "25 USDC"

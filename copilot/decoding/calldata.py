@@ -372,6 +372,12 @@ def _uint_display(name: str, value: int, scope: dict[str, Any], context: _Contex
         return format_native(value, context.chain_id)
     if "itemType" in scope and key in ("startamount", "endamount"):
         return _seaport_item_amount(value, scope, context)
+    if _packs_addresses(context):
+        if key in ("token", "to"):
+            address = _low_address(value)
+            return address_label(address, context.chain_id) or address
+        if key in ("amount", "minreturn") and isinstance(scope.get("token"), int):
+            return format_amount(value, lookup_token(_low_address(scope["token"]), context.chain_id))
     token_field = _AMOUNT_TOKEN_FIELD.get(key)
     if token_field and isinstance(scope.get(token_field), str):
         return format_amount(value, lookup_token(scope[token_field], context.chain_id))
@@ -395,6 +401,15 @@ def _uint_display(name: str, value: int, scope: dict[str, Any], context: _Contex
     if context.function in _ALLOWANCE_FUNCTIONS:
         return format_amount(value, None)
     return "unlimited" if is_unlimited(value) else None
+
+
+def _packs_addresses(context: _Context) -> bool:
+    """1inch V6 passes addresses as uint256 with flags in the high bits (its `Address` type)."""
+    return context.contract is not None and "oneinch-v6" in context.contract.abi
+
+
+def _low_address(value: int) -> str:
+    return _checksum(f"0x{value & (2**160 - 1):040x}")
 
 
 def _is_call_description(scope: dict[str, Any]) -> bool:
