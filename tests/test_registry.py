@@ -103,6 +103,8 @@ def test_bundled_abi_inputs_are_named_so_rules_can_read_arguments_by_name() -> N
         ("0xae7ab96520DE3A18E5e111B5EaAb095312D7fE84", 1, "stETH", "staking"),
         ("0x111111125421cA6dc452d289314280a0f8842A65", 8453, "1inch", "router"),
         ("0x63c0c19a282a1B52b07dD5a65b58948A07DAE32B", 1, "MetaMask", "eip7702-delegate"),
+        ("0x7702cb554e6bFb442cb743A7dF23154544a7176C", 8453, "Coinbase", "eip7702-delegate"),
+        ("0x000000009B1D0aF20D8C6d0A44e162d11F9b8f00", 10, "Calibur", "eip7702-delegate"),
         ("0x82aF49447D8a07e3bd95BD0d56f35241523fBab1", 42161, "WETH", "token"),
     ],
 )
