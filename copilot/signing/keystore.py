@@ -84,9 +84,11 @@ def create_key(name: str, password: str) -> KeystoreEntry:
     import secrets
 
     _require_free(name)
-    key = bytearray(secrets.token_bytes(32))
-    while not 0 < int.from_bytes(key, "big") < SECP256K1_N:  # astronomically rare, but cheap to rule out
-        key[:] = secrets.token_bytes(32)
+    key = bytearray(32)
+    while not 0 < int.from_bytes(key, "big") < SECP256K1_N:  # out of range: astronomically rare after the first draw
+        drawn = secrets.token_bytes(32)
+        key[:] = drawn
+        scrub(drawn)
     try:
         return _store(name, key, password)
     finally:
