@@ -64,11 +64,11 @@ def review_decoded(decoded: DecodedRequest, policy: Policy, context: ReviewConte
         explanation=explain(facts, findings, decision),
         policy=decision.policy_name,
     )
-    if options.use_llm:
-        from copilot.llm.explain import enrich_review
+    # Always through the LLM stage: with use_llm off it still flags prompt-injection text in what the
+    # dApp supplied and labels the explanation deterministic; it never runs a model then.
+    from copilot.llm.explain import enrich_review
 
-        review = _never_lower(review, enrich_review(review, options))
-    return review
+    return _never_lower(review, enrich_review(review, options))
 
 
 def _never_lower(deterministic: Review, enriched: Review) -> Review:

@@ -18,6 +18,10 @@ def test_case_gets_its_verdict_and_findings(case: Case) -> None:
     assert review.verdict == case.verdict, summary
     assert set(case.findings) <= found, summary
     assert not set(case.forbidden) & found, summary
+    for finding in review.findings:  # the README catalogue tells the truth about every finding raised
+        spec = CATALOGUE.get(finding.id)
+        if spec is not None and "[severity " not in finding.evidence:
+            assert (finding.severity, finding.title) == (spec.severity, spec.title), finding
 
 
 def test_corpus_is_large_and_covers_every_finding() -> None:
