@@ -54,7 +54,7 @@ def enrich_review(review: Review, options: Any, *, backend_override: dict[str, A
     receives the explanation as readable text while it streams). `backend_override` replaces the
     model with a worker-side fake (tests).
     """
-    review = review.model_copy(deep=True)
+    review = review.model_copy()  # shallow: every change below reassigns a top-level field
     facts = collect_facts(review)
     _flag_injection(review, facts)
     if not getattr(options, "use_llm", True):
