@@ -4,6 +4,7 @@ checked against the token's current allowance()/isApprovedForAll() and the walle
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -67,3 +68,29 @@ def test_unreachable_node_is_one_line(anvil: Any) -> None:
     anvil.process.wait(timeout=5)
     result = CliRunner().invoke(cli, ["audit", "--address", anvil.accounts[1][0], "--rpc", url, "--no-llm"])
     assert result.exit_code == 4 and result.stderr.count("\n") == 1 and "node" in result.stderr
+
+
+@pytest.mark.anvil
+def test_revoke_plan_signed_with_txcopilot_sign_closes_the_approvals(anvil: Any, tmp_path: Path) -> None:
+    from tests.signhelpers import import_account
+
+    user, key = anvil.accounts[1]
+    token = deploy(anvil, "TestToken", "Test USD", "TUSD", 6)
+    nft = deploy(anvil, "TestNFT")
+    transact(anvil, token, "approve(address,uint256)", [DRAINER, MAX], sender=1)
+    transact(anvil, nft, "setApprovalForAll(address,bool)", [OPERATOR, True], sender=1)
+    revokes = tmp_path / "revokes"
+    result = CliRunner().invoke(cli, ["audit", "--address", user, "--rpc", anvil.url, "--no-llm", "--json",
+                                      "--revoke-out", str(revokes)])
+    assert result.exit_code == 0, result.stderr
+    password = import_account(tmp_path, key, "victim")
+    files = sorted(p for p in revokes.iterdir() if p.suffix == ".json")
+    assert len(files) == 2
+    for path in files:
+        signed = CliRunner().invoke(cli, ["sign", str(path), "--account", "victim", "--rpc", anvil.url, "--broadcast",
+                                          "--no-llm", "--password-file", str(password)], input="y\n" * 3)
+        assert signed.exit_code == 0, signed.output
+    assert view(anvil, token, "allowance(address,address)", [user, DRAINER], "uint256") == 0
+    assert view(anvil, nft, "isApprovedForAll(address,address)", [user, OPERATOR], "bool") is False
+    after = CliRunner().invoke(cli, ["audit", "--address", user, "--rpc", anvil.url, "--no-llm", "--json"])
+    assert json.loads(after.stdout)["approvals"] == []
