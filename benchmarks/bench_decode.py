@@ -90,27 +90,32 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=15, help="cold runs per command (median reported)")
     parser.add_argument(
-        "--cast-sample", type=int, default=40, help="corpus transactions to time through cast"
+        "--cast-sample", type=int, default=40, help="signed corpus transactions to time through cast"
     )
     args = parser.parse_args()
 
     raws = raw_transactions()
     if not raws:
         sys.exit(f"no rawTx found under {CORPUS}")
-    sample = raws[0]
-    print(f"corpus: {len(raws)} raw transactions from {CORPUS.relative_to(ROOT)}")
+    sys.path.insert(0, str(ROOT))
+    from copilot.decoding.transaction import decode_raw_transaction
+
+    signed = [raw for raw in raws if decode_raw_transaction(bytes.fromhex(raw[2:])).signed]
+    unsigned = [raw for raw in raws if raw not in signed]
+    sample = signed[0]  # a transaction both tools can decode: cast needs a signature
+    print(f"corpus: {len(raws)} raw transactions from {CORPUS.relative_to(ROOT)}, {len(signed)} signed")
 
     ours_cold, ours_cpu = cold_runs([*txcopilot_command(), "decode", sample], args.runs)
     json_cold, json_cpu = cold_runs([*txcopilot_command(), "decode", sample, "--json"], args.runs)
-    sys.path.insert(0, str(ROOT))
     full_rate, count = rate(full_decode, raws)
     layer_rate, _ = rate(transaction_layer, raws)
     print(
-        f"txcopilot decode, cold, one raw tx:     {ours_cold * 1000:.0f} ms wall, {ours_cpu * 1000:.0f} ms CPU (median of {args.runs})"
+        f"txcopilot decode, cold, one signed tx:  {ours_cold * 1000:.0f} ms wall, {ours_cpu * 1000:.0f} ms CPU"
     )
     print(
         f"txcopilot decode --json, cold:          {json_cold * 1000:.0f} ms wall, {json_cpu * 1000:.0f} ms CPU"
     )
+    print(f"  (cold figures: median of {args.runs} runs)")
     print(f"batch, full decode, in-process:         {full_rate:,.0f} tx/s ({count:,} decodes, one core)")
     print(f"batch, transaction layer only:          {layer_rate:,.0f} tx/s (parse, strict decode, recovery)")
 
@@ -118,18 +123,29 @@ def main() -> None:
         print("cast not installed (npm install): no comparison")
         return
     cast_cold, cast_cpu = cold_runs([str(CAST), "decode-transaction", sample], args.runs)
-    picked = raws[: args.cast_sample]
+    picked = signed[: args.cast_sample]
     start = time.perf_counter()
     for raw in picked:
         subprocess.run(
             [str(CAST), "decode-transaction", raw], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
         )
     cast_per_tx = (time.perf_counter() - start) / len(picked)
+    tried = unsigned[:5]
+    refused = sum(
+        1
+        for raw in tried
+        if not subprocess.run(
+            [str(CAST), "decode-transaction", raw], capture_output=True, text=True
+        ).stdout.strip()
+    )
     print(
         f"cast decode-transaction, cold, one tx:  {cast_cold * 1000:.0f} ms wall, {cast_cpu * 1000:.0f} ms CPU"
     )
     print(
-        f"cast over {len(picked)} corpus txs:            {cast_per_tx * 1000:.0f} ms/tx = {1 / cast_per_tx:,.1f} tx/s"
+        f"cast over {len(picked)} signed corpus txs:     {cast_per_tx * 1000:.0f} ms/tx = {1 / cast_per_tx:,.1f} tx/s"
+    )
+    print(
+        f"cast on unsigned corpus txs:            refuses {refused} of {len(tried)} tried (needs a signature)"
     )
     print(
         f"ratio, cold single tx (cast / txcopilot): {cast_cold / ours_cold:.2f}x wall, {cast_cpu / ours_cpu:.2f}x CPU"
