@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -56,9 +57,18 @@ def test_read_input_from_file_stdin_and_inline(tmp_path: Path, monkeypatch: pyte
     assert read_input(RAW) == RAW
 
 
-def test_missing_file_is_named(tmp_path: Path) -> None:
+def test_missing_file_directory_and_unreadable_file_are_named(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="no such file"):
         read_input(str(tmp_path / "missing.json"))
+    with pytest.raises(InputError, match="is a directory"):
+        read_input(str(tmp_path))
+    locked = tmp_path / "locked.json"
+    locked.write_text("{}")
+    locked.chmod(0)
+    if os.access(locked, os.R_OK):  # running as root: permissions do not apply
+        return
+    with pytest.raises(InputError, match="cannot read"):
+        read_input(str(locked))
 
 
 def test_oversized_input_is_refused_with_the_limit(tmp_path: Path) -> None:

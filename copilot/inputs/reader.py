@@ -18,9 +18,14 @@ def read_input(arg: str) -> str:
         data = sys.stdin.buffer.read(MAX_INPUT_BYTES + 1)
         source = "stdin"
     elif _is_file(arg):
-        with open(arg, "rb") as handle:
-            data = handle.read(MAX_INPUT_BYTES + 1)
+        try:
+            with open(arg, "rb") as handle:
+                data = handle.read(MAX_INPUT_BYTES + 1)
+        except OSError as exc:
+            raise InputError(f"cannot read {arg}: {exc.strerror or exc}") from None
         source = arg
+    elif _looks_like_path(arg) and _is_dir(arg):
+        raise InputError(f"{arg} is a directory", "pass a file, `-` for stdin, or the hex/JSON itself")
     elif _looks_like_path(arg):
         raise InputError(
             f"no such file: {arg}", "pass an existing file, `-` for stdin, or the hex/JSON itself"
@@ -43,6 +48,13 @@ def read_input(arg: str) -> str:
     if not text.strip():
         raise InputError(f"input from {source} is empty", "pass a raw transaction, a JSON request, or a file")
     return text
+
+
+def _is_dir(arg: str) -> bool:
+    try:
+        return Path(arg).is_dir()
+    except (OSError, ValueError):
+        return False
 
 
 def _is_file(arg: str) -> bool:
