@@ -10,6 +10,8 @@ from typing import Any
 
 import pytest
 from eth_account.messages import _hash_eip191_message, encode_typed_data
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from copilot.decoding.typed_data import embedded_calls, hash_typed_data
 from copilot.errors import InputError
@@ -194,3 +196,73 @@ def test_safe_transaction_exposes_its_embedded_call() -> None:
         bytes.fromhex("095ea7b3"),
         "delegatecall",
     )
+
+
+# --------------------------------------------------------------------------- differential fuzzing
+
+
+ATOMIC = [
+    "address",
+    "bool",
+    "string",
+    "bytes",
+    "uint8",
+    "uint256",
+    "int16",
+    "int256",
+    "bytes1",
+    "bytes32",
+    "uint40",
+]
+
+
+def _value(draw: Any, kind: str) -> Any:
+    if kind == "address":
+        return "0x" + draw(st.binary(min_size=20, max_size=20)).hex()
+    if kind == "bool":
+        return draw(st.booleans())
+    if kind == "string":
+        return draw(st.text(max_size=20))
+    if kind == "bytes":
+        return "0x" + draw(st.binary(max_size=40)).hex()
+    if kind.startswith("bytes"):
+        return "0x" + draw(st.binary(min_size=int(kind[5:]), max_size=int(kind[5:]))).hex()
+    bits = int(kind.lstrip("uint"))
+    if kind.startswith("u"):
+        return draw(st.integers(0, 2**bits - 1))
+    return draw(st.integers(-(2 ** (bits - 1)), 2 ** (bits - 1) - 1))
+
+
+@st.composite
+def typed_documents(draw: Any) -> dict[str, Any]:
+    inner_fields = [(f"i{n}", draw(st.sampled_from(ATOMIC))) for n in range(draw(st.integers(1, 3)))]
+    kinds = [*ATOMIC, "Inner", "Inner[]", "uint256[2]", "address[]"]
+    outer_fields = [(f"f{n}", draw(st.sampled_from(kinds))) for n in range(draw(st.integers(1, 5)))]
+
+    def make(kind: str) -> Any:
+        if kind == "Inner":
+            return {name: _value(draw, k) for name, k in inner_fields}
+        if kind.endswith("[]"):
+            return [make(kind[:-2]) for _ in range(draw(st.integers(0, 3)))]
+        if kind.endswith("[2]"):
+            return [make(kind[:-3]) for _ in range(2)]
+        return _value(draw, kind)
+
+    types = {
+        "EIP712Domain": [{"name": "name", "type": "string"}, {"name": "chainId", "type": "uint256"}],
+        "Outer": [{"name": name, "type": kind} for name, kind in outer_fields],
+    }
+    if any(kind.startswith("Inner") for _, kind in outer_fields):  # eth-account refuses unused types
+        types["Inner"] = [{"name": name, "type": kind} for name, kind in inner_fields]
+    return {
+        "types": types,
+        "primaryType": "Outer",
+        "domain": {"name": draw(st.text(max_size=10)), "chainId": draw(st.integers(0, 2**64))},
+        "message": {name: make(kind) for name, kind in outer_fields},
+    }
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(typed_documents())
+def test_random_typed_data_hashes_like_eth_account(td: dict[str, Any]) -> None:
+    assert hash_typed_data(td).signing_hash == _reference(td)
