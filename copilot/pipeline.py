@@ -61,14 +61,18 @@ def review_decoded(decoded: DecodedRequest, policy: Policy, context: ReviewConte
         findings=findings,
         decided_by=decision.decided_by,
         decoded=decoded,
-        explanation=explain(facts, findings, decision),
+        explanation=explain(facts, findings, decision.verdict, decision.decided_by, decision.policy_name),
         policy=decision.policy_name,
     )
     # Always through the LLM stage: with use_llm off it still flags prompt-injection text in what the
     # dApp supplied and labels the explanation deterministic; it never runs a model then.
     from copilot.llm.explain import enrich_review
 
-    return _never_lower(review, enrich_review(review, options))
+    final = _never_lower(review, enrich_review(review, options))
+    if final.explanation_source == "deterministic" and (final.verdict, final.findings) != (review.verdict, findings):
+        # The stage added findings or raised the verdict: the deterministic text must say so.
+        final.explanation = explain(facts, final.findings, final.verdict, final.decided_by, final.policy)
+    return final
 
 
 def _never_lower(deterministic: Review, enriched: Review) -> Review:

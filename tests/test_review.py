@@ -153,3 +153,12 @@ def test_a_labelled_corpus_file_reviews_as_the_request_it_wraps() -> None:
     assert code == 0
     doc = json.loads(out)
     assert doc["verdict"] == "block" and doc["decided_by"] == "finding:sign.raw_hash"
+
+
+def test_deterministic_explanation_reflects_findings_added_by_the_llm_stage() -> None:
+    from copilot.risk.corpus import corpus_dir, load_case, review_case
+
+    review = review_case(load_case(corpus_dir() / "text-prompt-injection.json"))
+    assert review.verdict == "confirm"
+    assert "Verdict: CONFIRM" in review.explanation and "tries to instruct an AI reviewer" in review.explanation
+    assert review.explanation_note and "--no-llm" in review.explanation_note

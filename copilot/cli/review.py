@@ -144,6 +144,8 @@ def render(result: Review) -> None:
         out.print("No findings.")
     source = "local LLM" if result.explanation_source == "llm" else "deterministic"
     out.print(Panel(Text(result.explanation), title=f"Explanation ({source})", title_align="left"))
+    if result.explanation_note:
+        out.print(Text(result.explanation_note, style="dim"))
     out.print(Text(_summary(result), style="dim"))
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from copilot.models import CallStatus, DecodedCall, DecodedRequest, Finding, PolicyDecision, RequestKind
+from copilot.models import CallStatus, DecodedCall, DecodedRequest, Finding, RequestKind
 from copilot.risk.facts import Facts, as_address, short, to_int
 from copilot.risk.messages import siwe_fields
 from copilot.risk.orders import describe_order
@@ -16,7 +16,7 @@ MAX_FIELDS = 6
 MAX_TEXT = 160
 
 
-def explain(facts: Facts, findings: list[Finding], decision: PolicyDecision) -> str:
+def explain(facts: Facts, findings: list[Finding], verdict: str, decided_by: str, policy: str) -> str:
     lines = [_what(facts)]
     risky = [f for f in findings if f.severity.rank > 0]
     if risky:
@@ -25,7 +25,7 @@ def explain(facts: Facts, findings: list[Finding], decision: PolicyDecision) -> 
             lines.append(f"…and {len(risky) - 6} more findings.")
     else:
         lines.append("No risk found by the deterministic rules.")
-    lines.append(f"Verdict: {decision.verdict.upper()}, decided by {decision.decided_by} (policy {decision.policy_name}).")
+    lines.append(f"Verdict: {verdict.upper()}, decided by {decided_by} (policy {policy}).")
     return "\n".join(lines)
 
 
