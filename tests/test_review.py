@@ -162,3 +162,16 @@ def test_deterministic_explanation_reflects_findings_added_by_the_llm_stage() ->
     assert review.verdict == "confirm"
     assert "Verdict: CONFIRM" in review.explanation and "tries to instruct an AI reviewer" in review.explanation
     assert review.explanation_note and "--no-llm" in review.explanation_note
+
+
+def test_offline_ignores_the_node_set_in_the_config() -> None:
+    from copilot.config import config_path
+
+    path = config_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text('[review]\nrpc = "http://127.0.0.1:9"\npolicy = "paranoid"\n', encoding="utf-8")
+    code, _, err = run("review", str(DEMO), "--json", "--no-llm")
+    assert code == 4 and "127.0.0.1:9" in err
+    code, out, _ = run("review", str(DEMO), "--json", "--no-llm", "--offline")
+    assert code == 0
+    assert json.loads(out)["policy"] == "paranoid"
