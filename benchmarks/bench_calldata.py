@@ -17,15 +17,16 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 CAST = ROOT / "node_modules" / ".bin" / "cast"
-sys.path.insert(0, str(ROOT))
+sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
 
 def main() -> None:
     import subprocess
 
+    from calldatahelpers import PARITY_CASES as CASES
+    from calldatahelpers import calldata
+
     from copilot.decoding.calldata import decode_call
-    from tests.test_calldata import calldata
-    from tests.test_cast_parity import CASES
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=float, default=3.0, help="how long to run the in-process loop")

@@ -6,13 +6,13 @@ import json
 from pathlib import Path
 from typing import Any
 
+from calldatahelpers import BOB, USDC, calldata
 from click.testing import CliRunner
 
 from copilot.cli.main import cli
 from copilot.decoding.calldata import decode_call
 from copilot.decoding.selectors import selector_of
 from copilot.models import CallStatus
-from tests.test_calldata import BOB, USDC, calldata
 
 UNKNOWN = "0x9999999999999999999999999999999999999999"
 # Real selector collisions, found on 4byte.directory; the tests check that the hashes agree.

@@ -2,56 +2,32 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
-from eth_abi import encode
+from calldatahelpers import (
+    AAVE_POOL,
+    ALICE,
+    BOB,
+    DAI,
+    ENS_RESOLVER,
+    MAX,
+    ONEINCH_V6,
+    PERMIT2,
+    SEAPORT_16,
+    STETH,
+    SWAP_ROUTER02,
+    UNIVERSAL_ROUTER,
+    UNKNOWN,
+    USDC,
+    V2_ROUTER,
+    WETH,
+    calldata,
+    display,
+)
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from copilot.decoding.calldata import MAX_DEPTH, decode_call
-from copilot.decoding.selectors import selector_of
 from copilot.models import CallStatus
-
-USDC = "0xA0b86991c6218b36c1d19D4a2e9Eb0cE3606eB48"
-DAI = "0x6B175474E89094C44Da98b954EedeAC495271d0F"
-WETH = "0xC02aaA39b223FE8D0A0e5C4F27eAD9083C756Cc2"
-PERMIT2 = "0x000000000022D473030F116dDEE9F6B43aC78BA3"
-UNIVERSAL_ROUTER = "0x3fC91A3afd70395Cd496C647d5a6CC9D4B2b7FAD"
-V2_ROUTER = "0x7a250d5630B4cF539739dF2C5dAcb4c659F2488D"
-SWAP_ROUTER02 = "0x68b3465833fb72A70ecDF485E0e4C7bD8665Fc45"
-AAVE_POOL = "0x87870Bca3F3fD6335C3F4ce8392D69350B4fA4E2"
-SEAPORT_16 = "0x0000000000000068F116a894984e2DB1123eB395"
-STETH = "0xae7ab96520DE3A18E5e111B5EaAb095312D7fE84"
-ONEINCH_V6 = "0x111111125421cA6dc452d289314280a0f8842A65"
-ENS_RESOLVER = "0x231b0Ee14048e9dCcD1d247744d114a4EB5E8E63"
-ALICE = "0x1111111111111111111111111111111111111111"
-BOB = "0x2222222222222222222222222222222222222222"
-UNKNOWN = "0x9999999999999999999999999999999999999999"
-MAX = 2**256 - 1
-
-
-def calldata(signature: str, *args: Any) -> bytes:
-    types = signature[signature.index("(") + 1 : -1]
-    return bytes.fromhex(selector_of(signature)[2:]) + encode(_split(types), list(args))
-
-
-def _split(types: str) -> list[str]:
-    out, depth, current = [], 0, ""
-    for char in types:
-        depth += char == "("
-        depth -= char == ")"
-        if char == "," and depth == 0:
-            out.append(current)
-            current = ""
-        else:
-            current += char
-    return [*out, current] if current else out
-
-
-def display(call: Any, name: str) -> str | None:
-    return next(p.display for p in call.params if p.name == name)
-
 
 # --------------------------------------------------------------------------- ERC-20 and friends
 

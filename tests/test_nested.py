@@ -2,6 +2,25 @@
 
 from __future__ import annotations
 
+from calldatahelpers import (
+    ALICE,
+    BOB,
+    MULTICALL3,
+    MULTISEND_CALL_ONLY,
+    PERMIT2,
+    SAFE_PROXY,
+    SEAPORT_ORDER,
+    SEAPORT_ORDER_ARGS,
+    UR_V1,
+    UR_V2,
+    USDC,
+    WETH,
+    ZERO,
+    calldata,
+    exec_transaction,
+    packed,
+    v3_path,
+)
 from eth_abi import encode
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -9,38 +28,6 @@ from hypothesis import strategies as st
 from copilot.decoding.calldata import decode_call
 from copilot.decoding.nested import decode_v3_path
 from copilot.models import CallStatus
-from tests.test_calldata import ALICE, BOB, PERMIT2, USDC, WETH, calldata
-
-SAFE_PROXY = "0x5afE5afE5afE5afE5afE5afE5afE5afE5afE5afE"
-MULTISEND_CALL_ONLY = "0x40A2aCCbd92BCA938b02010E17A5b8929b49130D"
-MULTICALL3 = "0xcA11bde05977b3631167028862bE2a173976CA11"
-UR_V1 = "0x3fC91A3afd70395Cd496C647d5a6CC9D4B2b7FAD"
-UR_V2 = "0x66a9893cC07D91D95644AEDD05D03f95e1dBA8Af"
-ZERO = "0x" + "00" * 20
-EXEC_TRANSACTION = (
-    "execTransaction(address,uint256,bytes,uint8,uint256,uint256,uint256,address,address,bytes)"
-)
-
-
-def exec_transaction(to: str, value: int, data: bytes, operation: int) -> bytes:
-    return calldata(EXEC_TRANSACTION, to, value, data, operation, 0, 0, 0, ZERO, ZERO, b"\x01" * 65)
-
-
-def packed(operation: int, to: str, value: int, data: bytes) -> bytes:
-    return (
-        bytes([operation])
-        + bytes.fromhex(to[2:])
-        + value.to_bytes(32, "big")
-        + len(data).to_bytes(32, "big")
-        + data
-    )
-
-
-def v3_path(*hops: str | int) -> bytes:
-    out = b""
-    for hop in hops:
-        out += bytes.fromhex(hop[2:]) if isinstance(hop, str) else hop.to_bytes(3, "big")
-    return out
 
 
 def test_safe_exec_delegatecall_to_multisend_reveals_every_inner_transaction() -> None:
@@ -324,9 +311,7 @@ def test_oneinch_permit_and_call_decodes_the_router_call() -> None:
 
 
 def test_universal_router_v1_seaport_command_decodes_the_order() -> None:
-    from tests.test_cast_parity import _ORDER, SEAPORT_ORDER
-
-    order_call = calldata(f"fulfillOrder{SEAPORT_ORDER}", _ORDER, b"\x00" * 32)
+    order_call = calldata(f"fulfillOrder{SEAPORT_ORDER}", SEAPORT_ORDER_ARGS, b"\x00" * 32)
     seaport = encode(["uint256", "bytes"], [10**18, order_call])
     call = decode_call(UR_V1, 10**18, calldata("execute(bytes,bytes[])", bytes([0x10]), [seaport]), 1)
     (command,) = call.children
