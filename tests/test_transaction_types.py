@@ -10,6 +10,8 @@ import pytest
 import rlp
 from eth_account import Account
 from eth_hash.auto import keccak
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from copilot.decoding.transaction import (
     consensus_warnings,
@@ -250,3 +252,41 @@ def test_blob_network_wrapper_with_eip7594_cell_proofs() -> None:
     wrapped = b"\x03" + rlp.encode([body, 1, [bytes(131_072)], [commitment], cell_proofs])
     info = decode_raw_transaction(wrapped)
     assert info.hash == "0x" + bytes(signed.hash).hex() and info.sender == ACCOUNT.address
+
+
+@st.composite
+def random_transactions(draw: Any) -> dict[str, Any]:
+    tx_type = draw(st.sampled_from([0, 1, 2, 4]))
+    tx: dict[str, Any] = {
+        "nonce": draw(st.integers(0, 2**64 - 2)),
+        "gas": draw(st.integers(0, 2**32)),
+        "value": draw(st.integers(0, 2**256 - 1)),
+        "data": "0x" + draw(st.binary(max_size=64)).hex(),
+        "chainId": draw(st.integers(1, 2**32)),
+        "to": draw(st.sampled_from([USDC, "0x" + "00" * 20, "0x63c0c19a282a1B52b07dD5a65b58948A07DAE32B"])),
+    }
+    if tx_type < 2:
+        tx["gasPrice"] = draw(st.integers(0, 2**64))
+        tx["type"] = tx_type if tx_type else None
+    else:
+        tx["maxFeePerGas"] = draw(st.integers(0, 2**64))
+        tx["maxPriorityFeePerGas"] = draw(st.integers(0, 2**64))
+        tx["type"] = tx_type
+    if tx_type:
+        tx["accessList"] = draw(st.sampled_from([[], ACCESS]))
+    if tx_type == 4:
+        tx["authorizationList"] = [
+            _authorization(chain_id=draw(st.integers(0, 2**32)), nonce=draw(st.integers(0, 9)))
+        ]
+    return {key: value for key, value in tx.items() if value is not None}
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(random_transactions())
+def test_random_signed_transactions_decode_like_eth_account(tx: dict[str, Any]) -> None:
+    signed = _sign(tx)
+    info = decode_raw_transaction(bytes(signed.raw_transaction))
+    assert info.sender == ACCOUNT.address and info.hash == "0x" + bytes(signed.hash).hex()
+    assert (info.nonce, info.gas, info.value, info.data, info.chain_id) == (
+        tx["nonce"], tx["gas"], tx["value"], tx["data"], tx["chainId"]
+    )  # fmt: skip
