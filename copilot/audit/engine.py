@@ -251,9 +251,12 @@ class ChunkCache:
         return result
 
     def put(self, number: int, result: dict[str, Any]) -> None:
-        from copilot.state.atomic import atomic_write_text
-
-        atomic_write_text(self.directory / f"chunk-{number:06d}.json", json.dumps(result, separators=(",", ":")))
+        # Write-then-rename without fsync: a cache entry lost in a crash is recomputed, never half-read.
+        self.directory.mkdir(parents=True, exist_ok=True)
+        path = self.directory / f"chunk-{number:06d}.json"
+        temporary = path.with_suffix(f".{os.getpid()}.tmp")
+        temporary.write_text(json.dumps(result, separators=(",", ":")), encoding="utf-8")
+        os.replace(temporary, path)
 
 
 # --------------------------------------------------------------------------- assembling the report
@@ -292,8 +295,8 @@ def _assemble(
         bad_count += len(result["bad"])
         bad.extend(BadRowItem(line=line, reason=reason) for line, reason in result["bad"][: MAX_BAD_ROW_DETAILS - len(bad)])
         flagged.extend(_tx_item(outcome) for outcome in result["flagged"])
-        events.extend(Event(row[0], tuple(row[1]), *row[2:]) for row in result["events"])
-    events.sort(key=lambda e: e.order)
+        events.extend(map(Event._make, result["events"]))
+    events.sort(key=lambda e: tuple(e.order))  # fresh results carry tuples, cached ones lists
     now = settings.now or int(time.time())
 
     book = ApprovalBook.empty(settings.address)
