@@ -75,13 +75,10 @@ def _item_amount(item: dict[str, Any]) -> int:
 
 
 def _describe(item: dict[str, Any], facts: Facts) -> str:
-    item_type = to_int(item.get("itemType"))
     token = as_address(item.get("token")) or ZERO_ADDRESS
-    if item_type in NFT_ITEM_TYPES:
+    if to_int(item.get("itemType")) in NFT_ITEM_TYPES:
         return f"NFT #{item.get('identifierOrCriteria')} of {facts.name(token)}"
-    if item_type == 0:
-        return facts.native(_item_amount(item))
-    return facts.amount(_item_amount(item), token)
+    return _money(_item_amount(item), token, facts)
 
 
 def _seaport(order: dict[str, Any], where: str, facts: Facts) -> Iterator[Finding]:
@@ -97,8 +94,9 @@ def _seaport(order: dict[str, Any], where: str, facts: Facts) -> Iterator[Findin
         recipient = as_address(item.get("recipient")) or ZERO_ADDRESS
         currency = as_address(item.get("token")) or ZERO_ADDRESS
         is_nft = to_int(item.get("itemType")) in NFT_ITEM_TYPES
-        if recipient == offerer:
-            offerer_gets_nft |= is_nft
+        if recipient == offerer and is_nft:
+            offerer_gets_nft = True
+        elif recipient == offerer:
             to_offerer[currency] = to_offerer.get(currency, 0) + _item_amount(item)
         elif is_nft and not facts.is_known(recipient):
             yield finding("order.foreign_recipient", f"{_describe(item, facts)} goes to {facts.name(recipient)}", where)
