@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from copilot.decoding._crypto import keccak256
+from copilot.decoding._crypto import keccak256, to_checksum_address
 from copilot.decoding.registry import TAGS, all_contracts, known_contract
 from copilot.decoding.selectors import bundled_abis, function_from_signature, parse_abi, selector_of
 from copilot.resources import abis_dir
@@ -137,9 +137,14 @@ def test_registry_data_is_consistent() -> None:
     for contract in all_contracts():
         assert contract.tags <= TAGS, contract
         assert all(name in abis for name in contract.abi), contract
-        assert contract.address.startswith("0x") and len(contract.address) == 42
+        # EIP-55: a mistyped address fails its own checksum
+        assert to_checksum_address(bytes.fromhex(contract.address[2:])) == contract.address, contract
     raw = json.loads((abis_dir() / "tokens.json").read_text())
     assert {"1", "10", "42161", "8453", "137"} <= set(raw)
+    for tokens in raw.values():
+        for address, meta in tokens.items():
+            assert to_checksum_address(bytes.fromhex(address[2:])) == address
+            assert isinstance(meta["symbol"], str) and 0 <= meta["decimals"] <= 36
 
 
 def test_abi_parser_accepts_artifacts_and_rejects_broken_files() -> None:
