@@ -183,3 +183,14 @@ def test_debug_shows_the_traceback_in_a_real_process() -> None:
         timeout=60,
     )
     assert "Traceback" in debug.stderr and "InputError" in debug.stderr
+
+
+def test_consensus_warning_and_unrecoverable_sender_are_shown() -> None:
+    case = json.loads(
+        (ROOT / "fixtures/ethereum-tests/TransactionTests/ttVValue/WrongVRSTestVEqual26.json").read_text()
+    )
+    result = run("decode", case["WrongVRSTestVEqual26"]["txbytes"])
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.stdout.split())
+    assert "From unrecoverable" in text
+    assert "medium: Signature encodes no chain id (tx.chain_id) v=26" in text
