@@ -98,11 +98,13 @@ def audit(
     else:
         assert rpc is not None
         from copilot.audit.onchain import scan_history
+        from copilot.cli.output import err_console
 
-        rows, node_chain = scan_history(rpc, settings.address, from_block, to_block)
+        span = f"blocks {from_block}..{to_block if to_block is not None else 'latest'}"
+        with err_console().status(f"Scanning {span} on {rpc} for {address}'s transactions and logs"):
+            rows, node_chain = scan_history(rpc, settings.address, from_block, to_block)
         settings.chain_id = settings.chain_id or node_chain
-        report = audit_rows(rows, f"{rpc} blocks {from_block}..{to_block if to_block is not None else 'latest'}",
-                            settings, progress)
+        report = audit_rows(rows, f"{rpc} {span}", settings, progress)
     if revoke_out is not None:
         _write_revokes(revoke_out, report)
     _emit(report, fmt, out)
