@@ -51,3 +51,16 @@ def test_stream_shows_values_not_json() -> None:
     assert "- [approval.unlimited] It can take all your USDC." in shown
     assert "Model's risk level: high" in shown
     assert "{" not in shown and '"' not in shown
+
+
+def test_an_answer_cut_off_at_the_token_limit_keeps_its_complete_parts() -> None:
+    from copilot.llm.explain import salvage_answer
+
+    text = json.dumps(GOOD)
+    cut = text[: text.index("Nothing moves") + 4]
+    answer = salvage_answer(cut)
+    assert answer is not None
+    assert answer.summary == GOOD["summary"]
+    assert answer.what_happens == GOOD["what_happens"][:1]
+    assert answer.risks == [] and answer.risk_level == "low"  # unknown level never raises
+    assert salvage_answer('{"summary": "You appr') is None

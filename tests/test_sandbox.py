@@ -51,7 +51,14 @@ def test_worker_cannot_read_the_keystore_or_data_dir(worker: Worker) -> None:
 
 def test_worker_environment_is_scrubbed_and_limited(worker: Worker) -> None:
     check = worker.request({"type": "self_check"})
-    assert set(check["env_keys"]) <= {"PATH", "LANG", "PYTHONDONTWRITEBYTECODE", "PYTHONNOUSERSITE", "PWD"}
+    assert set(check["env_keys"]) <= {
+        "PATH",
+        "LANG",
+        "PYTHONDONTWRITEBYTECODE",
+        "PYTHONNOUSERSITE",
+        "OMP_WAIT_POLICY",
+        "PWD",
+    }
     assert "TXCOPILOT_HOME" in os.environ and "TXCOPILOT_HOME" not in check["env_keys"]
     assert check["cwd_entries"] == 0
     assert check["limits"]["RLIMIT_CORE"] == 0

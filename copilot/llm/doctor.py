@@ -148,7 +148,7 @@ def check_sandbox() -> list[Check]:
         Check("sandbox: process", True, layers["process"].detail),
         Check(
             "sandbox: environment",
-            len(own["env_keys"]) <= 5 and own["cwd_entries"] == 0,
+            len(own["env_keys"]) <= 6 and own["cwd_entries"] == 0,
             f"worker sees {len(own['env_keys'])} environment variables, an empty working directory",
         ),
         Check("sandbox: limits", own["limits"]["RLIMIT_CORE"] == 0, layers["limits"].detail),

@@ -173,11 +173,18 @@ def _explain_with_model(
         tokens_per_s=round(done["tokens_per_s"], 1),
     )
     answer = parse_answer(done["text"])
+    cut_off = answer is None and done["stopped_by"] == "max_tokens"
+    if cut_off:
+        answer = salvage_answer(done["text"])
     if answer is None:
-        why = "was cut off at the token limit" if done["stopped_by"] == "max_tokens" else "was not valid JSON"
+        why = "was cut off at the token limit" if cut_off else "was not valid JSON"
         review.explanation_note = f"deterministic explanation: the model's answer {why}"
         return review
     report = ground_answer(answer, review, facts, model_name)
+    if cut_off:
+        report.notes.append(
+            f"the answer was cut off at {MAX_TOKENS} tokens: only its complete parts are kept"
+        )
     report.isolation = list(worker.layers)
     report.timing = timing
     report.notes += [
@@ -187,6 +194,7 @@ def _explain_with_model(
     review.llm = report
     review.explanation = compose_explanation(report, review)
     review.explanation_source = "llm"
+    review.explanation_note = None
     return review
 
 
@@ -194,6 +202,48 @@ def parse_answer(text: str) -> LLMAnswer | None:
     try:
         return LLMAnswer.model_validate(json.loads(text))
     except (ValueError, ValidationError):
+        return None
+
+
+def salvage_answer(text: str) -> LLMAnswer | None:
+    """The complete parts of an answer cut off by the token limit.
+
+    The grammar guarantees `text` is a prefix of the answer's fixed shape without escapes, so it is
+    cut back to the last complete value and the open brackets are closed. A missing risk level is
+    "low", which never raises anything.
+    """
+    stack: list[str] = []
+    in_string = False
+    best: tuple[int, list[str]] | None = None
+    for index, char in enumerate(text):
+        if in_string:
+            if char == '"':
+                in_string = False
+                if text[index + 1 : index + 2] != ":":
+                    best = (index + 1, list(stack))
+        elif char == '"':
+            in_string = True
+        elif char in "{[":
+            stack.append("}" if char == "{" else "]")
+        elif char in "}]" and stack:
+            stack.pop()
+            best = (index + 1, list(stack))
+    if best is None:
+        return None
+    end, still_open = best
+    try:
+        data = json.loads(text[:end] + "".join(reversed(still_open)))
+    except ValueError:
+        return None
+    if not isinstance(data, dict) or not data.get("summary"):
+        return None
+    data["risks"] = [
+        r for r in data.get("risks", []) if isinstance(r, dict) and {"finding", "text"} <= set(r)
+    ]
+    defaults: dict[str, Any] = {"what_happens": [], "risk_level": "low", "questions": []}
+    try:
+        return LLMAnswer.model_validate({**defaults, **data})
+    except ValidationError:
         return None
 
 

@@ -16,10 +16,9 @@ from collections.abc import Iterable
 
 from copilot.llm.schema import NEW_CONCERN, RISK_LEVELS
 
-MAX_STEPS = 5
-MAX_RISKS = 4
-MAX_QUESTIONS = 3
-MAX_SENTENCE_CHARS = 160
+MAX_STEPS = 3
+MAX_RISKS = 3
+MAX_QUESTIONS = 2
 
 
 def _literal(text: str) -> str:
@@ -66,7 +65,7 @@ def answer_grammar(finding_ids: Iterable[str]) -> str:
             # Printable text without quotes, backslashes or control characters: nothing to unescape.
             'text ::= "\\"" sentence "\\""',
             # One sentence, ended by . ! or ?; a dot followed by a character ("1.5", "e.g.") goes on.
-            f'sentence ::= (char | "." [0-9a-z]){{1,{MAX_SENTENCE_CHARS}}} [.!?]',
+            'sentence ::= (char | "." [0-9a-z])+ [.!?]',
             'char ::= [^"\\\\\\x00-\\x1f.!?]',
         ]
     )

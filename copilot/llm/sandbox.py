@@ -95,6 +95,9 @@ def worker_environment() -> dict[str, str]:
         "LANG": "C.UTF-8",
         "PYTHONDONTWRITEBYTECODE": "1",
         "PYTHONNOUSERSITE": "1",
+        # OpenMP threads sleep instead of spinning while they wait: on a busy machine spinning
+        # threads fight the ones doing work (measured 21 -> 52 tok/s on a loaded 2-core VM).
+        "OMP_WAIT_POLICY": "PASSIVE",
     }
 
 

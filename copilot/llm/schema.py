@@ -27,7 +27,7 @@ class LLMAnswer(_Strict):
     """The JSON object the grammar forces the model to produce (keys in this order)."""
 
     summary: str = Field(description="1 to 2 sentences")
-    what_happens: list[str] = Field(description="the steps, in order")
+    what_happens: list[str] = Field(description="the steps, in order")  # may be empty when salvaged
     risks: list[AnswerRisk]
     risk_level: RiskLevel
     questions: list[str]
