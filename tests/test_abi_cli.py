@@ -131,3 +131,32 @@ def test_known_token_decoding_is_unaffected_by_user_abis(tmp_path: Path) -> None
     run("abi", "add", str(write_abi(tmp_path, "odd", [("many_msg_babbage", [("b", "bytes1")])])))
     call = decode_call(USDC, 0, calldata(TRANSFER, BOB, 10**6), 1)
     assert call.function == TRANSFER and call.params[1].display == "1 USDC"
+
+
+def test_a_user_abi_with_its_own_component_names_still_decodes_nested_calls(tmp_path: Path) -> None:
+    # batchExecute((address,uint256,bytes)[]) is otherwise known only from an ERC-7730 descriptor,
+    # so the user's names win; nested decoding must follow the positions, not the names.
+    entries = [
+        {
+            "type": "function",
+            "name": "batchExecute",
+            "inputs": [
+                {
+                    "name": "txs",
+                    "type": "tuple[]",
+                    "components": [
+                        {"name": "dest", "type": "address"},
+                        {"name": "wei", "type": "uint256"},
+                        {"name": "payload", "type": "bytes"},
+                    ],
+                }
+            ],
+        }
+    ]
+    path = tmp_path / "executor.json"
+    path.write_text(json.dumps(entries))
+    run("abi", "add", str(path))
+    inner = calldata(TRANSFER, BOB, 1)
+    call = decode_call(UNKNOWN, 0, calldata("batchExecute((address,uint256,bytes)[])", [(USDC, 3, inner)]), 1)
+    assert call.param("txs") == [{"dest": USDC, "wei": 3, "payload": "0x" + inner.hex()}]
+    assert call.children[0].name == "transfer" and call.children[0].to == USDC and call.children[0].value == 3

@@ -53,9 +53,9 @@ def _child(
     )
 
 
-def _field(item: Any, name: str, position: int) -> Any:
-    """A tuple element by name (bundled ABIs) or position (signatures without names)."""
-    return item[name] if isinstance(item, dict) else item[position]
+def _field(item: Any, position: int) -> Any:
+    """A tuple element by position: the canonical signature fixes the order, whatever the names."""
+    return list(item.values())[position] if isinstance(item, dict) else item[position]
 
 
 # --------------------------------------------------------------------------- Multicall3
@@ -65,11 +65,11 @@ def _multicall3(calls_at: int, has_value: bool, has_flag: bool) -> Handler:
     def handler(call: DecodedCall, args: list[Any], chain_id: int | None, depth: int) -> list[DecodedCall]:
         children = []
         for index, item in enumerate(args[calls_at]):
-            target = _field(item, "target", 0)
-            data = _field(item, "callData", len(item) - 1)
-            value = _field(item, "value", 2) if has_value else 0
+            target = _field(item, 0)
+            data = _field(item, len(item) - 1)
+            value = _field(item, 2) if has_value else 0
             child = _child(call, index, target, value, data, chain_id, depth)
-            if has_flag and _field(item, "allowFailure", 1):
+            if has_flag and _field(item, 1):
                 child.notes.append("allowed to fail without reverting the batch")
             children.append(child)
         return children
@@ -188,9 +188,10 @@ def _call_structs(array_at: int, to_at: int, value_at: int | None, data_at: int)
     def handler(call: DecodedCall, args: list[Any], chain_id: int | None, depth: int) -> list[DecodedCall]:
         children = []
         for index, item in enumerate(args[array_at]):
-            values = list(item.values()) if isinstance(item, dict) else item
-            value = values[value_at] if value_at is not None else 0
-            children.append(_child(call, index, values[to_at], value, values[data_at], chain_id, depth))
+            value = _field(item, value_at) if value_at is not None else 0
+            children.append(
+                _child(call, index, _field(item, to_at), value, _field(item, data_at), chain_id, depth)
+            )
         return children
 
     return handler
