@@ -15,6 +15,7 @@ from copilot.decoding.transaction import decode_raw_transaction
 from copilot.decoding.typed_data import hash_typed_data
 from copilot.errors import InputError
 from copilot.inputs import SUPPORTED_METHODS, parse_request
+from tests.test_typed_data import typed_documents
 
 FUZZ = settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -173,3 +174,12 @@ def test_typed_data_with_any_message_and_domain(message: Any, domain: Any, prima
 )
 def test_typed_data_with_any_types(types: Any) -> None:
     survives(hash_typed_data, {"types": types, "primaryType": "Mail", "domain": {}, "message": {}})
+
+
+@FUZZ
+@given(typed_documents(), st.sampled_from(["eth_signTypedData_v4", "eth_signTypedData_v3", None]))
+def test_valid_typed_data_decodes_end_to_end(td: dict[str, Any], method: str | None) -> None:
+    request = td if method is None else {"method": method, "params": ["0x" + "ab" * 20, json.dumps(td)]}
+    decoded = decode(parse_request(json.dumps(request)))
+    assert decoded.typed_data is not None and decoded.payload_hash == decoded.typed_data.signing_hash
+    decoded.model_dump_json()

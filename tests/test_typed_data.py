@@ -13,8 +13,10 @@ from eth_account.messages import _hash_eip191_message, encode_typed_data
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from copilot.decoding import decode
 from copilot.decoding.typed_data import embedded_calls, hash_typed_data
 from copilot.errors import InputError
+from copilot.inputs import parse_request
 
 CORPUS = Path(__file__).resolve().parent.parent / "fixtures" / "erc7730" / "tests"
 
@@ -188,6 +190,11 @@ def test_safe_transaction_exposes_its_embedded_call() -> None:
         },
     }
     assert hash_typed_data(safe_tx).signing_hash == _reference(safe_tx)
+    decoded = decode(parse_request(json.dumps(safe_tx)))
+    assert decoded.typed_data is not None
+    [call] = decoded.typed_data.calls
+    assert (call.path, call.operation, call.value) == ("typed_data.message", "delegatecall", 5)
+    assert call in decoded.all_calls()  # risk rules see the embedded call like any other
     [(path, to, value, data, operation)] = embedded_calls(safe_tx)
     assert (path, to, value, data, operation) == (
         "typed_data.message",
