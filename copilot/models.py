@@ -26,6 +26,22 @@ BigInt = Annotated[int, PlainSerializer(lambda v: str(v), return_type=str, when_
 """An int that serialises to a decimal string in JSON."""
 
 
+def _ints_to_strings(value: Any) -> Any:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, dict):
+        return {k: _ints_to_strings(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_ints_to_strings(v) for v in value]
+    return value
+
+
+QuantityMap = Annotated[dict[str, Any], PlainSerializer(_ints_to_strings, when_used="json")]
+"""A request object whose quantities are ints in memory and decimal strings in JSON."""
+
+
 class Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=False)
 
@@ -48,11 +64,11 @@ class SigningRequest(Model):
     kind: RequestKind
     method: str | None = None  # JSON-RPC method when the input was an RPC request
     raw: str | None = None  # RAW_TRANSACTION: the 0x hex
-    transaction: dict[str, Any] | None = None  # TRANSACTION: the params object, quantities as ints
+    transaction: QuantityMap | None = None  # TRANSACTION: the params object, quantities as ints
     typed_data: dict[str, Any] | None = None  # TYPED_DATA: the parsed EIP-712 JSON
     message: str | None = None  # PERSONAL_MESSAGE: 0x hex of the exact bytes to be signed
     hash: str | None = None  # HASH: 0x + 64 hex
-    calls: list[dict[str, Any]] | None = None  # CALL_BATCH: the calls, quantities as ints
+    calls: list[QuantityMap] | None = None  # CALL_BATCH: the calls, quantities as ints
     chain_id: BigInt | None = None  # when the request states one (batch, typed data domain, tx)
     sender: str | None = None  # "from" / the signing account when the request states one
 
