@@ -16,6 +16,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from copilot.decoding import abicodec
 from copilot.decoding.erc7730_descriptor import AbiParam, load_descriptor, parse_signature
 from copilot.decoding.erc7730_index import deployment_key, load_index
 from copilot.decoding.erc7730_render import (
@@ -306,19 +307,17 @@ _SERVICES = Services(token=_token_meta, name=_address_label, nested_call=_nested
 
 
 def _decode_arguments(params: tuple[AbiParam, ...], payload: bytes) -> Node | None:
-    from eth_abi import decode
-    from eth_abi.exceptions import DecodingError
-
-    types = [p.type for p in params]
+    """The arguments as a Node tree; None unless they are a canonical ABI encoding. Bytes after the
+    encoding are ignored here: the calldata decoder already notes them."""
     try:
-        values = decode(types, payload)
-    except (DecodingError, OverflowError, ValueError):
+        values, _ = abicodec.decode([p.type for p in params], payload)
+    except abicodec.AbiDecodeError:
         return None
     return Node("tuple", {p.name: abi_node(p, v) for p, v in zip(params, values, strict=True)})
 
 
 def abi_node(param: AbiParam, value: Any) -> Node:
-    """An eth_abi-decoded value as a Node tree, addresses checksummed."""
+    """An ABI-decoded value (abicodec's shapes) as a Node tree, addresses checksummed."""
     if param.type.endswith("]"):
         element = AbiParam(param.name, param.type[: param.type.rindex("[")], param.components)
         return Node(param.type, [abi_node(element, v) for v in value])
