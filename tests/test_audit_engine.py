@@ -253,3 +253,14 @@ def test_exposure_is_valued_with_the_users_price_table() -> None:
     assert exact.exposure_usd == pytest.approx(99.9)  # the address entry wins over the symbol
     unlimited = next(a for a in report.approvals if a.spender.lower() == UNKNOWN)
     assert unlimited.exposure is None and unlimited.exposure_usd is None  # no balance known offline
+
+
+def test_a_row_the_decoder_rejects_is_skipped_with_its_line_and_reason(tmp_path: Path) -> None:
+    rows = [json.loads(line) for line in (AUDIT / "history.jsonl").read_text().splitlines() if line.endswith("}")]
+    rows[1]["type"] = "0x7f"  # well-formed JSON, but no such transaction type
+    path = tmp_path / "h.jsonl"
+    path.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    report = audit_file(path, AuditSettings(address=USER, chain_id=1))
+    assert [b.line for b in report.bad_row_details] == [2]
+    assert "cannot review" in report.bad_row_details[0].reason and "type" in report.bad_row_details[0].reason
+    assert report.reviewed == 5 and approvals_of(report, risky=True)  # the rest of the history is audited

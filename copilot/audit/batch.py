@@ -158,15 +158,15 @@ def process_rows(rows: Any, job: AuditJob, reviewer: Any) -> dict[str, Any]:
         counts["transactions"] += 1
         outcome: dict[str, Any] | None = None
         if row.raw is not None or row.sender == job.address:
-            try:
+            try:  # one row that cannot be decoded or judged never stops the audit
                 decoded = reviewer.decode(row)
-            except (CopilotError, ValueError) as exc:  # one undecodable row never stops the audit
+                review = reviewer.review(decoded, row.timestamp) if row.sender == job.address else None
+            except (CopilotError, ValueError) as exc:
                 bad.append([row.line, _reason(exc)])
                 continue
-            if row.sender != job.address:
+            if review is None:
                 counts["other_senders"] += 1  # a raw tx signed by someone else: not the wallet's decision
             else:
-                review = reviewer.review(decoded, row.timestamp)
                 counts["reviewed"] += 1
                 verdicts[review.verdict] += 1
                 for finding in review.findings:
@@ -197,7 +197,7 @@ def process_rows(rows: Any, job: AuditJob, reviewer: Any) -> dict[str, Any]:
 
 def _reason(exc: Exception) -> str:
     message = getattr(exc, "message", None) or str(exc) or type(exc).__name__
-    return f"cannot decode: {message.splitlines()[0][:200]}"
+    return f"cannot review: {message.splitlines()[0][:200]}"
 
 
 def _outcome(tx: HistoryTx, decoded: Any, review: Any) -> dict[str, Any]:
