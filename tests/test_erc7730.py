@@ -25,6 +25,7 @@ from copilot.decoding.erc7730 import (
 from copilot.decoding.erc7730_descriptor import load_descriptor, merge, parse_signature
 from copilot.decoding.erc7730_index import build_index, descriptor_root, load_index, render_index
 from copilot.decoding.erc7730_render import MAX_CALLDATA_DEPTH, Node, RenderError, parse_path, resolve
+from copilot.models import TokenMeta
 from copilot.resources import ROOT
 
 USDC = "0xA0b86991c6218b36c1d19D4a2e9Eb0cE3606eB48"
@@ -36,9 +37,12 @@ MAX = 2**256 - 1
 
 
 @pytest.fixture
-def tokens(monkeypatch: pytest.MonkeyPatch) -> dict[str, tuple[str, int]]:
-    """A token table double: the renderer asks it for (ticker, decimals) by address."""
-    table = {USDC.lower(): ("USDC", 6), WETH.lower(): ("WETH", 18)}
+def tokens(monkeypatch: pytest.MonkeyPatch) -> dict[str, TokenMeta]:
+    """A token table double: the renderer asks it for a token's ticker and decimals by address."""
+    table = {
+        USDC.lower(): TokenMeta(address=USDC, symbol="USDC", decimals=6),
+        WETH.lower(): TokenMeta(address=WETH, symbol="WETH", decimals=18),
+    }
     monkeypatch.setattr(erc7730._SERVICES, "token", lambda chain_id, address: table.get(address.lower()))
     monkeypatch.setattr(erc7730._SERVICES, "name", lambda chain_id, address: None)
     return table
@@ -219,6 +223,31 @@ def test_token_amount_known_unknown_threshold_and_native(tokens: dict[str, Any])
     assert shown(render(key, fields, USDC, MAX, **extra)) == {"Amount": "Max USDC"}
 
 
+@pytest.mark.parametrize(
+    ("amount", "expected"),
+    [
+        (2**160 - 1, "Unlimited USDC"),  # Permit2's max allowance: no threshold in the descriptor
+        (2**256 - 1, "Unlimited USDC"),
+        (123_456_789_012_345_678_901_234_567_891, "123456789012345678901234.567891 USDC"),
+    ],
+)
+def test_token_amount_is_exact_and_reads_sentinel_maxima_as_unlimited(
+    tokens: dict[str, Any], amount: int, expected: str
+) -> None:
+    key = "approve(address token, uint256 value)"
+    fields: list[dict[str, Any]] = [
+        {"path": "value", "label": "Amount", "format": "tokenAmount", "params": {"tokenPath": "token"}}
+    ]
+    assert shown(render(key, fields, USDC, amount)) == {"Amount": expected}
+
+
+def test_permit2_max_allowance_reads_unlimited_with_the_registry_descriptor() -> None:
+    request = json.loads((ROOT / "fixtures/requests/permit2-single-unlimited-router.json").read_text())
+    typed_data = json.loads(request["request"]["params"][1])
+    assert int(typed_data["message"]["details"]["amount"]) == 2**160 - 1
+    assert shown(render_typed_data(typed_data))["Amount allowance"] == "Unlimited USDC"
+
+
 def test_token_amount_with_a_constant_token(tokens: dict[str, Any]) -> None:
     fields: list[dict[str, Any]] = [
         {
@@ -285,6 +314,8 @@ def test_duration_is_hours_minutes_seconds() -> None:
         (36000, {"base": "s", "prefix": True}, "36 ks"),
         (9300, {"base": "bps"}, "9300 bps"),
         (2_500_000, {"base": "$.metadata.constants.unit", "decimals": 6}, "2.5 POL"),
+        (123, {"base": "g", "decimals": 6, "prefix": True}, "123 µg"),
+        (10**30 + 1, {"decimals": 18, "base": "t"}, "1000000000000.000000000000000001 t"),
     ],
 )
 def test_unit_scales_and_prefixes(value: int, params: dict[str, Any], expected: str) -> None:

@@ -66,3 +66,28 @@ def test_eighteen_decimals_and_native_value() -> None:
     assert format_amount(1_500_000_000_000_000_000, weth) == "1.5 WETH"
     assert format_native(10**18, 137) == "1 POL"
     assert format_native(25 * 10**16, None) == "0.25 ETH"
+
+
+def test_amounts_past_28_significant_digits_stay_exact() -> None:
+    """Decimal's default context would round these: a reviewer must see the exact amount."""
+    weth = TokenMeta(address="0x" + "00" * 20, symbol="WETH", decimals=18)
+    thirty_digits = 123_456_789_012_345_678_901_234_567_891
+    assert format_amount(thirty_digits, weth) == "123,456,789,012.345678901234567891 WETH"
+    assert format_amount(thirty_digits, weth, grouped=False) == "123456789012.345678901234567891 WETH"
+    assert format_amount(2**160 - 2, weth, grouped=False) == (
+        "1461501637330902918203684832716.283019655932542974 WETH"
+    )
+    assert format_native(10**30 + 1, 1) == "1,000,000,000,000.000000000000000001 ETH"
+
+
+def test_a_descriptor_threshold_reads_unlimited_with_its_own_word() -> None:
+    usdc = lookup_token(USDC_MAINNET, 1)
+    assert format_amount(10**12, usdc, threshold=10**12, unlimited="Max") == "Max USDC"
+    assert format_amount(10**12 - 1, usdc, threshold=10**12) == "999,999.999999 USDC"
+    assert format_amount(2**160 - 1, usdc, unlimited="Unlimited") == "Unlimited USDC"
+
+
+def test_native_currency_of_the_main_chains() -> None:
+    assert format_native(10**18, 43114) == "1 AVAX"
+    assert format_native(10**18, 8453) == "1 ETH"
+    assert format_native(3 * 10**17, 999_999) == "0.3 native units"  # a chain the table does not know

@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from copilot.decoding import abicodec
@@ -28,7 +29,9 @@ from copilot.decoding.erc7730_render import (
     checksum,
     comparable,
 )
-from copilot.models import DisplayField
+from copilot.decoding.registry import known_contract
+from copilot.decoding.tokens import lookup_token
+from copilot.models import DisplayField, TokenMeta
 
 
 @dataclass
@@ -266,34 +269,25 @@ def _nested_call(
     return render_calldata(chain_id, to, data, value, sender=sender, depth=depth)
 
 
-def _token_meta(chain_id: int | None, address: str) -> tuple[str, int] | None:
+@lru_cache(maxsize=4096)  # batches render the same tokens over and over
+def _token_meta(chain_id: int | None, address: str) -> TokenMeta | None:
     """Ticker and decimals: from the descriptors' own token metadata, else the bundled token table."""
     if chain_id is not None:
         known = load_index()["tokens"].get(deployment_key(chain_id, address))
         if known:
-            return str(known[0]), int(known[1])
-    try:
-        from copilot.decoding.tokens import lookup_token
-    except ImportError:  # the token table is optional for rendering
-        return None
-    token = lookup_token(address, chain_id)
-    return (token.symbol, token.decimals) if token else None
+            return TokenMeta.model_construct(address=address, symbol=str(known[0]), decimals=int(known[1]))
+    return lookup_token(address, chain_id)
 
 
+@lru_cache(maxsize=4096)
 def _address_label(chain_id: int | None, address: str) -> str | None:
     """A trusted name: the bundled token table, the contract registry, else a descriptor's owner."""
-    try:
-        from copilot.decoding.registry import known_contract
-        from copilot.decoding.tokens import lookup_token
-    except ImportError:  # the registry and token table are optional for rendering
-        pass
-    else:
-        token = lookup_token(address, chain_id)
-        if token:
-            return token.name or token.symbol
-        contract = known_contract(address, chain_id)
-        if contract:
-            return contract.label
+    token = lookup_token(address, chain_id)
+    if token:
+        return token.name or token.symbol
+    contract = known_contract(address, chain_id)
+    if contract:
+        return contract.label
     if chain_id is None:
         return None
     owner = load_index()["owners"].get(deployment_key(chain_id, address))

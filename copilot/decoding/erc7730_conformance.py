@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from copilot.decoding.erc7730 import ClearSign, render_calldata, render_typed_data
-from copilot.decoding.erc7730_render import format_units, native_symbol
+from copilot.decoding.tokens import format_native
 from copilot.resources import fixtures_dir
 
 _WHITESPACE = re.compile(r"\s+")
@@ -136,8 +136,7 @@ def run_case(case: Case) -> Outcome:
         for display in clear_sign.fields:
             screen += [display.label, display.value]
     if transaction is not None:
-        fee = format_units(transaction.max_fee_wei, 18)
-        screen += ["Max fees", f"{fee} {native_symbol(transaction.chain_id)}"]
+        screen += ["Max fees", format_native(transaction.max_fee_wei, transaction.chain_id, grouped=False)]
     outcome = Outcome(case, clear_sign, screen, transaction=transaction)
     shown = _normalise("".join(screen))
     for text in case.expected:

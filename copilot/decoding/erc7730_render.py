@@ -11,19 +11,13 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from decimal import Decimal
 from typing import Any
 
-from copilot.models import DisplayField
+from copilot.decoding.tokens import format_amount, format_native, native_token, scale
+from copilot.models import DisplayField, TokenMeta
 
 MAX_CALLDATA_DEPTH = 3
 SIGNER = "the signing account"  # `@.from` when the request does not name its signer
-_NATIVE = {
-    1: "ETH", 10: "ETH", 56: "BNB", 100: "xDAI", 130: "ETH", 137: "POL", 146: "S", 250: "FTM",
-    324: "ETH", 1116: "CORE", 1329: "SEI", 5000: "MNT", 8453: "ETH", 14: "FLR", 19: "SGB",
-    42161: "ETH", 42220: "CELO", 43114: "AVAX", 59144: "ETH", 81457: "ETH", 534352: "ETH",
-    17000: "ETH", 11155111: "ETH",
-}  # fmt: skip
 _SI_PREFIXES = {-12: "p", -9: "n", -6: "µ", -3: "m", 3: "k", 6: "M", 9: "G", 12: "T", 15: "P", 18: "E"}
 
 
@@ -42,10 +36,6 @@ class Node:
     @property
     def is_array(self) -> bool:
         return isinstance(self.value, list)
-
-
-def native_symbol(chain_id: int | None) -> str:
-    return _NATIVE.get(chain_id or 1, "native units")
 
 
 def checksum(address: str) -> str:
@@ -75,7 +65,7 @@ class Container:
 class Services:
     """What the renderer looks up outside the descriptor (token metadata, names, nested calls)."""
 
-    token: Callable[[int | None, str], tuple[str, int] | None]
+    token: Callable[[int | None, str], TokenMeta | None]
     name: Callable[[int | None, str], str | None]
     nested_call: Callable[[int | None, str, bytes, int, str | None, int], Any] | None = None
 
@@ -289,7 +279,7 @@ class Renderer:
         return format_raw(node)
 
     def _amount(self, node: Node, params: dict[str, Any], scope: _Scope) -> str:
-        return f"{format_units(_as_int(node), 18)} {native_symbol(self.container.chain_id)}"
+        return format_native(_as_int(node), self.container.chain_id, grouped=False)
 
     def _token_amount(self, node: Node, params: dict[str, Any], scope: _Scope) -> str:
         amount = _as_int(node)
@@ -300,18 +290,19 @@ class Renderer:
         chain_id = self._chain_param(params, scope)
         natives = self._constant(params.get("nativeCurrencyAddress") or [])
         natives = [natives] if isinstance(natives, str) else natives
-        meta: tuple[str, int] | None
+        meta: TokenMeta | None
         if token is not None and token.lower() in {str(self._constant(n)).lower() for n in natives}:
-            meta = (native_symbol(chain_id), 18)
+            meta = native_token(chain_id)
         else:
             meta = self.services.token(chain_id, token) if token else None
         threshold = params.get("threshold")
-        if threshold is not None and amount >= _to_int(self._constant(threshold)):
-            message = params.get("message") or "Unlimited"
-            return f"{message} {meta[0]}" if meta else f"{message} (unknown token)"
-        if meta is None:
-            return f"{amount} (unknown token)"
-        return f"{format_units(amount, meta[1])} {meta[0]}"
+        return format_amount(
+            amount,
+            meta,
+            grouped=False,  # clear-signing screens show amounts ungrouped
+            threshold=None if threshold is None else _to_int(self._constant(threshold)),
+            unlimited=params.get("message") or "Unlimited",
+        )
 
     def _chain_param(self, params: dict[str, Any], scope: _Scope) -> int | None:
         node = self._param_node(params, "chainId", scope)
@@ -347,14 +338,14 @@ class Renderer:
     def _unit(self, node: Node, params: dict[str, Any], scope: _Scope) -> str:
         decimals = int(params.get("decimals") or 0)
         base = str(params.get("base") or "")
-        number = Decimal(_as_int(node)).scaleb(-decimals)
+        amount = _as_int(node)
         prefix = ""
-        if params.get("prefix") and number != 0:
-            exponent = (number.copy_abs().adjusted() // 3) * 3
+        if params.get("prefix") and amount != 0:
+            exponent = ((len(str(abs(amount))) - 1 - decimals) // 3) * 3  # of the leading digit
             if exponent in _SI_PREFIXES:
                 prefix = _SI_PREFIXES[exponent]
-                number = number.scaleb(-exponent)
-        return f"{_plain(number)} {prefix}{base}".rstrip()
+                decimals += exponent
+        return f"{scale(amount, decimals, grouped=False)} {prefix}{base}".rstrip()
 
     def _enum(self, node: Node, params: dict[str, Any], scope: _Scope) -> str:
         values = self._descriptor_value(params["$ref"]) if "$ref" in params else {}
@@ -375,7 +366,7 @@ class Renderer:
     def _token_ticker(self, node: Node, params: dict[str, Any], scope: _Scope) -> str:
         address = _as_address(node)
         meta = self.services.token(self._chain_param(params, scope), address)
-        return meta[0] if meta else address
+        return meta.symbol if meta else address
 
     def _chain_name(self, node: Node, params: dict[str, Any], scope: _Scope) -> str:
         return f"chain {_as_int(node)}"
@@ -548,19 +539,6 @@ class _Scope:
 
 
 # --------------------------------------------------------------------------- value helpers
-
-
-def format_units(amount: int, decimals: int) -> str:
-    """Exact decimal amount, no trailing zeros: 1500000 with 6 decimals is "1.5". Not grouped in
-    thousands, unlike the decoder's own amounts: clear-signing screens show amounts ungrouped."""
-    return _plain(Decimal(amount).scaleb(-decimals))
-
-
-def _plain(number: Decimal) -> str:
-    text = f"{number:f}"
-    if "." in text:
-        text = text.rstrip("0").rstrip(".")
-    return text if text not in ("-0", "") else "0"
 
 
 def format_raw(node: Node) -> str:
