@@ -8,11 +8,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from chainhelpers import deploy, transact, view
 from click.testing import CliRunner
 
 from copilot.cli.main import cli
 from copilot.policy.addresses import to_checksum
-from tests.chainhelpers import deploy, transact, view
 
 MAX = 2**256 - 1
 DRAINER = to_checksum("0x5555aaaa00000000000000000000000000bbbb55")
@@ -72,7 +72,7 @@ def test_unreachable_node_is_one_line(anvil: Any) -> None:
 
 @pytest.mark.anvil
 def test_revoke_plan_signed_with_txcopilot_sign_closes_the_approvals(anvil: Any, tmp_path: Path) -> None:
-    from tests.signhelpers import import_account
+    from signhelpers import import_account
 
     user, key = anvil.accounts[1]
     token = deploy(anvil, "TestToken", "Test USD", "TUSD", 6)
