@@ -264,3 +264,14 @@ def test_a_row_the_decoder_rejects_is_skipped_with_its_line_and_reason(tmp_path:
     assert [b.line for b in report.bad_row_details] == [2]
     assert "cannot review" in report.bad_row_details[0].reason and "type" in report.bad_row_details[0].reason
     assert report.reviewed == 5 and approvals_of(report, risky=True)  # the rest of the history is audited
+
+
+def test_only_the_most_recent_audits_stay_in_the_cache(tmp_path: Path) -> None:
+    from copilot.state.dirs import cache_dir
+
+    path = tmp_path / "h.jsonl"
+    lines = (AUDIT / "history.jsonl").read_text().splitlines()
+    for n in range(engine.KEPT_RUNS + 3):
+        path.write_text("\n".join([*lines[:1 + n % len(lines)], f'{{"from": "{USER}", "nonce": "{n}"}}']) + "\n")
+        audit_file(path, AuditSettings(address=USER, chain_id=1))
+    assert len(list((cache_dir() / "audit").iterdir())) == engine.KEPT_RUNS

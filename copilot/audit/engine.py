@@ -38,6 +38,7 @@ from copilot.audit.revoke import build_revoke_plan
 from copilot.errors import InputError
 
 MIN_CHUNKS_FOR_PROCESSES = 2
+KEPT_RUNS = 8  # cached audits kept (most recently used first); older ones are deleted
 MAX_BAD_ROW_DETAILS = 1000
 
 
@@ -240,6 +241,17 @@ class ChunkCache:
 
         self.directory = cache_dir() / "audit" / run_key[:40]
         self.reused = 0
+        self._prune()
+
+    def _prune(self) -> None:
+        """Keeps the KEPT_RUNS most recently used audits' chunks (this one included)."""
+        import shutil
+
+        self.directory.mkdir(parents=True, exist_ok=True)
+        os.utime(self.directory)
+        runs = sorted(self.directory.parent.iterdir(), key=lambda p: p.stat().st_mtime, reverse=True)
+        for stale in runs[KEPT_RUNS:]:
+            shutil.rmtree(stale, ignore_errors=True)
 
     def get(self, number: int) -> dict[str, Any] | None:
         path = self.directory / f"chunk-{number:06d}.json"
