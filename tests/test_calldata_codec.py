@@ -47,9 +47,9 @@ def _values(type_text: str) -> st.SearchStrategy[Any]:
         size = st.integers(0, 3) if plan.length is None else st.just(plan.length)
         return size.flatmap(lambda n: st.lists(_values(element), min_size=n, max_size=n).map(tuple))
     if plan.kind == "tuple":
-        from copilot.decoding.abicodec import _split
+        from copilot.decoding.abicodec import split_top_level
 
-        return st.tuples(*[_values(part) for part in _split(type_text[1:-1])])
+        return st.tuples(*[_values(part) for part in split_top_level(type_text[1:-1])])
     if plan.kind == "uint":
         return st.integers(0, 2**plan.bits - 1)
     if plan.kind == "int":

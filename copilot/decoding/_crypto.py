@@ -34,6 +34,16 @@ def to_checksum_address(address: bytes) -> str:
     )
 
 
+@lru_cache(maxsize=8192)
+def checksum_hex(address: str) -> str:
+    """EIP-55 form of a 20-byte address written in hex, "0x" optional (ValueError when it is not)."""
+    digits = address[2:] if address[:2] in ("0x", "0X") else address
+    raw = bytes.fromhex(digits) if len(digits) == 40 else b""
+    if len(raw) != 20:
+        raise ValueError(f"{address[:60]!r} is not a 20-byte address")
+    return to_checksum_address(raw)
+
+
 def signature_problem(r: int, s: int, parity: int) -> str | None:
     """Why (parity, r, s) is not a valid Ethereum signature (EIP-2 low-s rule included), or None."""
     if parity not in (0, 1):

@@ -56,7 +56,7 @@ def parse_type(text: str) -> _Type:
     if text.startswith("("):
         if not text.endswith(")"):
             raise AbiDecodeError(f"bad tuple type {text!r}")
-        components = tuple(parse_type(part) for part in _split(text[1:-1])) if len(text) > 2 else ()
+        components = tuple(parse_type(part) for part in split_top_level(text[1:-1])) if len(text) > 2 else ()
         dynamic = any(c.dynamic for c in components)
         return _Type(
             "tuple",
@@ -85,17 +85,28 @@ def parse_type(text: str) -> _Type:
     return _Type(name)
 
 
-def _split(text: str) -> list[str]:
-    parts, depth, current = [], 0, ""
+def split_top_level(text: str) -> list[str]:
+    """ "address,(uint8,bytes)[],bool" -> its top-level parts, stripped (ValueError when unbalanced)."""
+    parts: list[str] = []
+    depth = 0
+    current = ""
     for char in text:
-        depth += (char == "(") - (char == ")")
+        if char == "(":
+            depth += 1
+        elif char == ")":
+            depth -= 1
+            if depth < 0:
+                raise ValueError(f"unbalanced parentheses in {text!r}")
         if char == "," and depth == 0:
             parts.append(current)
             current = ""
         else:
             current += char
-    parts.append(current)
-    return parts
+    if depth != 0:
+        raise ValueError(f"unbalanced parentheses in {text!r}")
+    if current or parts:
+        parts.append(current)
+    return [part.strip() for part in parts]
 
 
 def decode(types: list[str] | tuple[str, ...], data: bytes) -> tuple[tuple[Any, ...], int]:

@@ -10,11 +10,10 @@ from __future__ import annotations
 
 import datetime as _dt
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any
 
 from copilot.decoding import abicodec
-from copilot.decoding._crypto import to_checksum_address
+from copilot.decoding._crypto import checksum_hex
 from copilot.decoding.registry import KnownContract, known_contract
 from copilot.decoding.selectors import (
     AbiFunction,
@@ -134,13 +133,9 @@ def decode_call(
     return call
 
 
-@lru_cache(maxsize=8192)
 def _checksum(address: str) -> str:
-    digits = address[2:] if address.startswith(("0x", "0X")) else address
-    if len(digits) != 40:
-        raise InputError(f"{address!r} is not an address", "give 20 bytes as 40 hex digits")
     try:
-        return to_checksum_address(bytes.fromhex(digits))
+        return checksum_hex(address)
     except ValueError as exc:
         raise InputError(f"{address!r} is not an address", "give 20 bytes as 40 hex digits") from exc
 

@@ -18,6 +18,7 @@ from functools import lru_cache
 from typing import Any
 
 from copilot.decoding import abicodec
+from copilot.decoding._crypto import checksum_hex
 from copilot.decoding.erc7730_descriptor import AbiParam, load_descriptor, parse_signature
 from copilot.decoding.erc7730_index import deployment_key, load_index
 from copilot.decoding.erc7730_render import (
@@ -26,11 +27,12 @@ from copilot.decoding.erc7730_render import (
     Renderer,
     RenderError,
     Services,
-    checksum,
     comparable,
 )
 from copilot.decoding.registry import known_contract
 from copilot.decoding.tokens import lookup_token
+from copilot.decoding.typed_data import encode_type, read_types
+from copilot.errors import InputError
 from copilot.models import DisplayField, TokenMeta
 
 
@@ -320,7 +322,7 @@ def abi_node(param: AbiParam, value: Any) -> Node:
             param.type, {c.name: abi_node(c, v) for c, v in zip(param.components, value, strict=True)}
         )
     if param.type == "address":
-        return Node("address", checksum(value))
+        return Node("address", checksum_hex(value))
     return Node(param.type, value)
 
 
@@ -338,7 +340,7 @@ def typed_node(types: dict[str, Any], type_name: str, value: Any) -> Node:
     if type_name.startswith(("uint", "int")):
         return Node(type_name, _optional_int(value) or 0)
     if type_name == "address":
-        return Node("address", checksum(value))
+        return Node("address", checksum_hex(value))
     if type_name == "bool":
         return Node("bool", value if isinstance(value, bool) else str(value).lower() == "true")
     if type_name.startswith("bytes"):
@@ -346,30 +348,13 @@ def typed_node(types: dict[str, Any], type_name: str, value: Any) -> Node:
     return Node(type_name, "" if value is None else str(value))
 
 
-def encode_type(types: dict[str, Any], primary_type: str) -> str:
-    """EIP-712 encodeType: the primary type, then every type it references, sorted by name."""
-    seen: set[str] = set()
-    pending = [primary_type]
-    while pending:
-        name = pending.pop()
-        if name in seen:
-            continue
-        seen.add(name)
-        for member in types[name]:
-            base = member["type"].split("[", 1)[0]
-            if base in types:
-                pending.append(base)
-    order = [primary_type, *sorted(seen - {primary_type})]
-    return "".join(f"{n}({','.join(m['type'] + ' ' + m['name'] for m in types[n])})" for n in order)
-
-
 def _types_match(key: str, types: dict[str, Any], primary_type: str) -> bool:
     """A format keyed by a full encodeType applies only to messages of exactly those types."""
     if "(" not in key:
         return key == primary_type
     try:
-        expected = encode_type(types, primary_type)
-    except (KeyError, TypeError):
+        expected = encode_type(read_types(types), primary_type)
+    except (InputError, KeyError):
         return False
     return key.replace(" ", "") == expected.replace(" ", "")
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from copilot.decoding._crypto import checksum_hex
 from copilot.decoding.tokens import format_amount, format_native, native_token, scale
 from copilot.models import DisplayField, TokenMeta
 
@@ -36,16 +37,6 @@ class Node:
     @property
     def is_array(self) -> bool:
         return isinstance(self.value, list)
-
-
-def checksum(address: str) -> str:
-    """EIP-55 form of a 0x-prefixed 20-byte hex address (ValueError when it is not one)."""
-    from copilot.decoding._crypto import to_checksum_address
-
-    raw = bytes.fromhex(address[2:] if address[:2] in ("0x", "0X") else address)
-    if len(raw) != 20:
-        raise ValueError(f"{address!r} is not a 20-byte address")
-    return to_checksum_address(raw)
 
 
 # --------------------------------------------------------------------------- rendering context
@@ -237,16 +228,16 @@ class Renderer:
         if isinstance(value, int):
             return Node("uint256", value)
         if isinstance(value, str) and _is_address(value):
-            return Node("address", checksum(value))
+            return Node("address", checksum_hex(value))
         return Node("string", value)
 
     def _container_node(self, tokens: list[str]) -> Node:
         name = tokens[0] if tokens else ""
         if name == "to" and self.container.to:
-            return Node("address", checksum(self.container.to))
+            return Node("address", checksum_hex(self.container.to))
         if name == "from":
             # an unsigned request does not say who signs it: show the role rather than guess
-            return Node("address", checksum(self.container.sender) if self.container.sender else SIGNER)
+            return Node("address", checksum_hex(self.container.sender) if self.container.sender else SIGNER)
         if name == "value":
             return Node("uint256", self.container.value)
         if name == "chainId" and self.container.chain_id is not None:
@@ -549,7 +540,7 @@ def format_raw(node: Node) -> str:
         return str(value)
     if isinstance(value, bytes):
         if node.type == "address" or (len(value) == 20 and node.type == "bytes"):
-            return checksum("0x" + value.hex())
+            return checksum_hex("0x" + value.hex())
         return "0x" + value.hex()
     if isinstance(value, list):
         return ", ".join(format_raw(_element(node, i)) for i in range(len(value)))
@@ -581,11 +572,11 @@ def _as_address(node: Node) -> str:
     if isinstance(value, bytes):
         if len(value) > 32:
             raise RenderError(f"{len(value)} bytes is not an address")
-        return checksum("0x" + value[-20:].rjust(20, b"\0").hex())
+        return checksum_hex("0x" + value[-20:].rjust(20, b"\0").hex())
     if isinstance(value, int):
-        return checksum("0x" + (value % (1 << 160)).to_bytes(20, "big").hex())
+        return checksum_hex("0x" + (value % (1 << 160)).to_bytes(20, "big").hex())
     if isinstance(value, str) and _is_address(value):
-        return checksum(value)
+        return checksum_hex(value)
     raise RenderError(f"{value!r} is not an address")
 
 

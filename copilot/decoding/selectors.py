@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from copilot.decoding._crypto import keccak256
+from copilot.decoding.abicodec import split_top_level
 from copilot.resources import abis_dir
 
 FOURBYTE_DB = "4byte.sqlite"
@@ -89,29 +90,6 @@ def normalise_selector(text: str) -> str:
 # --------------------------------------------------------------------------- parsing
 
 
-def _split_top_level(text: str) -> list[str]:
-    parts: list[str] = []
-    depth = 0
-    current = ""
-    for char in text:
-        if char == "(":
-            depth += 1
-        elif char == ")":
-            depth -= 1
-            if depth < 0:
-                raise ValueError(f"unbalanced parentheses in {text!r}")
-        if char == "," and depth == 0:
-            parts.append(current)
-            current = ""
-        else:
-            current += char
-    if depth != 0:
-        raise ValueError(f"unbalanced parentheses in {text!r}")
-    if current or parts:
-        parts.append(current)
-    return [part.strip() for part in parts]
-
-
 def _canonical_base(base: str) -> str:
     aliases = {"uint": "uint256", "int": "int256", "byte": "bytes1"}
     base = aliases.get(base, base)
@@ -129,7 +107,7 @@ def param_from_type(type_text: str, name: str = "") -> AbiParam:
         if not _ARRAY_SUFFIX.match(suffix):
             raise ValueError(f"bad array suffix in {type_text!r}")
         inner = type_text[1:close]
-        components = tuple(param_from_type(part) for part in _split_top_level(inner)) if inner else ()
+        components = tuple(param_from_type(part) for part in split_top_level(inner)) if inner else ()
         return AbiParam(name, "(" + ",".join(c.type for c in components) + ")" + suffix, components)
     match = re.match(r"^([a-z0-9]+)((\[\d*\])*)$", type_text)
     if not match:
@@ -159,7 +137,7 @@ def function_from_signature(signature: str, source: str) -> AbiFunction:
     if not _NAME.match(name):
         raise ValueError(f"{name!r} is not a valid function name")
     inner = signature[open_at + 1 : -1]
-    inputs = tuple(param_from_type(part) for part in _split_top_level(inner)) if inner else ()
+    inputs = tuple(param_from_type(part) for part in split_top_level(inner)) if inner else ()
     return AbiFunction(name, inputs, source)
 
 

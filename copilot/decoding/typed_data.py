@@ -35,28 +35,33 @@ def _bad(message: str, hint: str | None = None) -> InputError:
     return input_error(f"invalid typed data: {message}", hint)
 
 
+Types = dict[str, list[tuple[str, str]]]  # type name -> [(field name, field type)], as read_types gives
+
+
+def encode_type(types: Types, primary: str) -> str:
+    """EIP-712 encodeType: "Mail(Person from,...)Person(...)", the primary type, then the types it
+    references, sorted by name."""
+    deps = sorted(_dependencies(types, primary, set()) - {primary})
+    return "".join(f"{name}({','.join(f'{t} {n}' for n, t in types[name])})" for name in [primary, *deps])
+
+
+def _dependencies(types: Types, name: str, found: set[str]) -> set[str]:
+    if name in found or name not in types:
+        return found
+    found.add(name)
+    for _, field_type in types[name]:
+        _dependencies(types, _base_type(field_type), found)
+    return found
+
+
 class _Encoder:
-    def __init__(self, types: dict[str, list[tuple[str, str]]]) -> None:
+    def __init__(self, types: Types) -> None:
         self.types = types
         self._type_hashes: dict[str, bytes] = {}
 
-    def encode_type(self, primary: str) -> str:
-        deps = sorted(self._dependencies(primary, set()) - {primary})
-        return "".join(
-            f"{name}({','.join(f'{t} {n}' for n, t in self.types[name])})" for name in [primary, *deps]
-        )
-
-    def _dependencies(self, name: str, found: set[str]) -> set[str]:
-        if name in found or name not in self.types:
-            return found
-        found.add(name)
-        for _, field_type in self.types[name]:
-            self._dependencies(_base_type(field_type), found)
-        return found
-
     def type_hash(self, name: str) -> bytes:
         if name not in self._type_hashes:
-            self._type_hashes[name] = keccak256(self.encode_type(name).encode())
+            self._type_hashes[name] = keccak256(encode_type(self.types, name).encode())
         return self._type_hashes[name]
 
     def hash_struct(self, name: str, value: Any, path: str, depth: int = 0) -> bytes:
@@ -163,10 +168,10 @@ def _signed(value: Any, path: str) -> int:
     return parse_quantity(value, path)
 
 
-def _read_types(raw: Any) -> dict[str, list[tuple[str, str]]]:
+def read_types(raw: Any) -> Types:
     if not isinstance(raw, dict) or not raw:
         raise _bad("types must be an object mapping type names to field lists")
-    types: dict[str, list[tuple[str, str]]] = {}
+    types: Types = {}
     for name, fields in raw.items():
         if not isinstance(fields, list):
             raise _bad(f"types.{name} must be a list of {{name, type}}")
@@ -196,7 +201,7 @@ def hash_typed_data(td: dict[str, Any]) -> TypedDataInfo:
     """Validate typed data against its types and compute the domain, message and signing hashes."""
     if not isinstance(td, dict):
         raise _bad("expected a JSON object with types, primaryType, domain and message")
-    types = _read_types(td.get("types"))
+    types = read_types(td.get("types"))
     primary = td.get("primaryType")
     domain = td.get("domain")
     message = td.get("message")
@@ -238,7 +243,7 @@ def hash_typed_data(td: dict[str, Any]) -> TypedDataInfo:
 def embedded_calls(td: dict[str, Any]) -> list[tuple[str, str | None, int, bytes, str]]:
     """Calls a signature would authorise: every struct with an address `to` and bytes `data` (SafeTx and
     similar). Returns (path, to, value, data, operation); call this only after hash_typed_data passed."""
-    types = _read_types(td["types"])
+    types = read_types(td["types"])
     out: list[tuple[str, str | None, int, bytes, str]] = []
 
     def visit(type_name: str, value: Any, path: str, depth: int) -> None:
