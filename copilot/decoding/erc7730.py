@@ -28,6 +28,7 @@ from copilot.decoding.erc7730_render import (
     RenderError,
     Services,
     comparable,
+    to_int,
 )
 from copilot.decoding.registry import known_contract
 from copilot.decoding.tokens import lookup_token
@@ -362,7 +363,4 @@ def _types_match(key: str, types: dict[str, Any], primary_type: str) -> bool:
 def _optional_int(value: Any) -> int | None:
     if value is None or isinstance(value, bool):
         return None
-    if isinstance(value, int):
-        return value
-    text = str(value).strip()
-    return int(text, 16) if text.lower().startswith("0x") else int(text)
+    return to_int(value)

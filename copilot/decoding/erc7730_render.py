@@ -291,7 +291,7 @@ class Renderer:
             amount,
             meta,
             grouped=False,  # clear-signing screens show amounts ungrouped
-            threshold=None if threshold is None else _to_int(self._constant(threshold)),
+            threshold=None if threshold is None else to_int(self._constant(threshold)),
             unlimited=params.get("message") or "Unlimited",
         )
 
@@ -553,10 +553,11 @@ def _as_int(node: Node) -> int:
     value = node.value
     if isinstance(value, bytes):
         return int.from_bytes(value, "big")
-    return _to_int(value)
+    return to_int(value)
 
 
-def _to_int(value: Any) -> int:
+def to_int(value: Any) -> int:
+    """An int from a decoded value or a descriptor constant: int, bool, decimal or 0x-hex string."""
     if isinstance(value, bool):
         return int(value)
     if isinstance(value, int):
@@ -596,7 +597,7 @@ def comparable(value: Any) -> Any:
         if _is_address(text):
             return text.lower()
         try:
-            return _to_int(text)
+            return to_int(text)
         except ValueError:
             return text
     if isinstance(value, bytes):
