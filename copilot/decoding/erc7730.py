@@ -278,7 +278,7 @@ def _token_meta(chain_id: int | None, address: str) -> TokenMeta | None:
     if chain_id is not None:
         known = load_index()["tokens"].get(deployment_key(chain_id, address))
         if known:
-            return TokenMeta.model_construct(address=address, symbol=str(known[0]), decimals=int(known[1]))
+            return TokenMeta(address=address, symbol=str(known[0]), decimals=int(known[1]))
     return lookup_token(address, chain_id)
 
 

@@ -11,10 +11,12 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 from copilot.decoding._crypto import checksum_hex
 from copilot.decoding.tokens import format_amount, format_native, native_token, scale
+from copilot.inputs.values import is_address
 from copilot.models import DisplayField, TokenMeta
 
 MAX_CALLDATA_DEPTH = 3
@@ -227,7 +229,7 @@ class Renderer:
             return Node("bool", value)
         if isinstance(value, int):
             return Node("uint256", value)
-        if isinstance(value, str) and _is_address(value):
+        if isinstance(value, str) and is_address(value):
             return Node("address", checksum_hex(value))
         return Node("string", value)
 
@@ -417,6 +419,12 @@ _FORMATTERS: dict[str, Callable[[Renderer, Node, dict[str, Any], Any], str]] = {
 
 def parse_path(path: str) -> tuple[str, list[str]]:
     """Split a path into its root ("#", "$", "@", or "" when relative) and its tokens."""
+    root, tokens = _parse_path(path)
+    return root, list(tokens)
+
+
+@lru_cache(maxsize=4096)  # descriptors name the same few hundred paths on every call
+def _parse_path(path: str) -> tuple[str, tuple[str, ...]]:
     path = path.strip()
     root = ""
     if path[:1] in ("#", "$", "@"):
@@ -430,7 +438,7 @@ def parse_path(path: str) -> tuple[str, list[str]]:
             part = part[at:]
         if part:
             tokens.append(part.replace(" ", ""))
-    return root, tokens
+    return root, tuple(tokens)
 
 
 def resolve(node: Node, tokens: list[str], done: list[str] | None = None) -> Iterator[tuple[list[str], Node]]:
@@ -576,14 +584,9 @@ def _as_address(node: Node) -> str:
         return checksum_hex("0x" + value[-20:].rjust(20, b"\0").hex())
     if isinstance(value, int):
         return checksum_hex("0x" + (value % (1 << 160)).to_bytes(20, "big").hex())
-    if isinstance(value, str) and _is_address(value):
+    if isinstance(value, str) and is_address(value):
         return checksum_hex(value)
     raise RenderError(f"{value!r} is not an address")
-
-
-def _is_address(value: str) -> bool:
-    text = value.removeprefix("0x")
-    return value.startswith("0x") and len(text) == 40 and all(c in "0123456789abcdefABCDEF" for c in text)
 
 
 def comparable(value: Any) -> Any:
@@ -594,7 +597,7 @@ def comparable(value: Any) -> Any:
         return value
     if isinstance(value, str):
         text = value.strip()
-        if _is_address(text):
+        if is_address(text):
             return text.lower()
         try:
             return to_int(text)

@@ -102,7 +102,7 @@ def native_token(chain_id: int | None) -> TokenMeta:
 
 @lru_cache(maxsize=64)
 def _native_token(symbol: str) -> TokenMeta:
-    return TokenMeta.model_construct(address=ZERO_ADDRESS, symbol=symbol, decimals=NATIVE_DECIMALS)
+    return TokenMeta(address=ZERO_ADDRESS, symbol=symbol, decimals=NATIVE_DECIMALS)
 
 
 def format_native(amount: int, chain_id: int | None, *, grouped: bool = True) -> str:
