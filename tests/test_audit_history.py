@@ -129,6 +129,18 @@ def test_etherscan_csv_without_input_column_marks_rows_without_calldata(tmp_path
     assert isinstance(row, HistoryTx) and not row.has_input and row.method == "Approve"
 
 
+def test_failed_etherscan_rows_are_marked_reverted(tmp_path: Path) -> None:
+    header = (AUDIT / "etherscan-transactions.csv").read_text().splitlines()[0]
+    row = (AUDIT / "etherscan-transactions.csv").read_text().splitlines()[1].split('","')
+    failed = row.copy()
+    failed[13] = "Error(0)"  # Status column
+    path = tmp_path / "export.csv"
+    path.write_text("\n".join([header, '","'.join(row), '","'.join(failed)]) + "\n")
+    ok, reverted = read_all(path)
+    assert isinstance(ok, HistoryTx) and ok.status == 1
+    assert isinstance(reverted, HistoryTx) and reverted.status == 0
+
+
 def test_etherscan_token_csv() -> None:
     rows = read_all(AUDIT / "etherscan-tokens.csv")
     bad = [r for r in rows if isinstance(r, BadRow)]

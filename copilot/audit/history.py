@@ -419,7 +419,7 @@ def parse_normal_csv_row(row: dict[str, str], line: int) -> HistoryTx:
         value=value_out or value_in,
         input=_hex(calldata, "Input") if calldata.startswith("0x") else "0x",
         has_input=calldata.startswith("0x"),
-        status=0 if (error or status_text == "error") else 1,
+        status=0 if (error or status_text.startswith(("error", "fail"))) else 1,  # "Error(0)", "Failed"
         method=row.get("method") or None,
     )
 
