@@ -415,7 +415,7 @@ def parse_normal_csv_row(row: dict[str, str], line: int) -> HistoryTx:
         block=_quantity(row.get("blockno"), "Blockno"),
         timestamp=_quantity(row.get("unixtimestamp"), "UnixTimestamp"),
         sender=_address(row.get("from"), "From"),
-        to=_address(row.get("to"), "To", optional=True) or _address(row.get("contractaddress"), "To", optional=True),
+        to=_address(row.get("to"), "To", optional=True),  # empty To: a contract creation (ContractAddress is its result)
         value=value_out or value_in,
         input=_hex(calldata, "Input") if calldata.startswith("0x") else "0x",
         has_input=calldata.startswith("0x"),
