@@ -236,3 +236,10 @@ def test_revoke_calldata_decodes_to_the_intended_call() -> None:
     data = bytes.fromhex(lockdown_data([(TOKEN, SPENDER), (NFT, ROUTER)])[2:])
     assert data[:4].hex() == ev.SEL_PERMIT2_LOCKDOWN
     assert abi_decode(["(address,address)[]"], data[4:]) == (((TOKEN, SPENDER), (NFT, ROUTER)),)
+
+
+def test_a_lookalike_of_an_address_book_entry_is_caught_before_any_payment() -> None:
+    events = [transfer(TOKEN, LOOKALIKE, USER, 0, 1), transfer(TOKEN, USER, LOOKALIKE, 5 * 10**6, 2)]
+    assert find_poisoning(events, USER, decimals) == []  # nothing genuine to imitate yet
+    hits = find_poisoning(events, USER, decimals, trusted=[FRIEND])
+    assert [(h.kind, h.resembles) for h in hits] == [("dust", FRIEND), ("payment", FRIEND)]

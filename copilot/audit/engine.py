@@ -326,7 +326,7 @@ def _assemble(
     ]
     approvals.sort(key=lambda a: (not a.risky, -(a.exposure_usd or 0), -_exposure_rank(a)))
 
-    hits = find_poisoning(events, settings.address, knowledge.token_decimals)
+    hits = find_poisoning(events, settings.address, knowledge.token_decimals, knowledge.book.keys() | knowledge.trusted)
     poisoning = [PoisoningItem(**{name: getattr(h, name) for name in PoisoningItem.model_fields}) for h in hits]
 
     chosen = approvals if settings.revoke == "all" else [a for a in approvals if a.risky]

@@ -44,8 +44,10 @@ def find_poisoning(
     events: Iterable[Event],
     owner: str,
     token_decimals: Callable[[str], int | None],
+    trusted: Iterable[str] = (),
 ) -> list[PoisoningHit]:
-    """`events` in chain order. `token_decimals` says whether a token is known (None: unknown/fake)."""
+    """`events` in chain order. `token_decimals` says whether a token is known (None: unknown/fake);
+    `trusted` (address book, allow list) are genuine counterparties even before the first payment."""
     owner = owner.lower()
     ordered = list(events)
     paid_first: dict[str, int] = {}  # counterparty -> position of the first real payment
@@ -57,7 +59,7 @@ def find_poisoning(
             paid_first.setdefault(event.counterparty, position)
         elif _is_suspicious(event, owner, token_decimals):
             planted_by.setdefault(_planter(event, owner), position)
-    genuine_by_key: dict[str, str] = {}
+    genuine_by_key: dict[str, str] = {lookalike_key(a): a.lower() for a in trusted}
     for address, _ in sorted(paid_first.items(), key=lambda item: item[1]):
         if address in planted_by:
             continue  # an address that first showed up as a planted transfer is never the genuine one
