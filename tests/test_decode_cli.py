@@ -142,6 +142,23 @@ def test_batch_has_one_call_per_entry() -> None:
     assert doc["calls"][1]["status"] == "empty" and doc["calls"][1]["value"] == "1"
 
 
+def test_request_quantities_above_2_53_survive_json_as_decimal_strings() -> None:
+    """A JSON number loses precision past 2^53 in most readers (JavaScript, jq): the amounts a
+    wallet was asked to send come back exact, as strings."""
+    wei = 2**70 + 1
+    request = {
+        "method": "wallet_sendCalls",
+        "params": [{"chainId": "0x1", "from": SENDER.address, "calls": [{"to": USDC, "value": hex(wei)}]}],
+    }
+    doc = json.loads(run("decode", json.dumps(request), "--json").stdout)
+    assert doc["request"]["calls"][0]["value"] == str(wei)
+    single = {"method": "eth_sendTransaction", "params": [{"to": USDC, "value": hex(wei), "nonce": 7}]}
+    doc = json.loads(run("decode", json.dumps(single), "--json").stdout)
+    assert doc["request"]["transaction"]["value"] == str(wei)
+    assert doc["request"]["transaction"]["nonce"] == "7"
+    assert doc["transaction"]["value"] == str(wei)
+
+
 @pytest.mark.parametrize(
     ("arg", "message"),
     [
