@@ -25,7 +25,8 @@ USER = "0xf39fd6e51aad88f6f4ce6ab8827279cfffb92266"
 
 def read_all(path: Path, chunk_bytes: int = 1 << 20) -> list[object]:
     plan = plan_chunks(path, chunk_bytes)
-    return [row for chunk in plan.chunks for row in read_chunk(path, plan.format, plan.header, chunk)]
+    source = plan.read_path or path
+    return [row for chunk in plan.chunks for row in read_chunk(source, plan.format, plan.header, chunk)]
 
 
 @pytest.mark.parametrize(
@@ -67,13 +68,23 @@ def test_jsonl_rows_carry_fields_logs_and_the_bad_line_number() -> None:
 
 
 def test_json_array_streams_elements_with_their_line_numbers() -> None:
-    rows = read_all(AUDIT / "history.json", chunk_bytes=600)  # many chunks: elements split across reads
+    rows = read_all(AUDIT / "history.json", chunk_bytes=600)  # many chunks of the one-element-per-line spool
     bad = [r for r in rows if isinstance(r, BadRow)]
     txs = [r for r in rows if isinstance(r, HistoryTx)]
     assert len(txs) == 7 and len(bad) == 1
     text = (AUDIT / "history.json").read_text().splitlines()
     assert "not-an-address" in "".join(text[bad[0].line - 1 : bad[0].line + 2])
     assert "from" in bad[0].reason
+
+
+def test_a_broken_json_array_keeps_the_elements_before_the_break(tmp_path: Path) -> None:
+    good = {"from": USER, "to": USER, "value": "0x1"}
+    path = tmp_path / "broken.json"
+    path.write_text("[\n" + ",\n".join(json.dumps(good) for _ in range(3)) + ',\n{"from": "0x12",\n')
+    rows = read_all(path)
+    assert [type(r).__name__ for r in rows] == ["HistoryTx", "HistoryTx", "HistoryTx", "BadRow"]
+    assert [r.line for r in rows] == [2, 3, 4, 5]
+    assert isinstance(rows[3], BadRow) and "invalid JSON" in rows[3].reason
 
 
 def test_chunking_keeps_every_line_once_and_numbers_them(tmp_path: Path) -> None:

@@ -23,7 +23,7 @@ from typing import Any, Protocol
 from copilot.audit.approvals import ApprovalBook, Grant
 from copilot.audit.batch import DAY, AuditJob, init_worker, run_chunk
 from copilot.audit.events import Event
-from copilot.audit.history import Chunk, ChunkPlan, HistoryFormat, plan_chunks
+from copilot.audit.history import Chunk, ChunkPlan, HistoryFormat, finish_spool, plan_chunks
 from copilot.audit.poisoning import find_poisoning
 from copilot.audit.report import (
     ApprovalItem,
@@ -85,7 +85,9 @@ def audit_file(path: Path, settings: AuditSettings, progress: Progress | None = 
     if not path.is_file():
         raise InputError(f"{path}: no such file", "pass --file with a history export")
     plan = plan_chunks(path, settings.chunk_bytes) if settings.chunk_bytes else plan_chunks(path)
-    return _audit(_Source(str(path), plan.format.value, plan, path), settings, progress)
+    report = _audit(_Source(str(path), plan.format.value, plan, plan.read_path), settings, progress)
+    finish_spool(plan)
+    return report
 
 
 def audit_rows(

@@ -18,11 +18,12 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from copilot.errors import InputError
 
-CHUNK_BYTES = 1 << 20  # ~2,500 transaction objects: enough work per task to amortise the process hop
+CHUNK_BYTES = 1 << 20  # ~1,300 transaction objects: enough work per task to amortise the process hop
+BAD_ROW_MARKER = "__txcopilot_bad_row__"  # a spooled JSON array element that did not parse
 
 
 class HistoryFormat(StrEnum):
@@ -97,7 +98,8 @@ class Chunk:
     first_line: int
     start: int = 0
     end: int = 0
-    objects: list[tuple[int, Any]] = field(default_factory=list)  # JSON arrays: (line, object)
+    objects: list[tuple[int, Any]] = field(default_factory=list)  # rows already parsed: (line, row)
+    lines: list[int] | None = None  # a spooled JSON array: the original line of each spool line
 
 
 # --------------------------------------------------------------------------- format detection
@@ -145,6 +147,7 @@ class ChunkPlan:
     chunks: list[Chunk]
     header: str | None = None  # CSV header line
     total_lines: int = 0
+    read_path: Path | None = None  # the file the chunks' byte ranges refer to (a JSON array's spool)
 
 
 def plan_chunks(path: Path, chunk_bytes: int = CHUNK_BYTES) -> ChunkPlan:
@@ -153,64 +156,110 @@ def plan_chunks(path: Path, chunk_bytes: int = CHUNK_BYTES) -> ChunkPlan:
     if fmt is HistoryFormat.JSON_ARRAY:
         return _plan_json_array(path, chunk_bytes)
     digest = hashlib.sha256()
-    chunks: list[Chunk] = []
     header: str | None = None
-    offset = 0
-    line_no = 1
     with path.open("rb") as handle:
         if fmt in (HistoryFormat.CSV_NORMAL, HistoryFormat.CSV_TOKEN):
             first = handle.readline()
             digest.update(first)
             header = first.decode("utf-8", errors="replace").lstrip("\ufeff").rstrip("\r\n")
-            offset = len(first)
-            line_no = 2
-        carry = b""
-        start = offset
-        start_line = line_no
-        while True:
-            block = handle.read(chunk_bytes)
-            if not block:
-                break
+        chunks, total = _line_chunks(handle, digest, chunk_bytes, first_line=2 if header is not None else 1)
+    return ChunkPlan(fmt, digest.hexdigest(), chunks, header, total, path)
+
+
+def _line_chunks(handle: BinaryIO, digest: Any, chunk_bytes: int, first_line: int) -> tuple[list[Chunk], int]:
+    """Chunks of whole lines from the handle's position on; returns them and the last line number."""
+    chunks: list[Chunk] = []
+    offset = start = handle.tell()
+    line_no = start_line = first_line
+    carry = b""
+    while True:
+        block = handle.read(chunk_bytes)
+        if not block:
+            break
+        digest.update(block)
+        data = carry + block
+        cut = data.rfind(b"\n")
+        if cut < 0:
+            carry = data
+            continue
+        complete, carry = data[: cut + 1], data[cut + 1 :]
+        offset += len(complete)
+        line_no += complete.count(b"\n")
+        chunks.append(Chunk(number=len(chunks), first_line=start_line, start=start, end=offset))
+        start, start_line = offset, line_no
+    if carry:
+        offset += len(carry)
+        line_no += 1
+        chunks.append(Chunk(number=len(chunks), first_line=start_line, start=start, end=offset))
+    return chunks, line_no - 1
+
+
+def _file_hash(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while block := handle.read(CHUNK_BYTES):
             digest.update(block)
-            data = carry + block
-            cut = data.rfind(b"\n")
-            if cut < 0:
-                carry = data
-                continue
-            complete, carry = data[: cut + 1], data[cut + 1 :]
-            offset += len(complete)
-            line_no += complete.count(b"\n")
-            chunks.append(Chunk(number=len(chunks), first_line=start_line, start=start, end=offset))
-            start, start_line = offset, line_no
-        if carry:
-            offset += len(carry)
-            line_no += 1
-            chunks.append(Chunk(number=len(chunks), first_line=start_line, start=start, end=offset))
-    return ChunkPlan(fmt, digest.hexdigest(), chunks, header, line_no - 1)
+    return digest.hexdigest()
 
 
 def _plan_json_array(path: Path, chunk_bytes: int) -> ChunkPlan:
-    """Stream the elements of a top-level JSON array without loading the file as one document."""
-    digest = hashlib.sha256()
+    """A JSON array is streamed element by element into a JSONL spool (one element per line, with each
+    element's original line number kept aside), then chunked like JSONL: neither the planner nor a
+    worker ever holds more than a chunk of it. The spool lives in the cache dir, keyed by the file's
+    hash, until an audit of it completes."""
+    from copilot.state.dirs import cache_dir
+
+    file_hash = _file_hash(path)
+    spool = cache_dir() / "audit-spool" / f"{file_hash[:40]}.jsonl"
+    index = spool.with_suffix(".lines.json")
+    if not (spool.exists() and index.exists()):
+        spool.parent.mkdir(parents=True, exist_ok=True)
+        temporary = spool.with_suffix(".tmp")
+        lines: list[int] = []
+        with temporary.open("w", encoding="utf-8") as out:
+            for line, text in _array_elements(path):
+                out.write(text + "\n")
+                lines.append(line)
+        index.write_text(json.dumps(lines), encoding="utf-8")
+        temporary.replace(spool)
+    original_lines: list[int] = json.loads(index.read_text(encoding="utf-8"))
+    with spool.open("rb") as handle:
+        chunks, _ = _line_chunks(handle, hashlib.sha256(), chunk_bytes, first_line=1)
+    starts = [c.first_line for c in chunks] + [len(original_lines) + 1]
+    for chunk, start, end in zip(chunks, starts, starts[1:], strict=False):
+        # spool line n holds the element that started on original line original_lines[n - 1]
+        chunk.lines = original_lines[start - 1 : end - 1]
+        chunk.first_line = chunk.lines[0] if chunk.lines else start
+    return ChunkPlan(HistoryFormat.JSON_ARRAY, file_hash, chunks, None, len(original_lines), spool)
+
+
+def finish_spool(plan: ChunkPlan) -> None:
+    """Deletes a JSON array's spool once its audit is complete (an interrupted audit keeps it)."""
+    if plan.format is HistoryFormat.JSON_ARRAY and plan.read_path is not None:
+        plan.read_path.unlink(missing_ok=True)
+        plan.read_path.with_suffix(".lines.json").unlink(missing_ok=True)
+
+
+def _array_elements(path: Path) -> Iterator[tuple[int, str]]:
+    """(line where the element starts, the element as one line of JSON) for each element of the
+    top-level array; an element that does not parse ends the stream with a bad-row marker."""
     decoder = json.JSONDecoder()
-    chunks: list[Chunk] = []
-    current: list[tuple[int, Any]] = []
-    current_size = 0
     buffer = ""
     line = 1
     started = False
     with path.open("r", encoding="utf-8", errors="replace") as handle:
+        eof = False
 
         def refill() -> bool:
-            nonlocal buffer
-            block = handle.read(chunk_bytes)
+            nonlocal buffer, eof
+            block = handle.read(CHUNK_BYTES)
             if not block:
+                eof = True
                 return False
-            digest.update(block.encode("utf-8"))
             buffer += block
             return True
 
-        eof = not refill()
+        refill()
         pos = 0
         while True:
             while pos < len(buffer) and buffer[pos] in " \t\r\n,\ufeff" + ("" if started else "["):
@@ -222,40 +271,26 @@ def _plan_json_array(path: Path, chunk_bytes: int) -> ChunkPlan:
             if pos >= len(buffer):
                 buffer, pos = "", 0
                 if eof or not refill():
-                    break
+                    return
                 continue
             if buffer[pos] == "]":
-                break
+                return
             try:
                 obj, end = decoder.raw_decode(buffer, pos)
             except json.JSONDecodeError as exc:
                 if not eof and refill():
                     continue
-                eof = True
-                current.append((line, BadRow(line, f"invalid JSON: {exc.msg}")))
-                break
-            current.append((line, obj))
-            current_size += end - pos
+                yield line, json.dumps({BAD_ROW_MARKER: f"invalid JSON: {exc.msg}"})
+                return
+            yield line, json.dumps(obj, separators=(",", ":"))
             line += buffer.count("\n", pos, end)
             pos = end
-            if current_size >= chunk_bytes:
-                chunks.append(Chunk(number=len(chunks), first_line=current[0][0], objects=current))
-                current, current_size = [], 0
-            if pos > chunk_bytes:
+            if pos > CHUNK_BYTES:
                 buffer, pos = buffer[pos:], 0
-        while refill():  # hash the rest so the resume key covers the whole file
-            buffer = ""
-    if current:
-        chunks.append(Chunk(number=len(chunks), first_line=current[0][0], objects=current))
-    return ChunkPlan(HistoryFormat.JSON_ARRAY, digest.hexdigest(), chunks, None, line)
 
 
 def read_chunk(path: Path, plan_format: HistoryFormat, header: str | None, chunk: Chunk) -> Iterator[Row]:
     """Parse the rows of one chunk. Never raises for a bad row: yields a BadRow instead."""
-    if plan_format is HistoryFormat.JSON_ARRAY:
-        for line, obj in chunk.objects:
-            yield obj if isinstance(obj, BadRow) else _safe(parse_tx_object, obj, line)
-        return
     with path.open("rb") as handle:
         handle.seek(chunk.start)
         data = handle.read(chunk.end - chunk.start).decode("utf-8", errors="replace")
@@ -264,15 +299,18 @@ def read_chunk(path: Path, plan_format: HistoryFormat, header: str | None, chunk
         lines.pop()
     columns = _csv_columns(header) if header is not None else []
     for offset, text in enumerate(lines):
-        line = chunk.first_line + offset
+        line = chunk.lines[offset] if chunk.lines is not None else chunk.first_line + offset
         text = text.strip()
         if not text:
             continue
-        if plan_format is HistoryFormat.JSONL:
+        if plan_format in (HistoryFormat.JSONL, HistoryFormat.JSON_ARRAY):
             try:
                 obj = json.loads(text)
             except json.JSONDecodeError as exc:
                 yield BadRow(line, f"invalid JSON: {exc.msg} at column {exc.colno}")
+                continue
+            if isinstance(obj, dict) and BAD_ROW_MARKER in obj:
+                yield BadRow(line, str(obj[BAD_ROW_MARKER]))
                 continue
             yield _safe(parse_tx_object, obj, line)
         elif plan_format is HistoryFormat.RAW:
