@@ -9,12 +9,13 @@ counted, so memory stays flat however long the history is.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from copilot.audit.events import Event, events_from_token_row, events_from_tx
-from copilot.audit.history import BadRow, Chunk, HistoryFormat, HistoryTx, TokenTransfer, read_chunk
+from copilot.audit.history import BadRow, Chunk, HistoryFormat, HistoryTx, Row, TokenTransfer, read_chunk
 from copilot.errors import CopilotError
 
 DAY = 86_400
@@ -49,10 +50,11 @@ def init_worker(job: AuditJob) -> None:
 def run_chunk(chunk: Chunk) -> dict[str, Any]:
     """Entry point in a worker process (after init_worker)."""
     assert _state is not None, "init_worker was not called"
-    return process_rows(_rows(_state.job, chunk), _state.job, _state.reviewer)
+    return process_rows(rows_of(_state.job, chunk), _state.job, _state.reviewer)
 
 
-def _rows(job: AuditJob, chunk: Chunk) -> Any:
+def rows_of(job: AuditJob, chunk: Chunk) -> Iterator[Row]:
+    """The parsed rows of one chunk."""
     if job.path is None:  # rows fetched from the node arrive already parsed
         return (obj for _, obj in chunk.objects)
     return read_chunk(job.path, job.format, job.header, chunk)
@@ -138,7 +140,7 @@ def _checksum(address: str) -> str:
     return to_checksum(address)
 
 
-def process_rows(rows: Any, job: AuditJob, reviewer: Any) -> dict[str, Any]:
+def process_rows(rows: Iterable[Row], job: AuditJob, reviewer: Any) -> dict[str, Any]:
     """Review and extract events from rows; returns the chunk result (JSON-ready)."""
     bad: list[list[Any]] = []
     flagged: list[dict[str, Any]] = []

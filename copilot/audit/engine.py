@@ -139,14 +139,14 @@ def _review_with_model(source: _Source, job: AuditJob, settings: AuditSettings, 
     """Reads the row at `line` again and reviews it with the model (copilot.llm.explain.enrich_review)."""
     import bisect
 
-    from copilot.audit.batch import Reviewer, _rows
+    from copilot.audit.batch import Reviewer, rows_of
     from copilot.audit.history import HistoryTx
     from copilot.llm.explain import enrich_review
     from copilot.pipeline import ReviewOptions
 
     chunks = source.plan.chunks
     position = bisect.bisect_right([c.first_line for c in chunks], line) - 1
-    row = next((r for r in _rows(job, chunks[max(position, 0)]) if r.line == line), None)
+    row = next((r for r in rows_of(job, chunks[max(position, 0)]) if r.line == line), None)
     if not isinstance(row, HistoryTx):
         return None
     reviewer = Reviewer(job)
