@@ -210,4 +210,4 @@ def test_consensus_warning_and_unrecoverable_sender_are_shown() -> None:
     assert result.exit_code == 0, result.output
     text = " ".join(result.stdout.split())
     assert "From unrecoverable" in text
-    assert "medium: Signature encodes no chain id (tx.chain_id) v=26" in text
+    assert "medium: Signature encodes no chain id (tx.chain_id_missing) v=26" in text

@@ -209,7 +209,7 @@ def test_consensus_warnings_name_the_rule() -> None:
     base = consensus_warnings(
         decode_raw_transaction(bytes(_sign({**TYPES["eip1559"], "chainId": 8453}).raw_transaction))
     )
-    assert [(w.id, w.severity.value) for w in base] == [("tx.chain_id", "info")]
+    assert [(w.id, w.severity.value) for w in base] == [("tx.other_chain", "info")]
     creation = {**TYPES["eip1559"], "to": None, "data": "0x" + "60" * 50_000, "gas": 3_000_000}
     creation.pop("to")
     info = decode_raw_transaction(bytes(_sign(creation).raw_transaction))

@@ -4,7 +4,6 @@ web3, the signer or the model."""
 from __future__ import annotations
 
 import importlib
-import sys
 from typing import Any
 
 import click
@@ -94,11 +93,3 @@ def cli(ctx: click.Context, debug: bool) -> None:
     """Review what your Ethereum wallet is about to sign, on your own machine."""
     ctx.ensure_object(dict)
     ctx.obj["debug"] = debug
-
-
-def main() -> None:  # pragma: no cover - console entry for `python -m copilot`
-    cli(prog_name="txcopilot")
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())

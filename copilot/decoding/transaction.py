@@ -418,7 +418,7 @@ def consensus_warnings(info: TransactionInfo) -> list[Finding]:
 
     if info.signed and info.type == 0 and info.chain_id is None and info.v not in (27, 28):
         warn(
-            "tx.chain_id",
+            "tx.chain_id_missing",
             Severity.MEDIUM,
             "Signature encodes no chain id",
             f"v={info.v} is neither 27/28 nor chain_id*2+35/36 (EIP-155): no node accepts it and the sender "
@@ -426,11 +426,11 @@ def consensus_warnings(info: TransactionInfo) -> list[Finding]:
         )
     elif info.chain_id == 0:
         warn(
-            "tx.chain_id", Severity.MEDIUM, "Chain id 0", "a transaction for chain id 0 is valid on no chain"
+            "tx.chain_id_zero", Severity.MEDIUM, "Chain id 0", "a transaction for chain id 0 is valid on no chain"
         )
     elif info.chain_id is not None and info.chain_id != 1:
         warn(
-            "tx.chain_id",
+            "tx.other_chain",
             Severity.INFO,
             "Not an Ethereum mainnet transaction",
             f"for chain id {info.chain_id}: only that chain accepts it",
