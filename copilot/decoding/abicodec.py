@@ -116,6 +116,13 @@ def decode(types: list[str] | tuple[str, ...], data: bytes) -> tuple[tuple[Any, 
     acceptable). Values are shaped like eth_abi's: ints, bools, lower-case "0x" addresses, bytes,
     str, tuples for tuples and arrays. AbiDecodeError when the bytes are not canonical.
     """
+    return _decode(tuple(types), bytes(data))
+
+
+# The calldata decoder and the ERC-7730 renderer decode the same arguments of a call one after the
+# other; the values are immutable (tuples, ints, str, bytes), so the second gets the first's result.
+@lru_cache(maxsize=8)
+def _decode(types: tuple[str, ...], data: bytes) -> tuple[tuple[Any, ...], int]:
     plan = [parse_type(t) for t in types]
     return _sequence(plan, data, 0)
 
