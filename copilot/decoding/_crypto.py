@@ -1,15 +1,16 @@
 """Hashing, address checksums and signature recovery on the hot path.
 
-Keccak comes from eth-hash and recovery from coincurve (libsecp256k1): both import in a few tens of
-milliseconds, while eth_keys/eth_utils take ~170 ms, too much for a 0.3 s cold `decode`. The EIP-55
-checksum is five lines over keccak, so it is written here rather than importing eth_utils for it.
+Keccak comes from pycryptodome (the backend eth-hash[pycryptodome] installs, called directly:
+eth-hash's automatic backend choice costs ~20 ms more on a cold start) and recovery from coincurve
+(libsecp256k1), while eth_keys/eth_utils take ~170 ms, too much for a 0.3 s cold `decode`. The
+EIP-55 checksum is five lines over keccak, so it is written here rather than importing eth_utils.
 """
 
 from __future__ import annotations
 
 from functools import lru_cache
 
-from eth_hash.auto import keccak as _keccak
+from Crypto.Hash import keccak as _keccak
 
 SECP256K1_N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
 SECP256K1_HALF_N = SECP256K1_N // 2
@@ -17,7 +18,7 @@ UINT256_MAX = 2**256 - 1
 
 
 def keccak256(data: bytes) -> bytes:
-    return _keccak(data)
+    return _keccak.new(data=data, digest_bits=256).digest()
 
 
 def hex0x(data: bytes) -> str:
@@ -28,7 +29,7 @@ def hex0x(data: bytes) -> str:
 def to_checksum_address(address: bytes) -> str:
     """EIP-55 checksum of a 20-byte address."""
     lower = address.hex()
-    digest = _keccak(lower.encode()).hex()
+    digest = keccak256(lower.encode()).hex()
     return "0x" + "".join(
         c.upper() if int(h, 16) >= 8 else c for c, h in zip(lower, digest[:40], strict=True)
     )
@@ -66,4 +67,4 @@ def recover_address(message_hash: bytes, parity: int, r: int, s: int) -> bytes |
         public_key = PublicKey.from_signature_and_message(signature, message_hash, hasher=None)
     except Exception:  # coincurve raises a bare Exception when libsecp256k1 rejects the signature
         return None
-    return _keccak(public_key.format(compressed=False)[1:])[12:]
+    return keccak256(public_key.format(compressed=False)[1:])[12:]
