@@ -212,15 +212,24 @@ def _store(cache: ChunkCache | None, number: int, result: dict[str, Any]) -> Non
 # --------------------------------------------------------------------------- resume cache
 
 
+# What a chunk's result depends on: the audit itself, the review pipeline and the bundled ABIs/tokens.
+_RESULT_SOURCES = ("audit", "decoding", "inputs", "risk", "policy", "state", "models.py", "pipeline.py")
+
+
 @lru_cache(maxsize=1)
 def code_version() -> str:
-    """Hash of the package's sources: a rule change invalidates cached reviews."""
+    """Hash of the code and data that decide a chunk's result: upgrading them invalidates cached chunks."""
     import copilot
+    from copilot.resources import abis_dir
 
     root = Path(copilot.__file__).parent
+    files: list[Path] = []
+    for name in _RESULT_SOURCES:
+        files += sorted((root / name).rglob("*.py")) if (root / name).is_dir() else [root / name]
+    files += sorted(abis_dir().rglob("*.json"))
     digest = hashlib.sha256(copilot.__version__.encode())
-    for source in sorted(root.rglob("*.py")):
-        digest.update(str(source.relative_to(root)).encode())
+    for source in files:
+        digest.update(source.name.encode())
         digest.update(source.read_bytes())
     return digest.hexdigest()
 
