@@ -23,7 +23,7 @@ NATIVE_SYMBOLS = {
     1: "ETH", 10: "ETH", 56: "BNB", 100: "xDAI", 130: "ETH", 137: "POL", 146: "S", 250: "FTM",
     324: "ETH", 1116: "CORE", 1329: "SEI", 5000: "MNT", 8453: "ETH", 14: "FLR", 19: "SGB",
     42161: "ETH", 42220: "CELO", 43114: "AVAX", 59144: "ETH", 81457: "ETH", 534352: "ETH",
-    17000: "ETH", 11155111: "ETH",
+    17000: "ETH", 11155111: "ETH", 97: "BNB", 80002: "POL",
 }  # fmt: skip
 
 
