@@ -58,6 +58,7 @@ def test_terminal_summary_and_revoke_files(tmp_path: Path) -> None:
     code, out, err = run("--address", USER, "--file", HISTORY, "--no-llm", "--revoke-out", str(tmp_path / "r"))
     assert code == 0
     assert "open approvals, 2 risky" in out and "skipped line 4" in out
+    assert "[approval.unknown_spender" in out or "approval.unknown_spender," in out  # finding IDs are shown
     assert "2 unsigned transactions" in err
     files = sorted(p.name for p in (tmp_path / "r").iterdir())
     assert files[-1] == "plan.jsonl" and len(files) == 3

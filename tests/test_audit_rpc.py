@@ -94,3 +94,20 @@ def test_revoke_plan_signed_with_txcopilot_sign_closes_the_approvals(anvil: Any,
     assert view(anvil, nft, "isApprovedForAll(address,address)", [user, OPERATOR], "bool") is False
     after = CliRunner().invoke(cli, ["audit", "--address", user, "--rpc", anvil.url, "--no-llm", "--json"])
     assert json.loads(after.stdout)["approvals"] == []
+
+
+@pytest.mark.anvil
+def test_a_hostile_token_symbol_is_shown_as_text_in_every_format(anvil: Any, tmp_path: Path) -> None:
+    user = anvil.accounts[1][0]
+    symbol = "<script>alert(1)</script>[bold red]|"
+    token = deploy(anvil, "TestToken", "Evil", symbol, 6)
+    transact(anvil, token, "approve(address,uint256)", [DRAINER, MAX], sender=1)
+    common = ["audit", "--address", user, "--rpc", anvil.url, "--no-llm"]
+    text = CliRunner().invoke(cli, common)
+    assert text.exit_code == 0 and "red]|" in text.stdout  # printed as text (the table cuts it), not markup
+    html_path, md_path = tmp_path / "a.html", tmp_path / "a.md"
+    assert CliRunner().invoke(cli, [*common, "--format", "html", "--out", str(html_path)]).exit_code == 0
+    assert CliRunner().invoke(cli, [*common, "--format", "md", "--out", str(md_path)]).exit_code == 0
+    html, md = html_path.read_text(), md_path.read_text()
+    assert "<script>alert" not in html and "&lt;script&gt;alert(1)" in html
+    assert "<script>" not in md and "&lt;script&gt;" in md and "\\|" in md

@@ -37,7 +37,8 @@ def headline(report: AuditReport) -> list[str]:
 
 
 def _md_cell(text: object) -> str:
-    return str(text).replace("|", "\\|").replace("\n", " ")
+    """History values are attacker-chosen (token symbols): no table break-out, no raw HTML."""
+    return escape(str(text), quote=False).replace("|", "\\|").replace("\n", " ")
 
 
 def to_markdown(report: AuditReport) -> str:

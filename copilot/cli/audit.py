@@ -145,23 +145,26 @@ def _emit(report: AuditReport, fmt: str, out: Path | None) -> None:
 
 
 def _print_summary(report: AuditReport) -> None:
+    """The terminal view. Every value from the history is escaped: a token symbol is attacker-chosen
+    text and must not be read as rich markup."""
+    from rich.markup import escape as e
     from rich.table import Table
 
     from copilot.audit.render import headline
     from copilot.cli.output import console
 
     out = console()
-    out.print(f"[bold]Wallet audit[/bold] {report.address}  ({report.source}, policy {report.policy})")
+    out.print(f"[bold]Wallet audit[/bold] {report.address}  ({e(report.source)}, policy {e(report.policy)})")
     for line in headline(report):
-        out.print(f"  • {line}")
+        out.print(f"  • {e(line)}")
     if report.approvals:
         table = Table(title="Open approvals (risky first)", show_lines=False)
         for column in ("risky", "kind", "token", "spender", "amount", "exposure", "USD"):
             table.add_column(column)
         for a in report.approvals[:25]:
             table.add_row(
-                "[red]yes[/red]" if a.risky else "", a.kind, a.token_symbol or a.token,
-                a.spender_label or a.spender, a.amount_display, a.exposure_display or "-",
+                "[red]yes[/red]" if a.risky else "", a.kind, e(a.token_symbol or a.token),
+                e(a.spender_label or a.spender), e(a.amount_display), e(a.exposure_display or "-"),
                 f"{a.exposure_usd:,.2f}" if a.exposure_usd is not None else "-",
             )
         out.print(table)
@@ -170,16 +173,15 @@ def _print_summary(report: AuditReport) -> None:
         out.print(f"  poisoning: {what} {p.lookalike} (imitates {p.resembles}) tx {p.tx or 'line ' + str(p.line)}")
     for t in report.flagged[:15]:
         ids = ", ".join(f["id"] for f in t.findings[:4])
-        out.print(f"  {t.verdict:<7} risk {t.risk_score:>3}  {t.function or '-'} → {t.contract or t.to}  [{ids}]")
+        target = e(t.contract or t.to or "-")
+        out.print(f"  {t.verdict:<7} risk {t.risk_score:>3}  {e(t.function or '-')} → {target}  {e(f'[{ids}]')}")
         if t.explanation:
-            out.print(f"          {t.explanation}")
+            out.print(f"          {e(t.explanation)}")
     if len(report.flagged) > 15:
         out.print(f"  … {len(report.flagged) - 15} more (use --format md|html|json for the full list)")
     for bad in report.bad_row_details[:10]:
-        out.print(f"  skipped line {bad.line}: {bad.reason}")
+        out.print(f"  skipped line {bad.line}: {e(bad.reason)}")
     if report.bad_rows > 10:
         out.print(f"  … {report.bad_rows - 10} more skipped rows")
-    for note in report.notes:
-        out.print(f"  note: {note}")
-    if report.narrative_note:
-        out.print(f"  note: {report.narrative_note}")
+    for note in [*report.notes, *([report.narrative_note] if report.narrative_note else [])]:
+        out.print(f"  note: {e(note)}")
