@@ -43,14 +43,14 @@ def _md_cell(text: object) -> str:
 
 def to_markdown(report: AuditReport) -> str:
     out = [f"# Wallet audit: {report.address}", ""]
-    out.append(f"Source: `{report.source}` ({report.format}); policy: {report.policy}; "
+    out.append(f"Source: `{report.source}` ({report.format}); policy: {_md_cell(report.policy)}; "
                f"generated {_date(report.generated_at)} UTC.")
     out.append("")
-    out += [f"- {line}" for line in headline(report)]
+    out += [f"- {_md_cell(line)}" for line in headline(report)]
     if report.narrative:
-        out += ["", "## Summary", "", report.narrative]
+        out += ["", "## Summary", "", _md_cell(report.narrative)]
     elif report.narrative_note:
-        out += ["", f"_{report.narrative_note}_"]
+        out += ["", f"_{_md_cell(report.narrative_note)}_"]
     out += ["", "## Open approvals", ""]
     if report.approvals:
         out.append("| risky | kind | token | spender | amount | exposure | USD | granted | why |")
@@ -84,19 +84,19 @@ def to_markdown(report: AuditReport) -> str:
         explained = {t.explanation for t in report.flagged if t.explanation}
         if explained:
             out += ["", "Model explanations (one per call shape, advisory):", ""]
-            out += [f"- {text}" for text in sorted(explained)]
+            out += [f"- {_md_cell(text)}" for text in sorted(explained)]
     else:
         out.append("None.")
     out += ["", "## Revoke plan", ""]
     if report.revoke_plan:
-        out += [f"{i}. {r.description}" for i, r in enumerate(report.revoke_plan, start=1)]
+        out += [f"{i}. {_md_cell(r.description)}" for i, r in enumerate(report.revoke_plan, start=1)]
     else:
         out.append("Nothing to revoke.")
     if report.bad_rows:
         out += ["", f"## Skipped rows ({report.bad_rows})", ""]
-        out += [f"- line {b.line}: {b.reason}" for b in report.bad_row_details]
+        out += [f"- line {b.line}: {_md_cell(b.reason)}" for b in report.bad_row_details]
     if report.notes:
-        out += ["", "## Notes", ""] + [f"- {n}" for n in report.notes]
+        out += ["", "## Notes", ""] + [f"- {_md_cell(n)}" for n in report.notes]
     return "\n".join(out) + "\n"
 
 
