@@ -63,3 +63,14 @@ def test_typed_data_strings_are_untrusted_but_addresses_and_numbers_are_plain() 
     assert [u.where for u in facts.untrusted] == ["domain name", "EIP-712 field message.name"]
     assert f"message.offerer: {SPENDER}" in facts.text()
     assert "message.amount: 3" in facts.text()
+
+
+def test_huge_requests_are_cut_in_the_middle_keeping_findings_and_verdict() -> None:
+    review = approval_review()
+    facts = collect_facts(review)
+    facts.lines[4:4] = [f"  - filler {i}: " + "x" * 80 for i in range(200)]
+    text = facts.text()
+    assert len(text) <= 3600 + 80
+    assert "more decoded lines not shown" in text
+    assert text.splitlines()[-1].startswith("- policy verdict: confirm")
+    assert "approval.unlimited (high)" in text

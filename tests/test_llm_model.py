@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pytest
-from llmhelpers import approval_review
+from llmhelpers import approval_review, transfer_review
 
 from copilot.llm import explain
 from copilot.llm.backend import BackendSettings, LlamaCppBackend
@@ -44,6 +44,11 @@ def test_default_model_explains_a_review_in_the_sandbox_without_lowering_it() ->
     else:  # a 135M model may run out of tokens: then it must say so, never fail silently
         assert out.explanation_note and "model's answer" in out.explanation_note
     assert streamed, "tokens were not streamed"
+    # a second review in the same process reuses the worker and the system prompt's KV cache
+    again = explain.enrich_review(transfer_review(), Options())
+    if again.llm is not None:
+        assert again.llm.timing.load_s == 0.0
+        assert again.llm.timing.cached_prompt_tokens >= 100
 
 
 def test_grammar_forces_the_answer_shape_and_the_prefix_cache_is_reused() -> None:

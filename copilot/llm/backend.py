@@ -32,6 +32,7 @@ class BackendSettings:
 
 
 REPEAT_WINDOW = 32
+TOP_CANDIDATES = 16
 
 
 @dataclass
@@ -253,7 +254,7 @@ class LlamaCppBackend:
             first_token_s=first_token_s,
             total_s=time.perf_counter() - start,
             stopped_by=stopped_by,
-            extra={"grammar_full_passes": rejected},
+            extra={"grammar_rejections": rejected},
         )
 
     def _reuse_prefix(self, tokens: list[int]) -> int:
@@ -287,17 +288,27 @@ class LlamaCppBackend:
         return bool(self._one[0].logit != float("-inf"))
 
     def _best_allowed(self, sampler: Any, logits: Any) -> int:
+        """The best token the grammar allows: the model's top candidates first, then the whole vocabulary.
+
+        Where the grammar forces a literal (a key, a bracket) the right token is nearly always among
+        the model's top few, and checking 16 tokens is some 3000x less work than 49k.
+        """
         import numpy as np
 
         lib = self._lib
         view = np.ctypeslib.as_array(self._candidates)
-        view["id"] = np.arange(self._n_vocab, dtype=np.int32)
-        view["logit"] = logits
-        array = lib.llama_token_data_array(
-            data=self._candidates, size=self._n_vocab, selected=-1, sorted=False
-        )
-        lib.llama_sampler_apply(sampler, ctypes.byref(array))
-        return int(view["id"][int(view["logit"].argmax())])
+        top = np.argpartition(logits, -TOP_CANDIDATES)[-TOP_CANDIDATES:]
+        for ids in (top, np.arange(self._n_vocab)):
+            size = len(ids)
+            view["id"][:size] = ids
+            view["logit"][:size] = logits[ids]
+            array = lib.llama_token_data_array(data=self._candidates, size=size, selected=-1, sorted=False)
+            lib.llama_sampler_apply(sampler, ctypes.byref(array))
+            allowed = view["logit"][:size]
+            best = int(allowed.argmax())
+            if allowed[best] != -np.inf:
+                return int(view["id"][best])
+        raise RuntimeError("the grammar allows no token here")
 
     def _piece(self, token: int) -> bytes:
         buffer = ctypes.create_string_buffer(64)

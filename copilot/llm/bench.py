@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from copilot.config import ModelSettings
 from copilot.llm.facts import collect_facts
 from copilot.llm.grammar import answer_grammar
 from copilot.llm.prompt import SYSTEM_PROMPT, user_prompt
@@ -40,6 +41,12 @@ class BenchResult:
     rates: list[Rate] = field(default_factory=list)
     review_cold_s: list[float] = field(default_factory=list)
     review_warm_s: list[float] = field(default_factory=list)
+    checked: int = 0
+    dropped: int = 0
+
+    @property
+    def grounding_rate(self) -> float | None:
+        return round((self.checked - self.dropped) / self.checked, 3) if self.checked else None
 
     def rate(self, label: str) -> Rate:
         return next(r for r in self.rates if r.label == label)
@@ -134,12 +141,15 @@ def run_bench(
     finally:
         worker.close()
 
-    options = _Options(model=str(model_path))
+    options = _Options(str(model_path), ModelSettings(threads=threads, n_gpu_layers=n_gpu_layers))
     for sample in review_runs or []:
         close_workers()  # cold: a new worker loads the model, as one `txcopilot review` does
         started = time.perf_counter()
-        enrich_review(sample, options)
+        explained = enrich_review(sample, options)
         result.review_cold_s.append(time.perf_counter() - started)
+        if explained.llm:
+            result.checked += explained.llm.grounding.checked
+            result.dropped += explained.llm.grounding.dropped
     for sample in review_runs or []:
         started = time.perf_counter()
         enrich_review(sample, options)
@@ -151,4 +161,5 @@ def run_bench(
 @dataclass
 class _Options:
     model: str
+    model_settings: ModelSettings
     use_llm: bool = True

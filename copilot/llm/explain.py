@@ -31,7 +31,7 @@ from copilot.llm.schema import RISK_LEVELS, LLMAnswer, LLMReport, ReportRisk, Ri
 from copilot.models import VERDICT_RANK, Review
 
 ADVISORY = "llm:advisory"
-MAX_TOKENS = 256
+MAX_TOKENS = 160
 REQUEST_TIMEOUT_S = 120.0
 # The lowest risk_score each advisory level stands for (and the level a score stands for).
 LEVEL_FLOOR: dict[str, int] = {"low": 0, "medium": 30, "high": 60, "critical": 85}
@@ -51,7 +51,8 @@ def enrich_review(review: Review, options: Any, *, backend_override: dict[str, A
     """The review, explained by the local model when there is one; never a lower verdict or score.
 
     `options` is copilot.pipeline.ReviewOptions (use_llm, model; optional on_token: a callback that
-    receives the explanation as readable text while it streams). `backend_override` replaces the
+    receives the explanation as readable text while it streams; optional model_settings: a
+    ModelSettings instead of the config's). `backend_override` replaces the
     model with a worker-side fake (tests).
     """
     review = review.model_copy()  # shallow: every change below reassigns a top-level field
@@ -61,7 +62,9 @@ def enrich_review(review: Review, options: Any, *, backend_override: dict[str, A
         review.explanation_note = "deterministic explanation: the model was turned off (--no-llm)"
         return review
     try:
-        load, model_name = _load_request(getattr(options, "model", None), backend_override)
+        load, model_name = _load_request(
+            getattr(options, "model", None), backend_override, getattr(options, "model_settings", None)
+        )
     except CopilotError as exc:
         review.explanation_note = f"deterministic explanation: {exc.one_line()}"
         return review
@@ -97,12 +100,14 @@ def injection_warning(review: Review) -> str:
     )
 
 
-def _load_request(explicit: str | None, override: dict[str, Any] | None) -> tuple[dict[str, Any] | None, str]:
+def _load_request(
+    explicit: str | None, override: dict[str, Any] | None, settings: ModelSettings | None
+) -> tuple[dict[str, Any] | None, str]:
     if override is not None:
         return override, str(override.get("name", "fake"))
     from copilot.llm.discovery import model_settings, resolve_model
 
-    settings = model_settings()
+    settings = settings or model_settings()
     path, why = resolve_model(explicit, settings)
     if path is None:
         return None, why

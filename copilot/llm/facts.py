@@ -22,6 +22,7 @@ _CONTROL = re.compile(
     r"<\|[^|>]{0,40}\|>|</?(?:s|untrusted|start_of_turn|end_of_turn)>|\[/?INST\]", re.IGNORECASE
 )
 MAX_UNTRUSTED_CHARS = 240
+MAX_FACT_CHARS = 3600  # about 1,200 tokens: the prompt fits a 2,048-token context with room to answer
 
 KEY_PARAM_ROLES = {
     "spender": ("spender", "operator", "guy", "usr"),
@@ -49,8 +50,25 @@ class ReviewFacts:
             if value not in self.key_facts[role]:
                 self.key_facts[role].append(value)
 
-    def text(self) -> str:
-        return "\n".join(self.lines)
+    def text(self, max_chars: int = MAX_FACT_CHARS) -> str:
+        """The facts as prompt lines; past `max_chars` the middle (decoded details) is cut, never the
+        findings and verdict at the end."""
+        full = "\n".join(self.lines)
+        if len(full) <= max_chars:
+            return full
+        tail_start = next(
+            (i for i, line in enumerate(self.lines) if line.startswith("- findings")), len(self.lines)
+        )
+        tail = self.lines[tail_start:]
+        budget = max_chars - sum(len(line) + 1 for line in tail)
+        head: list[str] = []
+        for line in self.lines[:tail_start]:
+            if len(line) + 1 > budget:
+                break
+            head.append(line)
+            budget -= len(line) + 1
+        skipped = tail_start - len(head)
+        return "\n".join([*head, f"- ({skipped} more decoded lines not shown)", *tail])
 
 
 def sanitise(text: str) -> str:
