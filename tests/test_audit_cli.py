@@ -45,6 +45,15 @@ def test_html_report_is_one_self_contained_file(tmp_path: Path) -> None:
     assert "0x5555AAAA00000000000000000000000000BbbB55" in html  # the risky spender is listed
 
 
+def test_out_file_extension_picks_the_format(tmp_path: Path) -> None:
+    assert run("--address", USER, "--file", HISTORY, "--no-llm", "--out", str(tmp_path / "a.md"))[0] == 0
+    assert (tmp_path / "a.md").read_text().startswith("# Wallet audit")
+    assert run("--address", USER, "--file", HISTORY, "--no-llm", "--out", str(tmp_path / "a.json"))[0] == 0
+    assert json.loads((tmp_path / "a.json").read_text())["bad_rows"] == 1
+    code, _, err = run("--address", USER, "--file", HISTORY, "--no-llm", "--out", str(tmp_path / "a.txt"))
+    assert code == 2 and "--format" in err
+
+
 def test_markdown_report_lists_every_section() -> None:
     code, out, _ = run("--address", USER, "--file", HISTORY, "--format", "md", "--no-llm")
     assert code == 0

@@ -64,7 +64,8 @@ class _RichProgress:
 @click.option("--chain-id", type=int, help="Chain of rows that do not state one (default 1, or the node's).")
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "md", "html"]), default="text",
               show_default=True, help="Report format.")
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Write the report to this file.")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write the report to this file (format from --format, else from .json/.md/.html).")
 @click.option("--json", "as_json", is_flag=True, help="Same as --format json, on stdout.")
 @click.option("--revoke-out", type=click.Path(file_okay=False, path_type=Path),
               help="Write the revoke plan here: one eth_sendTransaction request per file, plus plan.jsonl.")
@@ -87,6 +88,12 @@ def audit(
         raise InputError("nothing to audit", "pass --file HISTORY or --rpc URL (your own node)")
     if as_json:
         fmt = "json"
+    elif fmt == "text" and out is not None:  # --out audit.html: the extension names the format
+        fmt = {".json": "json", ".md": "md", ".markdown": "md", ".html": "html", ".htm": "html"}.get(
+            out.suffix.lower(), ""
+        )
+        if not fmt:
+            raise InputError(f"--out {out}: cannot tell the format from the name", "add --format json|md|html")
     settings = AuditSettings(
         address=address, policy=policy, chain_id=chain_id, workers=workers, use_cache=not no_cache, rpc=rpc,
         revoke=revoke, llm=not no_llm, model=model,
