@@ -22,9 +22,10 @@ from copilot.decoding.erc7730 import (
     render_message_with_descriptor,
     render_typed_data,
 )
-from copilot.decoding.erc7730_descriptor import load_descriptor, merge, parse_signature
+from copilot.decoding.erc7730_descriptor import load_descriptor, merge
 from copilot.decoding.erc7730_index import build_index, descriptor_root, load_index, render_index
 from copilot.decoding.erc7730_render import MAX_CALLDATA_DEPTH, Node, RenderError, parse_path, resolve
+from copilot.decoding.selectors import AbiFunction, function_from_signature
 from copilot.models import TokenMeta
 from copilot.resources import ROOT
 
@@ -50,7 +51,11 @@ def tokens(monkeypatch: pytest.MonkeyPatch) -> dict[str, TokenMeta]:
 
 def call(signature: str, *args: Any) -> bytes:
     parsed = parse_signature(signature)
-    return keccak(text=parsed.canonical)[:4] + encode([p.type for p in parsed.params], list(args))
+    return keccak(text=parsed.signature)[:4] + encode(parsed.types, list(args))
+
+
+def parse_signature(signature: str) -> AbiFunction:
+    return function_from_signature(signature, "erc7730")
 
 
 def descriptor(key: str, fields: list[dict[str, Any]], **extra: Any) -> dict[str, Any]:
@@ -79,9 +84,15 @@ def render(
 
 def test_signature_with_named_nested_tuples_and_arrays_parses_to_abi_types() -> None:
     parsed = parse_signature("swap((address tokenIn, uint fee)[] legs, bytes32[2][] proofs, address)")
-    assert parsed.canonical == "swap((address,uint256)[],bytes32[2][],address)"
-    assert [p.name for p in parsed.params] == ["legs", "proofs", "_2"]
-    assert [c.name for c in parsed.params[0].components] == ["tokenIn", "fee"]
+    assert parsed.signature == "swap((address,uint256)[],bytes32[2][],address)"
+    assert [p.name for p in parsed.inputs] == ["legs", "proofs", ""]
+    components = parsed.inputs[0].components
+    assert components is not None and [c.name for c in components] == ["tokenIn", "fee"]
+
+
+def test_unnamed_arguments_are_reachable_by_position() -> None:
+    fields: list[dict[str, Any]] = [{"path": "_1", "label": "Second", "format": "raw"}]
+    assert shown(render("f(uint256,uint256)", fields, 7, 8)) == {"Second": "8"}
 
 
 @pytest.mark.parametrize("bad", ["approve", "approve(address spender", "f(address a) extra"])
@@ -550,7 +561,7 @@ def test_erc4626_vault_without_a_descriptor_shows_amounts_of_an_unknown_token() 
     assert shown(result) == {"Deposit asset": f"{10**18} (unknown token)", "Send shares to": BOB}
 
 
-def sample_argument(abi_type: str, components: tuple[Any, ...] = ()) -> Any:
+def sample_argument(abi_type: str, components: tuple[Any, ...] | None = ()) -> Any:
     if abi_type.endswith("]"):
         return []
     if components:
@@ -563,8 +574,8 @@ def sample_argument(abi_type: str, components: tuple[Any, ...] = ()) -> Any:
 def test_every_erc_wide_format_renders_on_an_unknown_contract(format_ids: list[int]) -> None:
     relpath, key = load_index()["formats"][format_ids[0]]
     parsed = parse_signature(key)
-    data = keccak(text=parsed.canonical)[:4] + encode(
-        [p.type for p in parsed.params], [sample_argument(p.type, p.components) for p in parsed.params]
+    data = keccak(text=parsed.signature)[:4] + encode(
+        parsed.types, [sample_argument(p.type, p.components) for p in parsed.inputs]
     )
     result = render_calldata(1, "0x2222222222222222222222222222222222222222", data, 0)
     if "0x" + data[:4].hex() in erc7730._SELECTORS_SHARED_BY_ERC20_AND_ERC721:
@@ -742,7 +753,7 @@ def test_signature_parser_rejects_with_value_error_or_round_trips(text: str) -> 
         parsed = parse_signature(text)
     except ValueError:
         return
-    assert parse_signature(parsed.canonical).canonical == parsed.canonical
+    assert parse_signature(parsed.signature).signature == parsed.signature
 
 
 @given(text=st.text(max_size=60))

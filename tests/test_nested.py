@@ -280,8 +280,8 @@ def test_every_erc7730_calldata_field_function_has_a_nested_decoder() -> None:
     """Functions whose descriptors format an argument as nested calldata must get children too."""
     import json
 
-    from copilot.decoding.erc7730_descriptor import parse_signature
     from copilot.decoding.nested import _HANDLERS
+    from copilot.decoding.selectors import function_from_signature
     from copilot.resources import abis_dir
 
     not_calls = {
@@ -296,7 +296,7 @@ def test_every_erc7730_calldata_field_function_has_a_nested_decoder() -> None:
         for key, spec in formats.items():
             fields = [f for f in spec.get("fields", []) if isinstance(f, dict)]
             if any(f.get("format") == "calldata" for f in fields):
-                signature = parse_signature(key).canonical
+                signature = function_from_signature(key, "erc7730").signature
                 if signature not in _HANDLERS and signature not in not_calls:
                     missing.add(signature)
     assert missing == set()

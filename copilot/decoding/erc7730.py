@@ -19,7 +19,7 @@ from typing import Any
 
 from copilot.decoding import abicodec
 from copilot.decoding._crypto import checksum_hex
-from copilot.decoding.erc7730_descriptor import AbiParam, load_descriptor, parse_signature
+from copilot.decoding.erc7730_descriptor import load_descriptor
 from copilot.decoding.erc7730_index import deployment_key, load_index
 from copilot.decoding.erc7730_render import (
     Container,
@@ -31,6 +31,7 @@ from copilot.decoding.erc7730_render import (
     to_int,
 )
 from copilot.decoding.registry import known_contract
+from copilot.decoding.selectors import AbiParam, function_from_signature
 from copilot.decoding.tokens import lookup_token
 from copilot.decoding.typed_data import encode_type, read_types
 from copilot.errors import InputError
@@ -135,10 +136,13 @@ def render_call_with_descriptor(
     sender: str | None = None,
 ) -> ClearSign | None:
     """Render a call with a given descriptor (one being written or tested), whatever its context."""
-    from copilot.decoding._crypto import keccak256
-
+    selector = "0x" + data[:4].hex()
     for key in (descriptor.get("display") or {}).get("formats") or {}:
-        if keccak256(parse_signature(key).canonical.encode())[:4] == data[:4]:
+        try:
+            function = function_from_signature(key, "erc7730")
+        except ValueError:
+            continue  # a key that is no function signature formats no call
+        if function.selector == selector:
             return _render_call(descriptor, None, key, chain_id, to, data, value, sender, 0)
     return None
 
@@ -186,12 +190,12 @@ def _render_call(
     sender: str | None,
     depth: int,
 ) -> ClearSign | None:
-    signature = parse_signature(key)
-    arguments = _decode_arguments(signature.params, data[4:])
+    function = function_from_signature(key, "erc7730")
+    arguments = _decode_arguments(function.inputs, data[4:])
     if arguments is None:
         return None
     container = Container(chain_id=chain_id, to=to, value=value, sender=sender)
-    return _render(descriptor, relpath, key, arguments, container, depth, signature.canonical)
+    return _render(descriptor, relpath, key, arguments, container, depth, function.signature)
 
 
 def _render_message(
@@ -310,7 +314,12 @@ def _decode_arguments(params: tuple[AbiParam, ...], payload: bytes) -> Node | No
         values, _ = abicodec.decode([p.type for p in params], payload)
     except abicodec.AbiDecodeError:
         return None
-    return Node("tuple", {p.name: abi_node(p, v) for p, v in zip(params, values, strict=True)})
+    return Node("tuple", _members(params, values))
+
+
+def _members(params: tuple[AbiParam, ...], values: tuple[Any, ...]) -> dict[str, Node]:
+    """Named members of a tuple; an unnamed one is `_<position>`, as descriptor paths name it."""
+    return {p.name or f"_{i}": abi_node(p, v) for i, (p, v) in enumerate(zip(params, values, strict=True))}
 
 
 def abi_node(param: AbiParam, value: Any) -> Node:
@@ -319,9 +328,7 @@ def abi_node(param: AbiParam, value: Any) -> Node:
         element = AbiParam(param.name, param.type[: param.type.rindex("[")], param.components)
         return Node(param.type, [abi_node(element, v) for v in value])
     if param.components:
-        return Node(
-            param.type, {c.name: abi_node(c, v) for c, v in zip(param.components, value, strict=True)}
-        )
+        return Node(param.type, _members(param.components, value))
     if param.type == "address":
         return Node("address", checksum_hex(value))
     return Node(param.type, value)

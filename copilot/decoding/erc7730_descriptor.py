@@ -1,14 +1,13 @@
-"""ERC-7730 descriptors: loading with `includes` merged, and the Solidity signatures they are keyed by.
+"""ERC-7730 descriptors: loading with `includes` merged.
 
 The vendored registry lives in abis/erc7730 (CC0). A descriptor's display formats are keyed by a
 function signature with parameter names, e.g. "approve(address spender,uint256 value)", which is
-all the ABI the renderer needs: it is parsed here into eth_abi types plus a tree of names.
+all the ABI the renderer needs: `copilot.decoding.selectors.function_from_signature` parses it.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -80,114 +79,3 @@ def _merge_fields(base: list[Any], override: list[Any]) -> list[Any]:
         else:
             merged.append(field)
     return merged
-
-
-# --------------------------------------------------------------------------- signatures
-
-
-@dataclass(frozen=True)
-class AbiParam:
-    """One parameter: `type` is the canonical ABI type ("(address,uint256)[]" for tuples)."""
-
-    name: str
-    type: str
-    components: tuple[AbiParam, ...] = ()
-
-
-@dataclass(frozen=True)
-class FunctionSignature:
-    name: str
-    params: tuple[AbiParam, ...]
-
-    @property
-    def canonical(self) -> str:
-        return f"{self.name}({','.join(p.type for p in self.params)})"
-
-
-_TYPE_ALIASES = {"uint": "uint256", "int": "int256", "byte": "bytes1"}
-
-
-@lru_cache(maxsize=1024)
-def parse_signature(signature: str) -> FunctionSignature:
-    """Parse "name(type name, (type name, ...)[] name, ...)" (names optional) into ABI params."""
-    text = signature.strip()
-    open_at = text.find("(")
-    if open_at <= 0 or not text.endswith(")"):
-        raise ValueError(f"not a function signature: {signature!r}")
-    parser = _SignatureParser(text, open_at)
-    params = parser.params()
-    if parser.pos != len(text):
-        raise ValueError(f"unexpected text after position {parser.pos} in {signature!r}")
-    return FunctionSignature(text[:open_at].strip(), tuple(params))
-
-
-class _SignatureParser:
-    def __init__(self, text: str, pos: int) -> None:
-        self.text = text
-        self.pos = pos
-
-    def params(self) -> list[AbiParam]:
-        """Parse "(p, p, ...)" starting at an opening parenthesis."""
-        self._expect("(")
-        params: list[AbiParam] = []
-        self._skip_spaces()
-        if self._peek() == ")":
-            self.pos += 1
-            return params
-        while True:
-            params.append(self._param(len(params)))
-            self._skip_spaces()
-            char = self._peek()
-            self.pos += 1
-            if char == ")":
-                return params
-            if char != ",":
-                raise ValueError(f"expected ',' or ')' at {self.pos - 1} in {self.text!r}")
-
-    def _param(self, index: int) -> AbiParam:
-        self._skip_spaces()
-        components: tuple[AbiParam, ...] = ()
-        if self._peek() == "(":
-            components = tuple(self.params())
-            base = "(" + ",".join(c.type for c in components) + ")"
-        else:
-            word = self._word()
-            base = _TYPE_ALIASES.get(word, word)
-        abi_type = base + self._array_suffixes()
-        self._skip_spaces()
-        name = ""
-        if self._peek() not in (",", ")"):
-            name = self._word()
-            if name in ("memory", "calldata", "storage", "payable"):
-                self._skip_spaces()
-                name = self._word() if self._peek() not in (",", ")") else ""
-        return AbiParam(name or f"_{index}", abi_type, components)
-
-    def _array_suffixes(self) -> str:
-        suffix = ""
-        while self._peek() == "[":
-            close = self.text.index("]", self.pos)
-            suffix += self.text[self.pos : close + 1].replace(" ", "")
-            self.pos = close + 1
-        return suffix
-
-    def _word(self) -> str:
-        start = self.pos
-        while self.pos < len(self.text) and (self.text[self.pos].isalnum() or self.text[self.pos] in "_$"):
-            self.pos += 1
-        if start == self.pos:
-            raise ValueError(f"expected a name at {start} in {self.text!r}")
-        return self.text[start : self.pos]
-
-    def _peek(self) -> str:
-        return self.text[self.pos] if self.pos < len(self.text) else ""
-
-    def _skip_spaces(self) -> None:
-        while self._peek() == " ":
-            self.pos += 1
-
-    def _expect(self, char: str) -> None:
-        self._skip_spaces()
-        if self._peek() != char:
-            raise ValueError(f"expected {char!r} at {self.pos} in {self.text!r}")
-        self.pos += 1

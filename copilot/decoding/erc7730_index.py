@@ -14,7 +14,8 @@ import sys
 from functools import lru_cache
 from typing import Any
 
-from copilot.decoding.erc7730_descriptor import descriptor_root, load_descriptor, parse_signature
+from copilot.decoding.erc7730_descriptor import descriptor_root, load_descriptor
+from copilot.decoding.selectors import function_from_signature
 
 INDEX_NAME = "index.json"
 INDEX_VERSION = 1
@@ -37,8 +38,6 @@ def descriptor_files() -> list[str]:
 
 def build_index() -> dict[str, Any]:
     """Index every descriptor that binds to something (deployments, or an ERC-wide file in ercs/)."""
-    from copilot.decoding._crypto import keccak256
-
     formats_seen: dict[tuple[str, str], int] = {}
     calldata: dict[str, dict[str, int]] = {}
     calldata_any: dict[str, list[int]] = {}
@@ -64,9 +63,9 @@ def build_index() -> dict[str, Any]:
             if not deployments and not is_erc_wide:
                 continue  # a shared fragment, only meaningful once included
             for key in formats:
-                signature = parse_signature(key)
-                signatures.add(signature.canonical)
-                selector = "0x" + keccak256(signature.canonical.encode())[:4].hex()
+                function = function_from_signature(key, "erc7730")
+                signatures.add(function.signature)
+                selector = function.selector
                 for deployment in deployments:
                     target = calldata.setdefault(
                         deployment_key(deployment["chainId"], deployment["address"]), {}

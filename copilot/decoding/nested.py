@@ -14,7 +14,7 @@ from functools import lru_cache
 from typing import Any
 
 from copilot.decoding import abicodec
-from copilot.decoding.selectors import AbiParam, bundled_abi, param_from_type
+from copilot.decoding.selectors import AbiParam, bundled_abi, function_from_signature
 from copilot.models import CallStatus, DecodedCall, Param
 
 Handler = Callable[[DecodedCall, list[Any], int | None, int], list[DecodedCall]]
@@ -260,11 +260,8 @@ _EXECUTE_SUB_PLAN = 0x21
 
 
 def _params(text: str) -> tuple[AbiParam, ...]:
-    out = []
-    for part in text.split(", "):
-        type_text, _, name = part.rpartition(" ")
-        out.append(param_from_type(type_text, name))
-    return tuple(out)
+    """Named inputs written as in Solidity: "address recipient, uint256 amountMin"."""
+    return function_from_signature(f"command({text})", "universal-router").inputs
 
 
 def _permit2_inputs(signature: str, skip: int) -> tuple[AbiParam, ...]:

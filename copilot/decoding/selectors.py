@@ -98,21 +98,37 @@ def _canonical_base(base: str) -> str:
     return base
 
 
+# a type's array suffix, a data-location word Solidity allows there, and the parameter's name
+_TYPE_TAIL = r"((?:\[\d*\])*)(?:\s+(?:memory|calldata|storage|payable)\b)?(?:\s+([A-Za-z_$][A-Za-z0-9_$]*))?$"
+_ELEMENTARY_PARAM = re.compile(r"^([a-z0-9]+)" + _TYPE_TAIL)
+_TUPLE_PARAM_TAIL = re.compile("^" + _TYPE_TAIL)
+
+
 def param_from_type(type_text: str, name: str = "") -> AbiParam:
-    """An AbiParam from a canonical type string such as "(address,uint256)[]"."""
-    type_text = type_text.strip()
-    if type_text.startswith("("):
-        close = _matching_paren(type_text)
-        suffix = type_text[close + 1 :]
-        if not _ARRAY_SUFFIX.match(suffix):
-            raise ValueError(f"bad array suffix in {type_text!r}")
-        inner = type_text[1:close]
-        components = tuple(param_from_type(part) for part in split_top_level(inner)) if inner else ()
-        return AbiParam(name, "(" + ",".join(c.type for c in components) + ")" + suffix, components)
-    match = re.match(r"^([a-z0-9]+)((\[\d*\])*)$", type_text)
-    if not match:
+    """An AbiParam from a type string such as "(address,uint256)[]" (aliases made canonical)."""
+    param = _parse_param(type_text)
+    if param.name:
         raise ValueError(f"unknown ABI type {type_text!r}")
-    return AbiParam(name, _canonical_base(match.group(1)) + match.group(2))
+    return AbiParam(name, param.type, param.components)
+
+
+def _parse_param(text: str) -> AbiParam:
+    """One parameter of a signature: a type, optionally followed by its name, e.g. "uint amount" or
+    "(address token, uint160 amount)[] details"; tuple components may be named the same way."""
+    text = text.strip()
+    if text.startswith("("):
+        close = _matching_paren(text)
+        tail = _TUPLE_PARAM_TAIL.match(text[close + 1 :])
+        if not tail:
+            raise ValueError(f"bad array suffix in {text!r}")
+        inner = text[1:close]
+        components = tuple(_parse_param(part) for part in split_top_level(inner)) if inner.strip() else ()
+        tuple_type = "(" + ",".join(c.type for c in components) + ")" + tail.group(1)
+        return AbiParam(tail.group(2) or "", tuple_type, components)
+    match = _ELEMENTARY_PARAM.match(text)
+    if not match:
+        raise ValueError(f"unknown ABI type {text!r}")
+    return AbiParam(match.group(3) or "", _canonical_base(match.group(1)) + match.group(2))
 
 
 def _matching_paren(text: str) -> int:
@@ -129,16 +145,17 @@ def _matching_paren(text: str) -> int:
 
 @lru_cache(maxsize=4096)  # descriptor and 4byte candidates are parsed again for every call
 def function_from_signature(signature: str, source: str) -> AbiFunction:
-    """Parse a canonical signature such as "transfer(address,uint256)" (inputs get no names)."""
+    """Parse "transfer(address,uint256)", or with parameter names (as ERC-7730 descriptors key their
+    formats) "transfer(address to, uint amount)". Unnamed inputs get the name ""."""
     signature = signature.strip()
     open_at = signature.find("(")
     if open_at <= 0 or not signature.endswith(")"):
         raise ValueError(f"{signature!r} is not a function signature")
-    name = signature[:open_at]
+    name = signature[:open_at].strip()
     if not _NAME.match(name):
         raise ValueError(f"{name!r} is not a valid function name")
     inner = signature[open_at + 1 : -1]
-    inputs = tuple(param_from_type(part) for part in split_top_level(inner)) if inner else ()
+    inputs = tuple(_parse_param(part) for part in split_top_level(inner)) if inner.strip() else ()
     return AbiFunction(name, inputs, source)
 
 
