@@ -108,6 +108,7 @@ def audit(
         from copilot.cli.output import err_console
 
         span = f"blocks {from_block}..{to_block if to_block is not None else 'latest'}"
+        _warn_if_long_scan(rpc, from_block, to_block)
         with err_console().status(f"Scanning {span} on {rpc} for {address}'s transactions and logs"):
             rows, node_chain = scan_history(rpc, settings.address, from_block, to_block)
         settings.chain_id = settings.chain_id or node_chain
@@ -115,6 +116,22 @@ def audit(
     if revoke_out is not None:
         _write_revokes(revoke_out, report)
     _emit(report, fmt, out)
+
+
+LONG_SCAN_BLOCKS = 50_000
+
+
+def _warn_if_long_scan(rpc: str, from_block: int, to_block: int | None) -> None:
+    """Nodes have no index by address: a scan reads every block, which takes long over a wide range."""
+    from copilot.chain.node import NodeClient
+
+    last = to_block if to_block is not None else NodeClient(rpc).block_number()
+    if last - from_block > LONG_SCAN_BLOCKS:
+        click.echo(
+            f"note: scanning {last - from_block + 1:,} blocks one by one; narrow it with --from-block/--to-block, "
+            "or give --file with an export",
+            err=True,
+        )
 
 
 def _node_chain_id(rpc: str | None) -> int | None:
