@@ -142,6 +142,12 @@ def test_batch_has_one_call_per_entry() -> None:
     assert doc["calls"][1]["status"] == "empty" and doc["calls"][1]["value"] == "1"
 
 
+def test_a_corpus_case_decodes_and_permit2_max_reads_unlimited() -> None:
+    result = run("decode", str(ROOT / "fixtures/requests/permit2-single-unlimited-router.json"))
+    assert result.exit_code == 0, result.output
+    assert "Amount allowance: Unlimited USDC" in result.stdout
+
+
 def test_request_quantities_above_2_53_survive_json_as_decimal_strings() -> None:
     """A JSON number loses precision past 2^53 in most readers (JavaScript, jq): the amounts a
     wallet was asked to send come back exact, as strings."""

@@ -217,6 +217,16 @@ def test_wallet_send_calls_batch() -> None:
     ]
 
 
+def test_a_labelled_corpus_case_reads_as_the_request_it_wraps() -> None:
+    cases = Path(__file__).resolve().parent.parent / "fixtures" / "requests"
+    for path in sorted(cases.glob("*.json")):
+        case = json.loads(path.read_text())
+        assert parse_request(path.read_text()) == parse_request(json.dumps(case["request"])), path.name
+    # only a case is unwrapped: an object that merely has a "request" field is still refused
+    with pytest.raises(InputError, match="unrecognised JSON object"):
+        parse_request(json.dumps({"request": {"method": "personal_sign", "params": ["0x68", ADDRESS]}}))
+
+
 def test_unknown_method_is_named_and_supported_ones_listed() -> None:
     with pytest.raises(InputError) as error:
         parse_request(rpc("eth_signTypedData_v9", []))

@@ -4,7 +4,7 @@ Accepted forms (documented in the README, "Decoding"):
 - hex: a raw transaction (signed or unsigned, any type), or a 32-byte hash (eth_sign);
 - a JSON string literal: a personal_sign message ("0x…" hex or UTF-8 text), or typed data as a string;
 - JSON objects: EIP-712 typed data, an eth_sendTransaction-style object, wallet_sendCalls params, or a
-  JSON-RPC request for one of SUPPORTED_METHODS.
+  JSON-RPC request for one of SUPPORTED_METHODS; a labelled corpus case reads as the request it wraps.
 """
 
 from __future__ import annotations
@@ -66,7 +66,7 @@ def parse_request(text: str) -> SigningRequest:
     if not stripped:
         raise input_error("input is empty", _INPUT_HINT)
     if stripped[0] in '{["':
-        return _from_json_value(_load_json(stripped))
+        return _from_json_value(_unwrap_case(_load_json(stripped)))
     joined = "".join(stripped.split())  # hex wrapped over several lines by a terminal or an editor
     if is_hex(joined):
         stripped = joined
@@ -79,6 +79,14 @@ def parse_request(text: str) -> SigningRequest:
 
 def _preview(text: str) -> str:
     return repr(text[:40] + ("…" if len(text) > 40 else ""))
+
+
+def _unwrap_case(value: Any) -> Any:
+    """A labelled corpus case (fixtures/requests/*.json: {"request", "expect", ...}) is the request it
+    wraps, so `decode` and `review` take the corpus files as they are."""
+    if isinstance(value, dict) and "request" in value and "expect" in value:
+        return value["request"]
+    return value
 
 
 def _load_json(text: str) -> Any:
