@@ -426,7 +426,10 @@ def consensus_warnings(info: TransactionInfo) -> list[Finding]:
         )
     elif info.chain_id == 0:
         warn(
-            "tx.chain_id_zero", Severity.MEDIUM, "Chain id 0", "a transaction for chain id 0 is valid on no chain"
+            "tx.chain_id_zero",
+            Severity.MEDIUM,
+            "Chain id 0",
+            "a transaction for chain id 0 is valid on no chain",
         )
     elif info.chain_id is not None and info.chain_id != 1:
         warn(
