@@ -100,7 +100,7 @@ def audit_rows(
         Chunk(number=n, first_line=rows[i].line if rows else 1, objects=[(r.line, r) for r in rows[i : i + size]])
         for n, i in enumerate(range(0, len(rows), size))
     ]
-    plan = ChunkPlan(HistoryFormat.JSONL, digest, chunks, None, len(rows))
+    plan = ChunkPlan(HistoryFormat.JSONL, digest, chunks)
     return _audit(_Source(description, "rpc", plan, None), settings, progress)
 
 

@@ -146,7 +146,6 @@ class ChunkPlan:
     file_hash: str
     chunks: list[Chunk]
     header: str | None = None  # CSV header line
-    total_lines: int = 0
     read_path: Path | None = None  # the file the chunks' byte ranges refer to (a JSON array's spool)
 
 
@@ -162,12 +161,12 @@ def plan_chunks(path: Path, chunk_bytes: int = CHUNK_BYTES) -> ChunkPlan:
             first = handle.readline()
             digest.update(first)
             header = first.decode("utf-8", errors="replace").lstrip("\ufeff").rstrip("\r\n")
-        chunks, total = _line_chunks(handle, digest, chunk_bytes, first_line=2 if header is not None else 1)
-    return ChunkPlan(fmt, digest.hexdigest(), chunks, header, total, path)
+        chunks = _line_chunks(handle, digest, chunk_bytes, first_line=2 if header is not None else 1)
+    return ChunkPlan(fmt, digest.hexdigest(), chunks, header, path)
 
 
-def _line_chunks(handle: BinaryIO, digest: Any, chunk_bytes: int, first_line: int) -> tuple[list[Chunk], int]:
-    """Chunks of whole lines from the handle's position on; returns them and the last line number."""
+def _line_chunks(handle: BinaryIO, digest: Any, chunk_bytes: int, first_line: int) -> list[Chunk]:
+    """Chunks of whole lines from the handle's position on (hashing what it reads into `digest`)."""
     chunks: list[Chunk] = []
     offset = start = handle.tell()
     line_no = start_line = first_line
@@ -187,11 +186,9 @@ def _line_chunks(handle: BinaryIO, digest: Any, chunk_bytes: int, first_line: in
         line_no += complete.count(b"\n")
         chunks.append(Chunk(number=len(chunks), first_line=start_line, start=start, end=offset))
         start, start_line = offset, line_no
-    if carry:
-        offset += len(carry)
-        line_no += 1
-        chunks.append(Chunk(number=len(chunks), first_line=start_line, start=start, end=offset))
-    return chunks, line_no - 1
+    if carry:  # a last line without a newline
+        chunks.append(Chunk(number=len(chunks), first_line=start_line, start=start, end=offset + len(carry)))
+    return chunks
 
 
 def _file_hash(path: Path) -> str:
@@ -224,13 +221,13 @@ def _plan_json_array(path: Path, chunk_bytes: int) -> ChunkPlan:
         temporary.replace(spool)
     original_lines: list[int] = json.loads(index.read_text(encoding="utf-8"))
     with spool.open("rb") as handle:
-        chunks, _ = _line_chunks(handle, hashlib.sha256(), chunk_bytes, first_line=1)
+        chunks = _line_chunks(handle, hashlib.sha256(), chunk_bytes, first_line=1)
     starts = [c.first_line for c in chunks] + [len(original_lines) + 1]
     for chunk, start, end in zip(chunks, starts, starts[1:], strict=False):
         # spool line n holds the element that started on original line original_lines[n - 1]
         chunk.lines = original_lines[start - 1 : end - 1]
         chunk.first_line = chunk.lines[0] if chunk.lines else start
-    return ChunkPlan(HistoryFormat.JSON_ARRAY, file_hash, chunks, None, len(original_lines), spool)
+    return ChunkPlan(HistoryFormat.JSON_ARRAY, file_hash, chunks, None, spool)
 
 
 def finish_spool(plan: ChunkPlan) -> None:

@@ -85,9 +85,8 @@ def _word(value: int) -> str:
 
 
 class _Writer:
-    def __init__(self, rng: random.Random, count: int) -> None:
+    def __init__(self, rng: random.Random) -> None:
         self.rng = rng
-        self.count = count
         self.index = 0
         self.nonce = 0
         self.lines: list[str] = []
@@ -181,7 +180,7 @@ def generate(count: int, out: Path, *, seed: int = 7, bad_rows: int = 0) -> Plan
     if count < 100:
         raise ValueError("count must be at least 100 (room for the planted problems)")
     rng = random.Random(seed)
-    w = _Writer(rng, count)
+    w = _Writer(rng)
     friends = [w.address() for _ in range(40)]
     everyday = _Everyday(w, friends)
     planted = Planted(address=USER, count=count)
