@@ -89,3 +89,10 @@ def test_bad_usage_is_one_line_with_exit_status_2(tmp_path: Path) -> None:
 def test_help_has_examples() -> None:
     result = CliRunner().invoke(cli, ["audit", "--help"])
     assert result.exit_code == 0 and "Examples:" in result.stdout and "--revoke-out" in result.stdout
+
+
+def test_revoke_all_also_closes_approvals_to_known_spenders(tmp_path: Path) -> None:
+    code, out, _ = run("--address", USER, "--file", HISTORY, "--no-llm", "--json", "--revoke", "all")
+    assert code == 0
+    descriptions = [r["description"] for r in json.loads(out)["revoke_plan"]]
+    assert len(descriptions) == 3 and any("Uniswap" in d for d in descriptions)
