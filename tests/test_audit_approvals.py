@@ -138,6 +138,13 @@ def test_spending_through_the_called_contract_reduces_a_finite_allowance() -> No
     assert erc20(book) == {(TOKEN, ROUTER): MAX}  # unlimited allowances are never decremented
 
 
+def test_a_token_that_logs_the_remaining_allowance_is_not_counted_twice() -> None:
+    remaining = Log(TOKEN, [ev.TOPIC_APPROVAL, "0x" + w(USER), "0x" + w(ROUTER)], "0x" + n(60))
+    spend = Log(TOKEN, [ev.TOPIC_TRANSFER, "0x" + w(USER), "0x" + w(POOL)], "0x" + n(40))
+    book = book_of(approve(TOKEN, ROUTER, 100), tx(ROUTER, "0x04e45aaf", logs=[remaining, spend]))
+    assert erc20(book) == {(TOKEN, ROUTER): 60}
+
+
 def test_a_spender_pulling_tokens_itself_spends_its_allowance() -> None:
     granted = approve(TOKEN, SPENDER, 100)
     pulled = Log(TOKEN, [ev.TOPIC_TRANSFER, "0x" + w(USER), "0x" + w(SPENDER)], "0x" + n(30))

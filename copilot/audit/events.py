@@ -96,10 +96,16 @@ def events_from_tx(tx: HistoryTx) -> list[Event]:
                   line=tx.line)
         )
     if tx.logs is not None:
-        for log in tx.logs:
-            event = _event_from_log(tx, log.address, log.topics, log.data, log.index)
-            if event is not None:
-                out.append(event)
+        logged = [e for log in tx.logs if (e := _event_from_log(tx, log.address, log.topics, log.data, log.index))]
+        # Tokens that log the allowance they leave after a transferFrom (OpenZeppelin before v5) have
+        # already said what remains: the transfer must not be counted as a spend a second time.
+        reported = {(e.owner, e.token, e.counterparty) for e in logged if e.kind == "approve"}
+        out += [
+            e._replace(via=None, caller=None)
+            if e.kind == "transfer" and {(e.owner, e.token, e.via), (e.owner, e.token, e.caller)} & reported
+            else e
+            for e in logged
+        ]
         return out
     with suppress(ValueError):  # a malformed call: the review reports it; no approval to rebuild
         out.extend(_events_from_calldata(tx))
