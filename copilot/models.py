@@ -26,20 +26,24 @@ BigInt = Annotated[int, PlainSerializer(lambda v: str(v), return_type=str, when_
 """An int that serialises to a decimal string in JSON."""
 
 
-def _ints_to_strings(value: Any) -> Any:
-    if isinstance(value, bool):
+def ints_as_strings(value: Any) -> Any:
+    """The same structure with every int (not bool) as a decimal string: JSON keeps full precision."""
+    if isinstance(value, bool) or value is None:
         return value
     if isinstance(value, int):
         return str(value)
     if isinstance(value, dict):
-        return {k: _ints_to_strings(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_ints_to_strings(v) for v in value]
+        return {key: ints_as_strings(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [ints_as_strings(item) for item in value]
     return value
 
 
-QuantityMap = Annotated[dict[str, Any], PlainSerializer(_ints_to_strings, when_used="json")]
+QuantityMap = Annotated[dict[str, Any], PlainSerializer(ints_as_strings, when_used="json")]
 """A request object whose quantities are ints in memory and decimal strings in JSON."""
+
+JsonValue = Annotated[Any, PlainSerializer(ints_as_strings, when_used="json")]
+"""A decoded value: ints in memory, decimal strings in JSON."""
 
 
 class Model(BaseModel):
@@ -81,7 +85,7 @@ class Param(Model):
 
     name: str
     type: str
-    value: Any
+    value: JsonValue
     display: str | None = None  # human form: "100 USDC", "unlimited", "Uniswap V3 Router (0x…)"
 
 

@@ -14,7 +14,14 @@ import json
 from typing import Any
 
 from copilot.errors import InputError
-from copilot.models import DecodedCall, DecodedRequest, RequestKind, SigningRequest, TransactionInfo
+from copilot.models import (
+    DecodedCall,
+    DecodedRequest,
+    RequestKind,
+    SigningRequest,
+    TransactionInfo,
+    ints_as_strings,
+)
 
 __all__ = ["canonical_json", "decode"]
 
@@ -33,20 +40,8 @@ def decode(request: SigningRequest) -> DecodedRequest:
 def canonical_json(value: Any) -> bytes:
     """Deterministic JSON: sorted keys, no whitespace, ASCII only, ints as decimal strings."""
     return json.dumps(
-        _ints_as_strings(value), sort_keys=True, separators=(",", ":"), ensure_ascii=True
+        ints_as_strings(value), sort_keys=True, separators=(",", ":"), ensure_ascii=True
     ).encode()
-
-
-def _ints_as_strings(value: Any) -> Any:
-    if isinstance(value, bool) or value is None:
-        return value
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, dict):
-        return {key: _ints_as_strings(item) for key, item in value.items()}
-    if isinstance(value, list | tuple):
-        return [_ints_as_strings(item) for item in value]
-    return value
 
 
 def _keccak_hex(data: bytes) -> str:
