@@ -131,7 +131,7 @@ def _audit(source: _Source, settings: AuditSettings, progress: Progress | None) 
         from copilot.audit.narrative import add_model_explanations, model_explainer
 
         explain = model_explainer(lambda tx: _review_with_model(source, job, settings, tx.line))
-        add_model_explanations(report, explain, settings.model or "default-model")
+        add_model_explanations(report, explain, settings.model or "default-model", progress)
     return report
 
 
@@ -173,7 +173,7 @@ def _run_chunks(
         )
         futures = {executor.submit(run_chunk, chunk): chunk.number for chunk in pending}
     if progress is not None:
-        progress.start(len(chunks), "Auditing")
+        progress.start(len(chunks), "Auditing (chunks)")
     try:
         for number, result in cached.items():
             if progress is not None:

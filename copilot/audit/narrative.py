@@ -12,9 +12,12 @@ import hashlib
 import json
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from copilot.audit.report import AuditReport, TxItem
+
+if TYPE_CHECKING:
+    from copilot.audit.engine import Progress
 
 Explainer = Callable[[TxItem], str]
 
@@ -53,7 +56,9 @@ class ExplanationCache:
         atomic_write_text(self._path(key), json.dumps({"key": key, "text": text}))
 
 
-def explain_flagged(report: AuditReport, explainer: Explainer, cache: ExplanationCache) -> int:
+def explain_flagged(
+    report: AuditReport, explainer: Explainer, cache: ExplanationCache, on_call: Callable[[], None] | None = None
+) -> int:
     """Fill `explanation` on every flagged transaction; returns how many model calls were made."""
     calls = 0
     memo: dict[str, str] = {}
@@ -64,6 +69,8 @@ def explain_flagged(report: AuditReport, explainer: Explainer, cache: Explanatio
             text = explainer(tx)
             calls += 1
             cache.put(key, text)
+            if on_call is not None:
+                on_call()
         memo[key] = text
         tx.explanation = text
     return calls
@@ -94,13 +101,23 @@ def model_explainer(explain_review: Callable[[TxItem], Any]) -> Explainer:
     return explain
 
 
-def add_model_explanations(report: AuditReport, explainer: Explainer, model_id: str) -> None:
-    """Per-transaction explanations from the model, deduplicated and cached; a note when there is none."""
+def add_model_explanations(
+    report: AuditReport, explainer: Explainer, model_id: str, progress: Progress | None = None
+) -> None:
+    """Per-transaction explanations from the model, deduplicated and cached; a note when there is none.
+    `progress` follows the model calls, one per call shape not cached yet (each can take seconds)."""
+    cache = ExplanationCache(model_id)
+    if progress is not None:
+        pending = {key for key in map(shape_key, report.flagged) if cache.get(key) is None}
+        progress.start(len(pending), "Explaining (local model)")
     try:
-        report.llm_calls = explain_flagged(report, explainer, ExplanationCache(model_id))
+        report.llm_calls = explain_flagged(report, explainer, cache, progress.advance if progress else None)
     except ModelUnavailable as exc:
         report.narrative_note = f"no model explanations: {exc}"
         for tx in report.flagged:
             tx.explanation = None
         return
+    finally:
+        if progress is not None:
+            progress.stop()
     report.narrative_note = NO_NARRATIVE

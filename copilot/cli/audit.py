@@ -38,7 +38,7 @@ class _RichProgress:
         from copilot.cli.output import err_console
 
         self._progress = Progress(
-            TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("chunks"),
+            TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
             TimeElapsedColumn(), console=err_console(), transient=True,
         )
         self._progress.start()
