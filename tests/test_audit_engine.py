@@ -233,8 +233,21 @@ def test_model_explanations_come_from_the_llm_stage_once_per_shape() -> None:
               "risks": [], "risk_level": "high", "questions": ["Did you start this yourself?"]}
     fake_model = {"backend": "fake", "answer": json.dumps(answer), "name": "fake-model"}
     settings = AuditSettings(address=USER, chain_id=1, llm=True, llm_backend=fake_model)
-    report = audit_file(AUDIT / "history.jsonl", settings)
+    bars: list[list[Any]] = []
+
+    class Recorder:
+        def start(self, total: int, description: str) -> None:
+            bars.append([description, total, 0])
+
+        def advance(self, amount: int = 1) -> None:
+            bars[-1][2] += amount
+
+        def stop(self) -> None:
+            pass
+
+    report = audit_file(AUDIT / "history.jsonl", settings, Recorder())
     shapes = {shape_key(t) for t in report.flagged}
+    assert bars == [["Auditing (chunks)", 1, 1], ["Explaining (local model)", len(shapes), len(shapes)]]
     assert len(report.flagged) > len(shapes) >= 2  # two unlimited USDC approvals share one shape
     assert report.llm_calls == len(shapes)
     assert all(t.explanation and "right to move your tokens" in t.explanation for t in report.flagged)
