@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from copilot.decoding.tokens import native_symbol
 from copilot.models import (
     VERDICT_RANK,
     DecodedRequest,
@@ -21,7 +22,7 @@ from copilot.models import (
 )
 from copilot.policy.extract import approvals, named_addresses, request_chain_id
 from copilot.policy.loader import Policy
-from copilot.policy.spend import RuleHit, check_spend, native_symbol, spend_of, token_meta
+from copilot.policy.spend import RuleHit, check_spend, spend_of, token_meta
 from copilot.state.prices import PriceTable, load_prices
 
 GWEI = 10**9

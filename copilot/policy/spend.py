@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
+from copilot.decoding.tokens import native_symbol
 from copilot.models import DecodedRequest, Finding, Severity, TokenMeta, Verdict
 from copilot.policy.extract import request_chain_id, request_sender, to_int
 from copilot.policy.loader import Policy
@@ -20,12 +21,6 @@ from copilot.state.prices import PriceTable
 USD_KEY = "USD"
 MICRO = Decimal(10) ** 6
 NATIVE_DECIMALS = 18
-_NATIVE_SYMBOL = {56: "BNB", 97: "BNB", 100: "XDAI", 137: "POL", 80002: "POL", 43114: "AVAX", 250: "FTM"}
-
-
-def native_symbol(chain_id: int | None) -> str:
-    return _NATIVE_SYMBOL.get(chain_id or 1, "ETH")
-
 
 @dataclass(frozen=True)
 class Spend:
