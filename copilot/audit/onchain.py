@@ -4,6 +4,7 @@ getApproved(), Permit2 allowance(), balanceOf())."""
 
 from __future__ import annotations
 
+import time
 from typing import TYPE_CHECKING, Any
 
 from copilot.audit.approvals import Grant
@@ -42,17 +43,12 @@ def check_on_chain(url: str, owner: str, grants: list[Grant]) -> dict[int, tuple
 
     node = NodeClient(url)
     balances: dict[str, int | None] = {}
-    now: list[int] = []
+    now = int(time.time())
 
     def balance(token: str) -> int | None:
         if token not in balances:
             balances[token] = node.erc20_balance(token, owner)
         return balances[token]
-
-    def latest_time() -> int:
-        if not now:
-            now.append(int(node.w3.eth.get_block("latest")["timestamp"]))
-        return now[0]
 
     out: dict[int, tuple[int, int | None] | None] = {}
     for grant in grants:
@@ -62,7 +58,7 @@ def check_on_chain(url: str, owner: str, grants: list[Grant]) -> dict[int, tuple
         elif grant.kind == "permit2":
             result = node.call(PERMIT2, "0x" + SEL_PERMIT2_ALLOWANCE + _word(owner) + _word(grant.token) + _word(grant.spender))
             amount, expiration = _as_int(result, 0), _as_int(result, 1)
-            expired = expiration is not None and expiration < latest_time()
+            expired = expiration is not None and expiration < now
             current = None if amount is None else (0 if expired else amount)
         elif grant.kind == "nft_operator":
             approved = node.is_approved_for_all(grant.token, owner, grant.spender)
