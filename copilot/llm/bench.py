@@ -93,6 +93,7 @@ def run_bench(
     n_gpu_layers: int = 0,
     max_tokens: int = 128,
     review_runs: list[Review] | None = None,
+    rounds: int = 3,
 ) -> BenchResult:
     import llama_cpp
 
@@ -111,12 +112,6 @@ def run_bench(
     prompt = backend.format_chat(SYSTEM_PROMPT, user)
     naive = llama_cpp.LlamaGrammar.from_json_schema(json.dumps(LLMAnswer.model_json_schema()), verbose=False)
     backend.llm.create_completion(prompt, max_tokens=1)  # warm the prompt cache for every peer alike
-    result.rates.append(_plain_rate(backend.llm, prompt, max_tokens, None, "llama-cpp-python plain"))
-    result.rates.append(
-        _plain_rate(backend.llm, prompt, max_tokens, naive, "llama-cpp-python naive JSON-schema grammar")
-    )
-    del backend
-
     load = {
         "backend": "llama-cpp",
         "model_path": str(model_path),
@@ -125,21 +120,33 @@ def run_bench(
         "repeat_penalty": 1.0,  # as the plain peer: the same greedy tokens
     }
     worker = start_worker(load, [])
+
+    def in_worker(label: str, used: str | None) -> Rate:
+        message = {"type": "generate", "system": SYSTEM_PROMPT, "user": user, "grammar": used}
+        worker.request({**message, "max_tokens": 1})  # the same warm prompt cache as the peer
+        done = worker.request({**message, "max_tokens": max_tokens})
+        return Rate(
+            label, done["generated_tokens"], round(done["tokens_per_s"], 1), round(done["first_token_s"], 3)
+        )
+
+    # Interleaved rounds, best of each: on a shared machine a neighbour's burst then hits every peer.
+    best: dict[str, Rate] = {}
     try:
-        for label, used in (("worker plain", None), ("worker lean grammar", grammar)):
-            message = {"type": "generate", "system": SYSTEM_PROMPT, "user": user, "grammar": used}
-            worker.request({**message, "max_tokens": 1})  # same warm prompt cache as the peer
-            done = worker.request({**message, "max_tokens": max_tokens})
-            result.rates.append(
-                Rate(
-                    label,
-                    done["generated_tokens"],
-                    round(done["tokens_per_s"], 1),
-                    round(done["first_token_s"], 3),
-                )
-            )
+        for _ in range(rounds):
+            for rate in (
+                _plain_rate(backend.llm, prompt, max_tokens, None, "llama-cpp-python plain"),
+                in_worker("worker plain", None),
+                _plain_rate(
+                    backend.llm, prompt, max_tokens, naive, "llama-cpp-python naive JSON-schema grammar"
+                ),
+                in_worker("worker lean grammar", grammar),
+            ):
+                if rate.label not in best or rate.tokens_per_s > best[rate.label].tokens_per_s:
+                    best[rate.label] = rate
     finally:
         worker.close()
+    result.rates = list(best.values())
+    del backend
 
     options = _Options(str(model_path), ModelSettings(threads=threads, n_gpu_layers=n_gpu_layers))
     for sample in review_runs or []:
