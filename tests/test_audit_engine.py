@@ -288,3 +288,23 @@ def test_only_the_most_recent_audits_stay_in_the_cache(tmp_path: Path) -> None:
         path.write_text("\n".join([*lines[:1 + n % len(lines)], f'{{"from": "{USER}", "nonce": "{n}"}}']) + "\n")
         audit_file(path, AuditSettings(address=USER, chain_id=1))
     assert len(list((cache_dir() / "audit").iterdir())) == engine.KEPT_RUNS
+
+
+def test_the_resume_key_is_stable_across_processes(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    from copilot.state.addressbook import add_entry
+    from copilot.state.history import record_addresses
+
+    record_addresses([FRIEND, LOOKALIKE, UNKNOWN, UNKNOWN2, OPERATOR])
+    for i, address in enumerate([ROUTER, NFT, USDC]):
+        add_entry(address, f"label {i}")
+    code = f"from copilot.audit.knowledge import Knowledge; print(Knowledge.load(None, '{USER}', 1).fingerprint)"
+    prints = {
+        subprocess.run([sys.executable, "-c", code], env={**os.environ, "PYTHONHASHSEED": seed},
+                       capture_output=True, text=True, check=True).stdout
+        for seed in ("1", "2", "3")
+    }
+    assert len(prints) == 1  # sets (history, allow list) must not make it depend on hash order

@@ -4,6 +4,7 @@ allow list and blocklist, token metadata and the user's price table. Loaded once
 from __future__ import annotations
 
 import hashlib
+import json
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -34,16 +35,16 @@ class Knowledge:
         policy = load_policy(policy_name)
         context = build_context(policy, rpc=None, user=address, decoded=None)
         prices = load_prices()
-        fingerprint = hashlib.sha256(
-            "\n".join(
-                [
-                    policy.spec.model_dump_json(),
-                    ",".join(sorted(policy.blocklist)),
-                    context.model_dump_json(exclude={"now"}),
-                    repr(sorted((k, str(v)) for k, v in prices.by_key.items())),
-                ]
-            ).encode()
-        ).hexdigest()
+        # Sets serialise in hash order, which changes between processes: sort everything.
+        facts = {
+            "policy": policy.spec.model_dump(mode="json"),
+            "blocklist": sorted(policy.blocklist),
+            "context": context.model_dump(mode="json", exclude={"now", "known_addresses", "trusted"}),
+            "known": sorted(context.known_addresses),
+            "trusted": sorted(context.trusted),
+            "prices": sorted((k, str(v)) for k, v in prices.by_key.items()),
+        }
+        fingerprint = hashlib.sha256(json.dumps(facts, sort_keys=True, default=str).encode()).hexdigest()
         return cls(
             chain_id=chain_id,
             policy_name=policy.name,
