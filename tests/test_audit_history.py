@@ -6,6 +6,8 @@ import json
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from copilot.audit.history import (
     BadRow,
@@ -161,3 +163,25 @@ def test_etherscan_token_csv() -> None:
     assert len(transfers) == 5
     assert str(transfers[3].amount) == "1000.5"  # thousands separators are accepted
     assert transfers[2].symbol == "USDC" and transfers[2].token == "0x" + "44" * 20
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    st.lists(
+        st.one_of(
+            st.text(alphabet=st.characters(blacklist_characters="\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"), max_size=80),
+            st.dictionaries(st.sampled_from(["from", "to", "value", "input", "hash", "logs", "receipt", "nonce"]),
+                            st.one_of(st.none(), st.integers(), st.text(max_size=50), st.lists(st.integers(), max_size=3)),
+                            max_size=6).map(json.dumps),
+        ),
+        min_size=1,
+        max_size=30,
+    )
+)
+def test_no_line_ever_aborts_reading(tmp_path: Path, lines: list[str]) -> None:
+    path = tmp_path / "fuzz.jsonl"
+    path.write_text("\n".join(['{"from": "' + USER + '"}', *lines]) + "\n", encoding="utf-8")
+    rows = read_all(path, chunk_bytes=64)
+    expected = 1 + sum(1 for line in lines if line.strip())
+    assert len(rows) == expected
+    assert all(isinstance(r, HistoryTx | BadRow) for r in rows)
