@@ -24,6 +24,7 @@ NATIVE_SYMBOLS = {
     324: "ETH", 1116: "CORE", 1329: "SEI", 5000: "MNT", 8453: "ETH", 14: "FLR", 19: "SGB",
     42161: "ETH", 42220: "CELO", 43114: "AVAX", 59144: "ETH", 81457: "ETH", 534352: "ETH",
     17000: "ETH", 11155111: "ETH", 97: "BNB", 80002: "POL",
+    1337: "ETH", 31337: "ETH",  # geth --dev / ganache, and anvil / hardhat local dev chains
 }  # fmt: skip
 
 
