@@ -96,3 +96,19 @@ def test_revoke_all_also_closes_approvals_to_known_spenders(tmp_path: Path) -> N
     assert code == 0
     descriptions = [r["description"] for r in json.loads(out)["revoke_plan"]]
     assert len(descriptions) == 3 and any("Uniswap" in d for d in descriptions)
+
+
+def test_the_chart_is_proportional_to_time_and_steps_between_changes() -> None:
+    from copilot.audit.render import timeline_svg
+    from copilot.audit.report import TimelinePoint
+
+    points = [
+        TimelinePoint(day=day, transactions=1, flagged=0, max_risk=0, open_approvals=count, risky_approvals=0)
+        for day, count in [("2024-01-01", 1), ("2024-01-02", 2), ("2024-12-31", 3)]
+    ]
+    svg = timeline_svg(points, width=1100)
+    first_line = re.findall(r"<path d='([^']*)'", svg)[0]
+    assert first_line.startswith("M40.0,") and "H1060.0" in first_line  # the last day sits at the right edge
+    second_x = float(first_line.split("H")[1].split()[0])
+    assert 40 < second_x < 45  # one day after the first of 365: near the left edge, not in the middle
+    assert " L" not in first_line  # steps, no slopes between changes

@@ -3,7 +3,7 @@ of JS for sorting; no external asset of any kind, so the file opens offline and 
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from html import escape
 
 from copilot.audit.report import AuditReport, TimelinePoint
@@ -134,9 +134,12 @@ def timeline_svg(points: list[TimelinePoint], width: int = 1100, height: int = 2
     plot_w, plot_h = width - left - right, height - top - bottom
     n = len(points)
     max_open = max(1, *(p.open_approvals for p in points))
+    days = [date.fromisoformat(p.day).toordinal() for p in points]
+    span = max(days[-1] - days[0], 1)
 
     def x(i: int) -> float:
-        return left + (plot_w * i / (n - 1) if n > 1 else plot_w / 2)
+        """Proportional to time: quiet weeks take their real width."""
+        return left + (plot_w * (days[i] - days[0]) / span if n > 1 else plot_w / 2)
 
     def y_open(v: int) -> float:
         return top + plot_h - plot_h * v / max_open
@@ -145,12 +148,15 @@ def timeline_svg(points: list[TimelinePoint], width: int = 1100, height: int = 2
         return top + plot_h - plot_h * v / 100
 
     def path(values: list[float]) -> str:
-        return " ".join(f"{'M' if i == 0 else 'L'}{x(i):.1f},{v:.1f}" for i, v in enumerate(values))
+        """A step line: a count holds until the day it changes."""
+        steps = [f"M{x(0):.1f},{values[0]:.1f}"]
+        steps += [f"H{x(i):.1f} V{v:.1f}" for i, v in enumerate(values) if i]
+        return " ".join(steps)
 
     parts = [f"<svg class='chart' viewBox='0 0 {width} {height}' width='100%' "
              "role='img' aria-label='Open approvals and risk over time'>"]
     parts.append(f"<rect x='{left}' y='{top}' width='{plot_w}' height='{plot_h}' fill='#fafafa' stroke='#ddd'/>")
-    bar_w = max(1.0, plot_w / max(n, 1) * 0.8)
+    bar_w = max(1.0, plot_w / (span + 1) * 0.8)
     for i, p in enumerate(points):
         if p.max_risk:
             parts.append(f"<rect x='{x(i) - bar_w / 2:.1f}' y='{y_risk(p.max_risk):.1f}' width='{bar_w:.1f}' "
