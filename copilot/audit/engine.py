@@ -160,7 +160,7 @@ def _run_chunks(
 ) -> Iterator[tuple[int, dict[str, Any]]]:
     cached = {c.number: r for c in chunks if cache is not None and (r := cache.get(c.number)) is not None}
     pending = [c for c in chunks if c.number not in cached]
-    workers = min(settings.workers or os.cpu_count() or 1, len(pending))
+    workers = min(settings.workers or _usable_cores(), len(pending))
     executor: ProcessPoolExecutor | None = None
     futures: dict[Future[dict[str, Any]], int] = {}
     if workers >= 2 and len(pending) >= MIN_CHUNKS_FOR_PROCESSES:
@@ -202,6 +202,14 @@ def _run_chunks(
             executor.shutdown(wait=True, cancel_futures=True)
         if progress is not None:
             progress.stop()
+
+
+def _usable_cores() -> int:
+    """The cores this process may run on (affinity and container limits), not the machine's count."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # macOS, Windows
+        return os.cpu_count() or 1
 
 
 def _store(cache: ChunkCache | None, number: int, result: dict[str, Any]) -> None:
