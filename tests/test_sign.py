@@ -13,6 +13,7 @@ from signhelpers import import_account, invoke
 from copilot.signing import signer
 from copilot.signing.auditlog import AuditLog
 from copilot.signing.ledger import SpendLedger
+from copilot.state.history import known_addresses
 
 SENDER, SENDER_KEY = ANVIL_ACCOUNTS[0]
 RECIPIENT = "0x000000000000000000000000000000000000dEaD"
@@ -110,6 +111,35 @@ def test_a_blocked_request_is_never_signed(tmp_path: Path, anvil: Anvil, pw: Pat
     assert SpendLedger().reservations() == []
     assert nonce(anvil, SENDER) == 0
     assert events() == ["review", "refusal"]
+    assert known_addresses() == frozenset()  # a refusal teaches the history nothing
+
+
+@pytest.mark.anvil
+def test_a_signed_recipient_is_known_to_later_offline_reviews(tmp_path: Path, anvil: Anvil, pw: Path) -> None:
+    request = tmp_path / "again.json"
+    request.write_text(transfer(1))
+
+    def first_interactions() -> list[str]:
+        result = invoke(["review", str(request), "--no-llm", "--json", "--offline"])
+        assert result.exit_code == 0, result.output
+        return [f["evidence"] for f in json.loads(result.stdout)["findings"] if f["id"] == "address.first_interaction"]
+
+    assert any(RECIPIENT in evidence for evidence in first_interactions())
+    assert invoke(sign_args(tmp_path, anvil, transfer(1), write_policy(tmp_path, ""), pw)).exit_code == 0
+
+    assert known_addresses() == {RECIPIENT}
+    assert first_interactions() == []
+
+
+@pytest.mark.anvil
+def test_a_transaction_the_node_says_would_revert_is_one_clear_line(tmp_path: Path, anvil: Anvil, pw: Path) -> None:
+    reverting_deploy = json.dumps({"from": SENDER, "value": "0x0", "data": "0x60006000fd"})  # init code: REVERT(0, 0)
+
+    result = invoke(sign_args(tmp_path, anvil, reverting_deploy, write_policy(tmp_path, ""), pw))
+
+    assert result.exit_code == 2, result.output
+    assert "would fail" in result.stderr and "internal error" not in result.stderr
+    assert result.stdout == "" and events() == [] and SpendLedger().reservations() == []
 
 
 @pytest.mark.anvil

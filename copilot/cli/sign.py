@@ -282,6 +282,7 @@ def sign(
     except Refused as exc:
         _log_refusal(log, review, exc.one_line())
         raise
+    _remember_counterparties(review)
     if broadcast and signed.raw_transaction and rpc:
         from copilot.errors import EnvironmentProblem
         from copilot.signing.fill import broadcast_transaction
@@ -300,6 +301,22 @@ def sign(
     if signed.broadcast:
         receipt = signed.broadcast
         click.echo(f"sent {signed.transaction_hash}: status {receipt.get('status')}, block {receipt.get('block_number')}", err=True)
+
+
+def _remember_counterparties(review: Review) -> None:
+    """Signed (logged, then ledgered): later reviews know these addresses, offline.
+
+    Only a convenience for first-interaction and poisoning checks, so a history that cannot be written
+    is a warning: it must never cost the user a signature that is already recorded.
+    """
+    import sqlite3
+
+    from copilot.state.history import record_interactions
+
+    try:
+        record_interactions(review.decoded)
+    except (OSError, sqlite3.Error) as exc:
+        click.echo(f"warning: the interaction history was not updated ({exc})", err=True)
 
 
 def _log_refusal(log: AuditLog, review: Review, reason: str) -> None:

@@ -34,30 +34,26 @@ def fill_transaction(request: SigningRequest, url: str, address: str) -> Signing
     tx["chainId"] = node_chain
     if tx.get("nonce") is None:
         tx["nonce"] = node.nonce(tx["from"])
-    w3 = node.w3
     if infer_type(tx) in (0, 1):
         if tx.get("gasPrice") is None:
-            tx["gasPrice"] = node._ask(lambda: int(w3.eth.gas_price))
+            tx["gasPrice"] = node.gas_price()
     else:
         if tx.get("maxPriorityFeePerGas") is None:
             try:
-                tx["maxPriorityFeePerGas"] = node._ask(lambda: int(w3.eth.max_priority_fee))
+                tx["maxPriorityFeePerGas"] = node.max_priority_fee()
             except EnvironmentProblem:
                 tx["maxPriorityFeePerGas"] = DEFAULT_PRIORITY_FEE
         if tx.get("maxFeePerGas") is None:
             tx["maxFeePerGas"] = 2 * (node.base_fee() or 0) + int(tx["maxPriorityFeePerGas"])
     if tx.get("gas") is None:
-        estimate = node._ask(lambda: int(w3.eth.estimate_gas(_estimate_form(tx))))
+        estimate = node.estimate_gas(_estimate_form(tx))
         tx["gas"] = estimate if estimate == 21_000 else estimate * 6 // 5  # headroom for state changes
     return request.model_copy(update={"transaction": tx, "chain_id": node_chain, "sender": request.sender or tx["from"]})
 
 
-def _estimate_form(tx: dict[str, Any]) -> Any:
-    from eth_utils import to_checksum_address
-
-    out: dict[str, Any] = {"from": to_checksum_address(tx["from"]), "value": int(tx.get("value", 0))}
-    if tx.get("to"):
-        out["to"] = to_checksum_address(tx["to"])
+def _estimate_form(tx: dict[str, Any]) -> dict[str, Any]:
+    """The fields eth_estimateGas needs; fees are left out so the estimate does not depend on the balance."""
+    out: dict[str, Any] = {"from": tx["from"], "to": tx.get("to") or None, "value": int(tx.get("value", 0))}
     if tx.get("data") and tx["data"] != "0x":
         out["data"] = tx["data"]
     if tx.get("authorizationList"):
