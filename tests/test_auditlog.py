@@ -125,3 +125,36 @@ def test_verify_matches_the_log_against_the_ledger() -> None:
     problems = json.loads(result.stdout)["problems"]
     assert any(f"reservation {rid} is signed but the log has no signature" in p for p in problems)
     assert any(f"reservation {rid + 1})" in p for p in problems)
+
+
+DEMO = ROOT / "fixtures" / "demo" / "unlimited-approval.json"
+
+
+def test_a_standalone_review_is_logged_and_the_log_verifies() -> None:
+    reviewed = invoke(["review", str(DEMO), "--no-llm", "--json"])
+    assert reviewed.exit_code == 0, reviewed.output
+    review = json.loads(reviewed.stdout)
+
+    verified = invoke(["log", "verify", "--json"])
+    assert verified.exit_code == 0 and json.loads(verified.stdout)["entries"] == 1
+    [entry] = json.loads(invoke(["log", "show", "--json"]).stdout)
+    assert entry["event"] == "review"
+    assert entry["data"]["payload_hash"] == review["decoded"]["payload_hash"]
+    assert (entry["data"]["verdict"], entry["data"]["account"]) == (review["verdict"], review["decoded"]["request"]["sender"])
+    assert entry["data"]["findings"] == [f["id"] for f in review["findings"]]
+
+
+def test_review_no_log_leaves_the_log_alone() -> None:
+    assert invoke(["review", str(DEMO), "--no-llm", "--no-log"]).exit_code == 0
+    assert AuditLog().entries() == []
+
+
+def test_a_damaged_log_costs_the_review_a_warning_not_its_output() -> None:
+    log = _log_with(1)
+    log.path.write_bytes(log.path.read_bytes()[:-5])  # torn last line: nothing can be chained to it
+
+    result = invoke(["review", str(DEMO), "--no-llm", "--json"])
+
+    assert result.exit_code == 0
+    assert json.loads(result.stdout)["verdict"]
+    assert "warning: the review was not added to the audit log" in result.stderr

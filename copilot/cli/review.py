@@ -21,6 +21,7 @@ Examples:
   txcopilot review typed.json --policy paranoid   judge against another policy
   txcopilot review tx.json --rpc http://127.0.0.1:8545 --from 0xYourAddress
   cat request.json | txcopilot review - --no-llm --fail-on block
+  txcopilot review request.json --no-log         leave the audit log alone
 
 \b
 INPUT is a path, "-" for stdin, or inline hex/JSON: anything `txcopilot decode` accepts.
@@ -46,6 +47,7 @@ _SEVERITY_STYLES = {"critical": "bold red", "high": "red", "medium": "yellow", "
     type=click.Choice(["confirm", "block"]),
     help="Exit with status 1 when the verdict is at least this level.",
 )
+@click.option("--no-log", is_flag=True, help="Do not append this review to the audit log (e.g. batch checks in CI).")
 def review(
     input_arg: str,
     as_json: bool,
@@ -56,6 +58,7 @@ def review(
     model: str | None,
     user: str | None,
     fail_on: str | None,
+    no_log: bool,
 ) -> None:
     """Decode a signing request, find its risks, judge it against your policy and explain it."""
     from copilot.config import load_config
@@ -79,6 +82,8 @@ def review(
     result = review_input(_unwrap_case(read_input(input_arg)), options)
     if options.on_token is not None:
         click.echo(err=True)  # end the streamed explanation's last line
+    if not no_log:
+        _record(result, user)
     if as_json:
         from copilot.cli.output import emit_json
 
@@ -87,6 +92,18 @@ def review(
         render(result)
     if fail_on and VERDICT_RANK[result.verdict] >= VERDICT_RANK[fail_on]:
         raise click.exceptions.Exit(int(ExitCode.VERDICT))
+
+
+def _record(result: Review, user: str | None) -> None:
+    """Append the review to the audit log; a log that cannot take it costs a warning, not the review."""
+    from copilot.errors import EnvironmentProblem
+    from copilot.signing.auditlog import record_review
+
+    try:
+        record_review(result, user or result.decoded.request.sender)
+    except (EnvironmentProblem, OSError) as exc:
+        message = exc.one_line() if isinstance(exc, EnvironmentProblem) else str(exc)
+        click.echo(f"warning: the review was not added to the audit log: {message}", err=True)
 
 
 def _unwrap_case(text: str) -> str:
