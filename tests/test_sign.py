@@ -143,6 +143,39 @@ def test_a_transaction_the_node_says_would_revert_is_one_clear_line(tmp_path: Pa
 
 
 @pytest.mark.anvil
+def test_a_broadcast_the_node_rejects_still_outputs_the_recorded_signature(tmp_path: Path, anvil: Anvil, pw: Path) -> None:
+    too_much = json.dumps({"from": SENDER, "to": RECIPIENT, "value": hex(10**6 * ETH), "gas": hex(21_000)})  # more than the balance
+
+    result = invoke(sign_args(tmp_path, anvil, too_much, write_policy(tmp_path, ""), pw, "--broadcast", "--json"))
+
+    assert result.exit_code == 4 and "signed, but not sent" in result.stderr
+    signed = json.loads(result.stdout)  # still the --json contract: scripts can send it later
+    assert signed["raw_transaction"].startswith("0x02") and signed["broadcast"] is None
+    assert events() == ["review", "signature", "broadcast"] and "error" in AuditLog().entries()[-1]["data"]
+    assert [r.state for r in SpendLedger().reservations()] == ["signed"]
+
+
+@pytest.mark.anvil
+def test_broadcast_text_output_is_the_raw_transaction_and_a_receipt_line(tmp_path: Path, anvil: Anvil, pw: Path) -> None:
+    result = invoke(sign_args(tmp_path, anvil, transfer(1), write_policy(tmp_path, ""), pw, "--broadcast"))
+
+    assert result.exit_code == 0, result.output
+    raw = result.stdout.strip()
+    assert raw.startswith("0x02") and "\n" not in raw
+    tx_hash: Any = anvil.rpc("eth_getBlockByNumber", ["latest", False])
+    assert f"sent {tx_hash['transactions'][0]}: success in block 1, gas used 21000" in result.stderr
+
+
+def test_broadcast_of_a_message_signature_is_bad_input(tmp_path: Path, pw: Path) -> None:
+    path = tmp_path / "message.json"
+    path.write_text(json.dumps({"method": "personal_sign", "params": ["0x" + b"hi".hex(), SENDER]}))
+
+    result = invoke(["sign", str(path), "--account", "me", "--no-llm", "--password-file", str(pw), "--broadcast", "--rpc", "http://127.0.0.1:9"])
+
+    assert result.exit_code == 2 and "--broadcast sends transactions" in result.stderr and result.stdout == ""
+
+
+@pytest.mark.anvil
 def test_a_confirm_request_without_typed_confirmation_is_never_signed(tmp_path: Path, anvil: Anvil, pw: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     policy = write_policy(tmp_path, "").with_name("confirm-all.toml")
     policy.write_text('name = "confirm-all"\ndefault = "confirm"\n')

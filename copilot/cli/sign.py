@@ -18,6 +18,7 @@ from copilot.errors import InputError, Refused
 if TYPE_CHECKING:
     from copilot.models import Review
     from copilot.signing.auditlog import AuditLog
+    from copilot.signing.signer import Signed
 
 PASSWORD_FILE = click.option(
     "--password-file",
@@ -226,6 +227,7 @@ def sign(
     """Review INPUT, then sign it with key ACCOUNT if the policy and you agree."""
     from copilot.config import load_config
     from copilot.inputs import parse_request, read_input
+    from copilot.models import RequestKind
     from copilot.pipeline import ReviewOptions, review_request
     from copilot.policy.loader import load_policy
     from copilot.signing import keystore
@@ -242,6 +244,8 @@ def sign(
         raise InputError("--broadcast needs --rpc URL (your own node)")
     entry = keystore.entry(account)
     request = parse_request(read_input(input_arg))
+    if broadcast and request.kind in (RequestKind.TYPED_DATA, RequestKind.PERSONAL_MESSAGE):
+        raise InputError(f"--broadcast sends transactions; this request is a {request.kind.value} signature", "drop --broadcast")
     if rpc:
         from copilot.signing.fill import fill_transaction
 
@@ -291,16 +295,24 @@ def sign(
             signed.broadcast = broadcast_transaction(rpc, signed.raw_transaction)
         except EnvironmentProblem as exc:
             log.append("broadcast", {"transaction_hash": signed.transaction_hash, "error": exc.one_line()})
-            click.echo(signed.raw_transaction)  # signed and recorded: the user must not lose it
+            _print_signed(signed, as_json)  # signed and recorded: the user must not lose it
             raise EnvironmentProblem(f"signed, but not sent: {exc.message}", "the signed transaction is on stdout; send it later") from None
         log.append("broadcast", {"transaction_hash": signed.transaction_hash, **signed.broadcast})
+    _print_signed(signed, as_json)
+
+
+def _print_signed(signed: Signed, as_json: bool) -> None:
+    """The signature on stdout (the receipt line on stderr), or all of it as JSON."""
     if as_json:
         emit_json(signed)
         return
     click.echo(signed.raw_transaction or signed.signature or "")
     if signed.broadcast:
         receipt = signed.broadcast
-        click.echo(f"sent {signed.transaction_hash}: status {receipt.get('status')}, block {receipt.get('block_number')}", err=True)
+        click.echo(
+            f"sent {signed.transaction_hash}: {receipt['status']} in block {receipt['block_number']}, gas used {receipt['gas_used']}",
+            err=True,
+        )
 
 
 def _remember_counterparties(review: Review) -> None:
@@ -374,7 +386,7 @@ def log_show(last: int | None, as_json: bool) -> None:
         click.echo("the audit log is empty")
     for entry in entries:
         data = entry.get("data", {})
-        detail = ", ".join(f"{k}={v}" for k, v in data.items() if k in ("verdict", "reason", "transaction_hash", "payload_hash", "account"))
+        detail = ", ".join(f"{k}={v}" for k, v in data.items() if k in ("verdict", "reason", "transaction_hash", "status", "error", "payload_hash", "account"))
         click.echo(f"{entry.get('seq')}\t{entry.get('time')}\t{entry.get('event')}\t{detail}")
 
 
