@@ -38,6 +38,12 @@ def transfer(value: int, to: str = RECIPIENT) -> str:
     return json.dumps({"method": "eth_sendTransaction", "params": [{"from": SENDER, "to": to, "value": hex(value)}]})
 
 
+def personal_sign_request(directory: Path, text: bytes) -> Path:
+    path = directory / "message.json"
+    path.write_text(json.dumps({"method": "personal_sign", "params": ["0x" + text.hex(), SENDER]}))
+    return path
+
+
 def sign_args(tmp_path: Path, anvil: Anvil, request: str, policy: Path, pw: Path, *extra: str) -> list[str]:
     path = tmp_path / "request.json"
     path.write_text(request, encoding="utf-8")
@@ -166,9 +172,21 @@ def test_broadcast_text_output_is_the_raw_transaction_and_a_receipt_line(tmp_pat
     assert f"sent {tx_hash['transactions'][0]}: success in block 1, gas used 21000" in result.stderr
 
 
+def test_a_wrong_password_after_the_review_is_logged_and_signs_nothing(tmp_path: Path, pw: Path) -> None:
+    path = personal_sign_request(tmp_path, b"hi")
+    wrong = tmp_path / "wrong.txt"
+    wrong.write_text("not the password\n")
+
+    result = invoke(["sign", str(path), "--account", "me", "--no-llm", "--password-file", str(wrong)])
+
+    assert result.exit_code == 4 and "wrong password" in result.stderr and result.stdout == ""
+    assert events() == ["review", "refusal"] and "wrong password" in AuditLog().entries()[-1]["data"]["reason"]
+    assert [r.state for r in SpendLedger().reservations()] == ["aborted"]
+    assert invoke(["log", "verify"]).exit_code == 0
+
+
 def test_broadcast_of_a_message_signature_is_bad_input(tmp_path: Path, pw: Path) -> None:
-    path = tmp_path / "message.json"
-    path.write_text(json.dumps({"method": "personal_sign", "params": ["0x" + b"hi".hex(), SENDER]}))
+    path = personal_sign_request(tmp_path, b"hi")
 
     result = invoke(["sign", str(path), "--account", "me", "--no-llm", "--password-file", str(pw), "--broadcast", "--rpc", "http://127.0.0.1:9"])
 
@@ -245,8 +263,7 @@ def test_personal_sign_and_typed_data_signatures_recover_to_the_account(tmp_path
     from eth_account import Account
     from eth_account.messages import encode_defunct, encode_typed_data
 
-    message = tmp_path / "message.json"
-    message.write_text(json.dumps({"method": "personal_sign", "params": ["0x" + b"hello txcopilot".hex(), SENDER]}))
+    message = personal_sign_request(tmp_path, b"hello txcopilot")
     typed = {
         "types": {
             "EIP712Domain": [{"name": "name", "type": "string"}, {"name": "chainId", "type": "uint256"}],

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from copilot.cli.output import emit_json, err_console, stdin_is_interactive
-from copilot.errors import InputError, Refused
+from copilot.errors import CopilotError, InputError, Refused
 
 if TYPE_CHECKING:
     from copilot.models import Review
@@ -283,7 +283,7 @@ def sign(
         password = read_password(password_file)
         job = SignJob.from_review(review, account, entry.address, plan.amounts)
         signed = Signer(ledger, log).sign(job, password, plan.check)
-    except Refused as exc:
+    except CopilotError as exc:  # refused, wrong password, unsignable: the log says why nothing was signed
         _log_refusal(log, review, exc.one_line())
         raise
     _remember_counterparties(review)

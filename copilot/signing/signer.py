@@ -20,6 +20,7 @@ from pydantic import BaseModel, Field
 
 from copilot.errors import CopilotError, InputError, Refused
 from copilot.models import BigInt, DecodedRequest, RequestKind, Review, SigningRequest, TransactionInfo
+from copilot.policy.extract import request_chain_id
 from copilot.signing.auditlog import AuditLog
 from copilot.signing.hygiene import scrub
 from copilot.signing.keystore import unlocked
@@ -145,7 +146,7 @@ class Signer:
         decoded = job.review.decoded
         reservation = self.ledger.reserve(
             account=job.address,
-            chain_id=_chain_id(decoded),
+            chain_id=request_chain_id(decoded),
             kind=decoded.request.kind.value,
             payload_hash=job.reviewed_payload_hash,
             amounts=job.amounts,
@@ -183,7 +184,7 @@ class Signer:
             "account": job.key_name,
             "address": job.address,
             "kind": fresh.request.kind.value,
-            "chain_id": _chain_id(fresh),
+            "chain_id": request_chain_id(fresh),
             "payload_hash": job.reviewed_payload_hash,
             "reservation": reservation,
         }
@@ -320,14 +321,6 @@ def _eth_account_dict(tx: TransactionInfo) -> dict[str, Any]:
             for a in tx.authorization_list
         ]
     return out
-
-
-def _chain_id(decoded: DecodedRequest) -> int | None:
-    if decoded.transaction and decoded.transaction.chain_id is not None:
-        return decoded.transaction.chain_id
-    if decoded.typed_data and decoded.typed_data.chain_id is not None:
-        return decoded.typed_data.chain_id
-    return decoded.request.chain_id
 
 
 def _audit_record(signed: Signed) -> dict[str, Any]:
