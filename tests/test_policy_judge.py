@@ -438,3 +438,11 @@ def test_worst_outcome_always_wins(table: list[str], default: str, severities: l
     else:
         assert decision.decided_by == "policy:prop.toml:default"
         assert decision.verdict == default
+
+
+def test_native_limits_still_apply_on_a_chain_the_registry_does_not_know() -> None:
+    set_prices("ETH = 3000\n")
+    policy = load_policy("daily-limit")
+    decision = judge(send_eth(FRIEND, 0.05, chain_id=999_999), [], policy, context())  # 150 USD
+    assert decision.verdict == "confirm"
+    assert decision.findings[0].id == "policy.daily_limit"

@@ -28,9 +28,9 @@ NATIVE_SYMBOLS = {
 }  # fmt: skip
 
 
-def native_symbol(chain_id: int | None) -> str:
-    """The chain's native currency ("ETH" when the request names no chain)."""
-    return NATIVE_SYMBOLS.get(chain_id or 1, "native units")
+def native_symbol(chain_id: int | None, unknown: str = "native units") -> str:
+    """The chain's native currency ("ETH" when the request names no chain, `unknown` for other chains)."""
+    return NATIVE_SYMBOLS.get(chain_id or 1, unknown)
 
 
 def is_unlimited(amount: int) -> bool:

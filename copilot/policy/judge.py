@@ -22,7 +22,7 @@ from copilot.models import (
 )
 from copilot.policy.extract import approvals, named_addresses, request_chain_id
 from copilot.policy.loader import Policy
-from copilot.policy.spend import RuleHit, check_spend, spend_of, token_meta
+from copilot.policy.spend import POLICY_UNKNOWN_NATIVE, RuleHit, check_spend, spend_of, token_meta
 from copilot.state.prices import PriceTable, load_prices
 
 GWEI = 10**9
@@ -262,7 +262,7 @@ def _gas_hits(decoded: DecodedRequest, policy: Policy, context: ReviewContext) -
         )
     if gas.max_fee_native is not None and tx.gas is not None and tx.gas * fee > gas.max_fee_native * WEI:
         severity = Severity.HIGH
-        symbol = native_symbol(tx.chain_id)
+        symbol = native_symbol(tx.chain_id, POLICY_UNKNOWN_NATIVE)
         reasons.append(
             f"up to {Decimal(tx.gas * fee) / WEI:f} {symbol} in fees (gas {tx.gas} x {Decimal(fee) / GWEI:f} gwei) "
             f"is above the policy's {gas.max_fee_native} {symbol}"
@@ -297,7 +297,7 @@ def _value_hits(decoded: DecodedRequest, policy: Policy, context: ReviewContext)
     spends = spend_of(decoded, load_prices(), context.chain.tokens)
     hits = check_spend(policy, spends, None)
     confirm = policy.spec.confirm
-    native = native_symbol(request_chain_id(decoded))
+    native = native_symbol(request_chain_id(decoded), POLICY_UNKNOWN_NATIVE)
     native_units = sum((s.units or Decimal(0) for s in spends if s.asset == native), Decimal(0))
     if confirm.above_native is not None and native_units > confirm.above_native:
         hits.append(

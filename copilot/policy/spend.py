@@ -19,6 +19,8 @@ from copilot.policy.schema import AssetLimit
 from copilot.state.prices import PriceTable
 
 USD_KEY = "USD"
+# An unknown chain's coin counts against the ETH limits: a limit must never silently stop applying.
+POLICY_UNKNOWN_NATIVE = "ETH"
 MICRO = Decimal(10) ** 6
 NATIVE_DECIMALS = 18
 
@@ -68,7 +70,7 @@ def spend_of(
     chain_id = request_chain_id(decoded)
     prices = prices or PriceTable()
     totals: dict[str, int] = {}
-    native = native_symbol(chain_id)
+    native = native_symbol(chain_id, POLICY_UNKNOWN_NATIVE)
     value = decoded.transaction.value if decoded.transaction else 0
     value += sum(call.value for call in decoded.calls)
     if decoded.typed_data:  # a Safe transaction signed as typed data spends the Safe's coins
