@@ -79,7 +79,7 @@ def review(
         model=model,
         on_token=_stream if not (as_json or no_llm) and sys.stderr.isatty() else None,
     )
-    result = review_input(_unwrap_case(read_input(input_arg)), options)
+    result = review_input(read_input(input_arg), options)
     if options.on_token is not None:
         click.echo(err=True)  # end the streamed explanation's last line
     if not no_log:
@@ -106,21 +106,6 @@ def _record(result: Review, user: str | None) -> None:
         click.echo(f"warning: the review was not added to the audit log: {message}", err=True)
 
 
-def _unwrap_case(text: str) -> str:
-    """A labelled corpus file (fixtures/requests/*.json) reviews as the request it wraps."""
-    if '"expect"' not in text or '"request"' not in text:
-        return text
-    import json
-
-    try:
-        doc = json.loads(text)
-    except ValueError:
-        return text
-    if isinstance(doc, dict) and "request" in doc and "expect" in doc:
-        return json.dumps(doc["request"])
-    return text
-
-
 def _stream(text: str) -> None:
     """The model's explanation as it arrives, on a terminal's stderr (stdout keeps the final view)."""
     click.echo(text, nl=False, err=True)
@@ -131,7 +116,10 @@ def _is_address(value: str) -> bool:
 
 
 def render(result: Review) -> None:
-    """The human view: verdict banner, score, who decided, findings, explanation, decoded summary."""
+    """The human view: verdict banner, score, who decided, findings, explanation, decoded summary.
+
+    Every string is a Text: plain strings would be parsed for markup and emoji codes, which costs a
+    cold run the import of rich's emoji table (and would misread dApp-supplied text)."""
     from rich.panel import Panel
     from rich.table import Table
     from rich.text import Text
@@ -147,7 +135,7 @@ def render(result: Review) -> None:
     if result.findings:
         table = Table(show_header=True, header_style="bold", expand=False, show_lines=False)
         for column in ("severity", "finding", "evidence", "where"):
-            table.add_column(column, overflow="fold")
+            table.add_column(Text(column), overflow="fold")
         for f in result.findings:
             # Evidence quotes dApp-supplied text (token names, messages): Text() never parses it as markup.
             table.add_row(
@@ -158,9 +146,9 @@ def render(result: Review) -> None:
             )
         out.print(table)
     else:
-        out.print("No findings.")
+        out.print(Text("No findings."))
     source = "local LLM" if result.explanation_source == "llm" else "deterministic"
-    out.print(Panel(Text(result.explanation), title=f"Explanation ({source})", title_align="left"))
+    out.print(Panel(Text(result.explanation), title=Text(f"Explanation ({source})"), title_align="left"))
     if result.explanation_note:
         out.print(Text(result.explanation_note, style="dim"))
     out.print(Text(_summary(result), style="dim"))

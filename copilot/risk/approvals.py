@@ -41,19 +41,22 @@ def typed_data_findings(facts: Facts) -> Iterator[Finding]:
 
 
 def amount_findings(
-    kind: str, amount: int, token: str | None, holder: str | None, where: str, facts: Facts
+    kind: str, amount: int, token: str | None, holder: str | None, spender: str | None, where: str, facts: Facts
 ) -> Iterator[Finding]:
-    """`kind` is "approval" or "permit"; the amount is what the spender may take."""
+    """`kind` is "approval" or "permit"; the amount is what `spender` may take.
+
+    The maximum value for a well-known router or spender is how everyday apps work (the Uniswap app's
+    Permit2 allowance is 2^160-1): a low `*.unlimited_known` finding that stays listed. For any other
+    spender it is a medium `*.unlimited`. An odd huge amount (10^30) is no app's habit: medium always."""
     shown = facts.amount(amount, token)
     if is_unlimited(amount):
-        yield finding(f"{kind}.unlimited", f"amount {shown}", where)
+        if spender is not None and facts.is_well_known_spender(spender):
+            yield finding(f"{kind}.unlimited_known", f"amount {shown} for {facts.name(spender)}", where)
+        else:
+            yield finding(f"{kind}.unlimited", f"amount {shown}", where)
         return
     meta = facts.token(token)
-    if meta is not None:
-        excessive = amount >= EXCESSIVE_WHOLE_TOKENS * 10**meta.decimals
-    else:
-        excessive = amount >= EXCESSIVE_RAW
-    if excessive:
+    if amount >= (EXCESSIVE_WHOLE_TOKENS * 10**meta.decimals if meta is not None else EXCESSIVE_RAW):
         yield finding(f"{kind}.excessive", f"amount {shown}", where)
         return
     balance = facts.token_balance(holder, token) if token else None
@@ -92,7 +95,7 @@ def _approve(call: DecodedCall, args: list[Any], facts: Facts) -> Iterator[Findi
     spender, amount = as_address(args[0]), to_int(args[1])
     if spender is None or amount is None or amount == 0:  # approve(x, 0) revokes
         return
-    yield from amount_findings("approval", amount, call.to, facts.user, call.path, facts)
+    yield from amount_findings("approval", amount, call.to, facts.user, spender, call.path, facts)
     yield from spender_findings(spender, "spender", call.path, facts)
 
 
@@ -108,7 +111,7 @@ def _eip2612_permit(call: DecodedCall, args: list[Any], facts: Facts) -> Iterato
     spender, value, deadline = as_address(args[1]), to_int(args[2]), to_int(args[3])
     if spender is None or not value:
         return
-    yield from amount_findings("permit", value, call.to, as_address(args[0]), call.path, facts)
+    yield from amount_findings("permit", value, call.to, as_address(args[0]), spender, call.path, facts)
     yield from expiry_findings(deadline, "deadline", call.path, facts)
     yield from spender_findings(spender, "spender", call.path, facts)
 
@@ -122,7 +125,11 @@ def _dai_like(
 ) -> Iterator[Finding]:
     if spender is None or allowed not in (True, "true", 1, "1"):  # allowed=false revokes
         return
-    yield finding("permit.unlimited", f"DAI-style permit: allowed=true gives {facts.name(token)} without limit", where)
+    what = f"DAI-style permit: allowed=true gives {facts.name(token)} without limit"
+    if facts.is_well_known_spender(spender):
+        yield finding("permit.unlimited_known", f"{what} to {facts.name(spender)}", where)
+    else:
+        yield finding("permit.unlimited", what, where)
     if expiry == 0:
         yield finding("permit.no_expiry", "DAI-style permit with expiry 0 never expires", where)
     else:
@@ -136,7 +143,7 @@ def _permit2_approve(call: DecodedCall, args: list[Any], facts: Facts) -> Iterat
     token, spender, amount, expiration = as_address(args[0]), as_address(args[1]), to_int(args[2]), to_int(args[3])
     if spender is None or not amount:
         return
-    yield from amount_findings("approval", amount, token, facts.user, call.path, facts)
+    yield from amount_findings("approval", amount, token, facts.user, spender, call.path, facts)
     yield from _permit2_expiration(expiration, call.path, facts)
     yield from spender_findings(spender, "spender", call.path, facts)
 
@@ -193,7 +200,7 @@ def _permit2_details(
         here = f"{where}.details[{i}]" if len(details) > 1 else where
         amount = to_int(detail.get("amount"))
         if amount:
-            yield from amount_findings("permit", amount, as_address(detail.get("token")), owner, here, facts)
+            yield from amount_findings("permit", amount, as_address(detail.get("token")), owner, spender, here, facts)
         yield from _permit2_expiration(to_int(detail.get("expiration")), here, facts)
     yield from spender_findings(spender, "spender", where, facts)
 
@@ -225,7 +232,7 @@ def _typed_permit(message: dict[str, Any], token: str | None, facts: Facts) -> I
     value = to_int(message.get("value"))
     if spender is None or not value:
         return
-    yield from amount_findings("permit", value, token, as_address(message.get("owner")), where, facts)
+    yield from amount_findings("permit", value, token, as_address(message.get("owner")), spender, where, facts)
     yield from expiry_findings(to_int(message.get("deadline")), "deadline", where, facts)
     yield from spender_findings(spender, "spender", where, facts)
 
@@ -251,7 +258,9 @@ def _typed_permit2_transfer(message: dict[str, Any], token: str | None, facts: F
         amount = to_int(entry.get("amount"))
         if amount:
             here = f"{where}.permitted[{i}]" if len(entries) > 1 else where
-            yield from amount_findings("permit", amount, as_address(entry.get("token")), facts.user, here, facts)
+            yield from amount_findings(
+                "permit", amount, as_address(entry.get("token")), facts.user, spender, here, facts
+            )
     yield from expiry_findings(to_int(message.get("deadline")), "deadline", where, facts)
     yield from spender_findings(spender, "spender", where, facts)
 

@@ -25,9 +25,11 @@ _C, _H, _M, _L, _I = Severity.CRITICAL, Severity.HIGH, Severity.MEDIUM, Severity
 _SPECS = [
     # approvals (on-chain)
     FindingSpec("approval.unlimited", _M, "Unlimited token approval",
-                "approve(Uniswap V3 Router, 2^256-1) on USDC: the spender may move all your USDC, forever"),
+                "approve(0x…unknown, 2^256-1) on USDC: the spender may move all your USDC, forever"),
     FindingSpec("approval.excessive", _M, "Approval far larger than any payment needs",
                 "approve(spender, 10^30) on USDC: not the max value, but effectively unlimited"),
+    FindingSpec("approval.unlimited_known", _L, "Unlimited approval to a well-known router or spender",
+                "approve(Permit2, 2^256-1) on USDC: how the Uniswap app works; listed, allowed by default"),
     FindingSpec("approval.unknown_spender", _H, "Spender or operator is not a known contract",
                 "approve / permit / setApprovalForAll naming an address in neither the registry nor your address book"),
     FindingSpec("approval.spender_is_eoa", _C, "Spender or operator is a plain account (EOA)",
@@ -38,7 +40,10 @@ _SPECS = [
                 "setApprovalForAll(operator, true): the operator may move every NFT / ERC-1155 token you hold in it"),
     # off-chain permits (EIP-2612, DAI, Permit2 signatures)
     FindingSpec("permit.unlimited", _M, "Unlimited permit signature",
-                "EIP-712 Permit {spender, value: 2^256-1}, DAI Permit {allowed: true}, Permit2 amount 2^160-1"),
+                "EIP-712 Permit {spender, value: 2^256-1}, DAI Permit {allowed: true}, Permit2 amount 2^160-1, "
+                "for a spender that is not a well-known router"),
+    FindingSpec("permit.unlimited_known", _L, "Unlimited permit to a well-known router or spender",
+                "Permit2 PermitSingle 2^160-1 USDC for the Uniswap Universal Router, 30-day expiration"),
     FindingSpec("permit.excessive", _M, "Permit far larger than any payment needs",
                 "EIP-712 Permit {value: 10^30} for USDC"),
     FindingSpec("permit.no_expiry", _M, "Permit or allowance never expires",

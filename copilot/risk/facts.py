@@ -17,6 +17,7 @@ from copilot.models import AccountKind, DecodedRequest, ReviewContext, TokenMeta
 from copilot.policy.extract import request_chain_id, to_int
 
 ZERO_ADDRESS = "0x0000000000000000000000000000000000000000"
+_SPENDER_TAGS = frozenset({"router", "spender"})  # registry tags of contracts that spend for you
 __all__ = ["ZERO_ADDRESS", "Facts", "as_address", "checksum", "is_unlimited", "short", "to_int"]
 
 
@@ -110,6 +111,12 @@ class Facts:
     def has_tag(self, address: str, tag: str) -> bool:
         known = self.known_contract(address)
         return known is not None and tag in known.tags
+
+    def is_well_known_spender(self, address: str) -> bool:
+        """A registry contract whose job is to spend for you (a DEX router, Permit2, a lending pool,
+        a marketplace's transfer proxy): unlimited allowances to it are how everyday apps work."""
+        known = self.known_contract(address)
+        return known is not None and not known.tags.isdisjoint(_SPENDER_TAGS)
 
     def label(self, address: str) -> str | None:
         key = address.lower()
