@@ -64,3 +64,12 @@ def test_an_answer_cut_off_at_the_token_limit_keeps_its_complete_parts() -> None
     assert answer.what_happens == GOOD["what_happens"][:1]
     assert answer.risks == [] and answer.risk_level == "low"  # unknown level never raises
     assert salvage_answer('{"summary": "You appr') is None
+
+
+def test_a_value_cut_mid_sentence_keeps_its_complete_sentences() -> None:
+    from copilot.llm.explain import salvage_answer
+
+    answer = salvage_answer('{"summary": "You approve USDC. It can take')
+    assert answer is not None and answer.summary == "You approve USDC."
+    answer = salvage_answer('{"summary": "You approve USDC.", "what_happens": ["One. Two and')
+    assert answer is not None and answer.what_happens == ["One."]

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import atexit
 import json
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -219,6 +220,7 @@ def salvage_answer(text: str) -> LLMAnswer | None:
     """
     stack: list[str] = []
     in_string = False
+    opened = 0
     best: tuple[int, list[str]] | None = None
     for index, char in enumerate(text):
         if in_string:
@@ -228,11 +230,17 @@ def salvage_answer(text: str) -> LLMAnswer | None:
                     best = (index + 1, list(stack))
         elif char == '"':
             in_string = True
+            opened = index
         elif char in "{[":
             stack.append("}" if char == "{" else "]")
         elif char in "}]" and stack:
             stack.pop()
             best = (index + 1, list(stack))
+    if in_string and (text[opened - 2 : opened] in (": ", ", ") or text[opened - 1 : opened] == "["):
+        # Cut inside a value: keep its complete sentences ("You approve X. It can" -> "You approve X.").
+        ends = [m.end() for m in re.finditer(r"[.!?](?= |$)", text[opened + 1 :])]
+        if ends:
+            return salvage_answer(text[: opened + 1 + ends[-1]] + '"')
     if best is None:
         return None
     end, still_open = best
