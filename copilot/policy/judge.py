@@ -206,6 +206,20 @@ def _address_hits(decoded: DecodedRequest, policy: Policy) -> list[RuleHit]:
     return hits
 
 
+def _not_allowlisted(policy: Policy, what: str, evidence: str, where: str) -> RuleHit:
+    """`allow.only`: anything not on the allow list needs the human."""
+    return _hit(
+        policy,
+        "allow.only",
+        "confirm",
+        "policy.not_allowlisted",
+        Severity.MEDIUM,
+        f"{what} not on your allow list",
+        evidence,
+        where,
+    )
+
+
 def _allow_only_hits(
     decoded: DecodedRequest, policy: Policy, targets: list[tuple[str, str]]
 ) -> list[RuleHit]:
@@ -213,13 +227,9 @@ def _allow_only_hits(
     for target, where in targets:
         if target.lower() not in policy.allowed_contracts:
             hits.append(
-                _hit(
+                _not_allowlisted(
                     policy,
-                    "allow.only",
-                    "confirm",
-                    "policy.not_allowlisted",
-                    Severity.MEDIUM,
-                    "Contract not on your allow list",
+                    "Contract",
                     f"{target} at {where} is not in allow.contracts or allow.addresses",
                     where,
                 )
@@ -232,13 +242,9 @@ def _allow_only_hits(
                 and call.selector.lower() not in policy.allowed_selectors
             ):
                 hits.append(
-                    _hit(
+                    _not_allowlisted(
                         policy,
-                        "allow.only",
-                        "confirm",
-                        "policy.not_allowlisted",
-                        Severity.MEDIUM,
-                        "Function not on your allow list",
+                        "Function",
                         f"{call.function or call.selector} at {call.path} is not in allow.functions",
                         call.path,
                     )

@@ -15,7 +15,6 @@ from pydantic_core import ErrorDetails
 
 from copilot.errors import ConfigError
 from copilot.policy.addresses import is_address, selector_of
-from copilot.policy.lines import line_of
 from copilot.policy.schema import PolicyFile
 
 DEFAULT_POLICY = "default"
@@ -176,7 +175,7 @@ def parse_policy(text: str, *, path: Path | None = None, name: str | None = None
     except ValidationError as exc:
         error = exc.errors()[0]
         loc = [str(p) for p in error["loc"]]
-        line = line_of(text, loc)
+        line = _line_of(text, loc)
         at = f":{line}" if line else ""
         raise ConfigError(
             f"{where}{at}: {'.'.join(loc) or 'policy'}: {_message(error)}",
@@ -184,7 +183,7 @@ def parse_policy(text: str, *, path: Path | None = None, name: str | None = None
         ) from None
     for key in spec.severity:
         if not key or "*" in key.rstrip("*") or (key.endswith("*") and not key.endswith(".*")):
-            line = line_of(text, ["severity", key])
+            line = _line_of(text, ["severity", key])
             raise ConfigError(
                 f"{where}:{line}: severity.{key}: not a finding id",
                 'write an id like "approval.unlimited" or a prefix like "approval.*"',
@@ -194,7 +193,7 @@ def parse_policy(text: str, *, path: Path | None = None, name: str | None = None
         base = path.parent if path else Path.cwd()
         list_file = (base / spec.deny.blocklist).expanduser()
         if not list_file.is_file():
-            line = line_of(text, ["deny", "blocklist"])
+            line = _line_of(text, ["deny", "blocklist"])
             raise ConfigError(
                 f"{where}:{line}: deny.blocklist: file {list_file} not found",
                 "the path is relative to the policy file; fix it or remove the key",
@@ -202,6 +201,13 @@ def parse_policy(text: str, *, path: Path | None = None, name: str | None = None
         blocklist = load_blocklist(list_file)
     stem = name or (path.stem if path else "policy")
     return policy_from_spec(spec, name=stem, path=path, blocklist=blocklist)
+
+
+def _line_of(text: str, path: list[str]) -> int | None:
+    """Only an error needs line numbers: their parser loads then, not on every review."""
+    from copilot.policy.lines import line_of
+
+    return line_of(text, path)
 
 
 def load_blocklist(path: Path) -> frozenset[str]:

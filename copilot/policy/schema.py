@@ -13,21 +13,19 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from copilot.models import Severity
+from copilot.policy.addresses import is_address, to_checksum
 
 Action = Literal["allow", "confirm", "block"]
 LimitAction = Literal["confirm", "block"]
 
-_ADDRESS = re.compile(r"^0x[0-9a-fA-F]{40}$")
 _SELECTOR = re.compile(r"^0x[0-9a-fA-F]{8}$")
 _SIGNATURE = re.compile(r"^[A-Za-z_$][A-Za-z0-9_$]*\(.*\)$")
 
 
 def check_address(value: str) -> str:
     """Returns the EIP-55 form; rejects malformed or wrongly checksummed (mixed-case) addresses."""
-    if not isinstance(value, str) or not _ADDRESS.match(value):
+    if not is_address(value):
         raise ValueError(f"{value!r} is not an address: write 0x followed by 40 hex characters")
-    from copilot.policy.addresses import to_checksum
-
     checksummed = to_checksum(value)
     body = value[2:]
     if body != body.lower() and body != body.upper() and value != checksummed:

@@ -189,19 +189,21 @@ def _is_scalar(value: Any) -> bool:
 
 
 def _permit2_details(
-    details: list[dict[str, Any]], spender: str | None, owner: str | None, where: str, facts: Facts
+    entries: list[dict[str, Any]], spender: str | None, owner: str | None, where: str, facts: Facts, member: str = "details"
 ) -> Iterator[Finding]:
+    """Permit2 grants (allowance `details` or transfer `permitted` entries): several tokens at once,
+    then each amount and allowance expiration at its own location, then the spender."""
     if spender is None:
         return
-    if len(details) > 1:
-        tokens = ", ".join(facts.name(as_address(d.get("token"))) for d in details)
-        yield finding("permit2.batch", f"{len(details)} tokens in one permit: {tokens}", where)
-    for i, detail in enumerate(details):
-        here = f"{where}.details[{i}]" if len(details) > 1 else where
-        amount = to_int(detail.get("amount"))
+    if len(entries) > 1:
+        tokens = ", ".join(facts.name(as_address(e.get("token"))) for e in entries)
+        yield finding("permit2.batch", f"{len(entries)} tokens in one permit: {tokens}", where)
+    for i, entry in enumerate(entries):
+        here = f"{where}.{member}[{i}]" if len(entries) > 1 else where
+        amount = to_int(entry.get("amount"))
         if amount:
-            yield from amount_findings("permit", amount, as_address(detail.get("token")), owner, spender, here, facts)
-        yield from _permit2_expiration(to_int(detail.get("expiration")), here, facts)
+            yield from amount_findings("permit", amount, as_address(entry.get("token")), owner, spender, here, facts)
+        yield from _permit2_expiration(to_int(entry.get("expiration")), here, facts)  # transfers have none
     yield from spender_findings(spender, "spender", where, facts)
 
 
@@ -251,18 +253,8 @@ def _typed_permit2_transfer(message: dict[str, Any], token: str | None, facts: F
     entries = permitted if isinstance(permitted, list) else [permitted] if isinstance(permitted, dict) else []
     if spender is None:
         return
-    if len(entries) > 1:
-        tokens = ", ".join(facts.name(as_address(e.get("token"))) for e in entries)
-        yield finding("permit2.batch", f"{len(entries)} tokens in one transfer permit: {tokens}", where)
-    for i, entry in enumerate(entries):
-        amount = to_int(entry.get("amount"))
-        if amount:
-            here = f"{where}.permitted[{i}]" if len(entries) > 1 else where
-            yield from amount_findings(
-                "permit", amount, as_address(entry.get("token")), facts.user, spender, here, facts
-            )
     yield from expiry_findings(to_int(message.get("deadline")), "deadline", where, facts)
-    yield from spender_findings(spender, "spender", where, facts)
+    yield from _permit2_details(entries, spender, facts.user, where, facts, member="permitted")
 
 
 _TYPED_HANDLERS = {
