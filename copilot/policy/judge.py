@@ -136,36 +136,31 @@ def _address_hits(decoded: DecodedRequest, policy: Policy) -> list[RuleHit]:
     hits: list[RuleHit] = []
     seen: set[tuple[str, str]] = set()
     named = named_addresses(decoded) if policy.blocklist or policy.denied_addresses else []
+    denials = (
+        (
+            "deny.blocklist",
+            policy.blocklist,
+            "address.blocklisted",
+            "Known drainer address (your blocklist)",
+            policy.spec.deny.blocklist,
+        ),
+        (
+            "deny.addresses",
+            policy.denied_addresses,
+            "policy.denied_address",
+            "Address denied by your policy",
+            "deny.addresses",
+        ),
+    )
     for address, where in named:
         lower = address.lower()
-        if lower in policy.blocklist and ("blocklist", lower) not in seen:
-            seen.add(("blocklist", lower))
-            hits.append(
-                _hit(
-                    policy,
-                    "deny.blocklist",
-                    "block",
-                    "address.blocklisted",
-                    Severity.CRITICAL,
-                    "Known drainer address (your blocklist)",
-                    f"{address} at {where} is in {policy.spec.deny.blocklist}",
-                    where,
+        for rule, listed, finding_id, title, source in denials:
+            if lower in listed and (rule, lower) not in seen:
+                seen.add((rule, lower))
+                evidence = f"{address} at {where} is in {source}"
+                hits.append(
+                    _hit(policy, rule, "block", finding_id, Severity.CRITICAL, title, evidence, where)
                 )
-            )
-        if lower in policy.denied_addresses and ("deny", lower) not in seen:
-            seen.add(("deny", lower))
-            hits.append(
-                _hit(
-                    policy,
-                    "deny.addresses",
-                    "block",
-                    "policy.denied_address",
-                    Severity.CRITICAL,
-                    "Address denied by your policy",
-                    f"{address} at {where} is in deny.addresses",
-                    where,
-                )
-            )
     calls = decoded.all_calls()
     targets = [(c.to, c.path) for c in calls if c.to]
     if decoded.typed_data and decoded.typed_data.verifying_contract:
