@@ -250,3 +250,11 @@ def test_a_lookalike_of_an_address_book_entry_is_caught_before_any_payment() -> 
     assert find_poisoning(events, USER, decimals) == []  # nothing genuine to imitate yet
     hits = find_poisoning(events, USER, decimals, trusted=[FRIEND])
     assert [(h.kind, h.resembles) for h in hits] == [("dust", FRIEND), ("payment", FRIEND)]
+
+
+def test_a_zero_eth_transfer_from_a_lookalike_is_a_planted_transfer() -> None:
+    paid = tx(FRIEND, value=10**17)
+    zero = tx(USER, sender=LOOKALIKE)
+    events = sorted((e for t in (paid, zero) for e in events_from_tx(t)), key=lambda e: e.order)
+    hits = find_poisoning(events, USER, decimals)
+    assert [(h.kind, h.lookalike, h.token) for h in hits] == [("dust", LOOKALIKE, "native")]

@@ -90,7 +90,8 @@ def events_from_tx(tx: HistoryTx) -> list[Event]:
     if tx.status == 0:
         return []  # reverted: nothing happened
     out: list[Event] = []
-    if tx.value and tx.sender and tx.to:
+    plain_transfer = tx.has_input and tx.input == "0x"  # a 0 ETH plain transfer is a poisoning vector too
+    if tx.sender and tx.to and (tx.value or plain_transfer):
         out.append(
             Event("transfer", _order(tx, -1), tx.hash, tx.timestamp, tx.sender, NATIVE, tx.to, str(tx.value),
                   line=tx.line)

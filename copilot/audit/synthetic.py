@@ -230,7 +230,7 @@ def _plant(w: _Writer, step: str, state: dict[str, str], planted: Planted, frien
                                     + _word(1), [log]))
         planted.risky_approvals.append(["nft_operator", NFT_COLLECTION, operator])
     elif step == "approve_permit2":
-        planted.flagged.append(_approve(w, USDC, PERMIT2, MAX_UINT256))  # unlimited, to a known spender
+        _approve(w, USDC, PERMIT2, MAX_UINT256)  # unlimited to a well-known spender: everyday, not flagged
     elif step == "permit2_unknown":
         spender = w.address()
         expiration = START_TIME + 10 * 365 * 86_400
