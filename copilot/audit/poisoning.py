@@ -13,18 +13,10 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from copilot.audit.events import NATIVE, Event
+from copilot.risk.facts import lookalike_key
 
-# The same lookalike rule as review's address.poisoning finding (copilot.risk.facts): a poisoner matches
-# at least the first and last three hex characters a wallet shows (0x123…abc); most match 4-6.
-PREFIX_CHARS = 3
-SUFFIX_CHARS = 3
 NATIVE_DUST = 10**15  # 0.001 ETH
 TOKEN_DUST_UNITS = Decimal("0.01")
-
-
-def lookalike_key(address: str) -> str:
-    text = address.lower()
-    return text[2 : 2 + PREFIX_CHARS] + text[-SUFFIX_CHARS:]
 
 
 @dataclass(slots=True)

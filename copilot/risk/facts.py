@@ -41,6 +41,17 @@ def short(address: str) -> str:
     return f"{address[:6]}…{address[-4:]}"
 
 
+# A poisoner's address matches at least the first and last three hex characters a wallet shows
+# (0x123…abc); most match 4-6. Review's address.poisoning and the audit's poisoning scan share this rule.
+LOOKALIKE_PREFIX = 3
+LOOKALIKE_SUFFIX = 3
+
+
+def lookalike_key(address: str) -> str:
+    text = address.lower()
+    return text[2 : 2 + LOOKALIKE_PREFIX] + text[-LOOKALIKE_SUFFIX:]
+
+
 @dataclass(slots=True)
 class _ContextIndex:
     """Lowercase views of the context's address sets, built once per context object."""
@@ -48,7 +59,7 @@ class _ContextIndex:
     book: dict[str, str]  # lowercase address -> label
     trusted: set[str]
     history: set[str]
-    lookalikes: dict[tuple[str, str], list[str]]  # (first 3, last 3 hex digits) -> addresses
+    lookalikes: dict[str, list[str]]  # lookalike_key -> addresses
 
 
 _INDEX_CACHE_SIZE = 256
@@ -66,9 +77,9 @@ def _index(context: ReviewContext) -> _ContextIndex:
     book = {a.lower(): label for a, label in context.address_book.items()}
     trusted = {a.lower() for a in context.trusted}
     history = {a.lower() for a in context.known_addresses}
-    lookalikes: dict[tuple[str, str], list[str]] = {}
+    lookalikes: dict[str, list[str]] = {}
     for address in book.keys() | trusted | history:
-        lookalikes.setdefault((address[2:5], address[-3:]), []).append(address)
+        lookalikes.setdefault(lookalike_key(address), []).append(address)
     index = _ContextIndex(book, trusted, history, lookalikes)
     if len(_index_cache) >= _INDEX_CACHE_SIZE:
         _index_cache.pop(next(iter(_index_cache)))
@@ -139,7 +150,7 @@ class Facts:
 
     def lookalikes(self, address: str) -> list[str]:
         key = address.lower()
-        candidates = self.index.lookalikes.get((key[2:5], key[-3:]), [])
+        candidates = self.index.lookalikes.get(lookalike_key(key), [])
         return [c for c in candidates if c != key]
 
     # -- tokens and amounts
