@@ -40,6 +40,12 @@ LEVEL_FLOOR: dict[str, int] = {"low": 0, "medium": 30, "high": 60, "critical": 8
 _workers: dict[str, Any] = {}
 
 
+def fact_budget(n_ctx: int) -> int:
+    """Characters of facts that fit the context with the system prompt and the answer: hex-heavy
+    facts tokenise at about 1.5 characters a token."""
+    return max(1000, int((n_ctx - MAX_TOKENS - 300) * 1.5))
+
+
 def level_of_score(score: int) -> RiskLevel:
     level: RiskLevel = "low"
     for name in RISK_LEVELS:
@@ -162,7 +168,7 @@ def _explain_with_model(
         {
             "type": "generate",
             "system": SYSTEM_PROMPT,
-            "user": user_prompt(facts.text()),
+            "user": user_prompt(facts.text(fact_budget(int(load.get("n_ctx", 2048))))),
             "grammar": answer_grammar(f.id for f in review.findings),
             "max_tokens": MAX_TOKENS,
         },
