@@ -316,4 +316,5 @@ class ReviewContext(Model):
     known_addresses: set[str] = Field(default_factory=set)  # history: addresses interacted with before
     trusted: set[str] = Field(default_factory=set)  # policy allow-listed addresses: treated as known
     chain: ChainFacts = Field(default_factory=ChainFacts)
+    wallet_chain_id: BigInt | None = None  # the chain the wallet is on, when the user said (review --chain-id)
     now: int  # unix time the review runs at: expiry checks are relative to it

@@ -22,6 +22,7 @@ class ReviewOptions:
     policy: str | None = None  # a policy name or path; None: the config's, else the shipped default
     rpc: str | None = None  # the user's own node; None: offline
     user: str | None = None  # the signing account, when the request does not say
+    chain_id: int | None = None  # the chain the wallet is on (review --chain-id): SIWE and chainless requests
     use_llm: bool = True
     model: str | None = None  # a GGUF path; None: the config's, else the bundled default
     on_token: Callable[[str], None] | None = None  # receives the model's explanation as it streams
@@ -41,7 +42,7 @@ def review_request(request: SigningRequest, options: ReviewOptions) -> Review:
 
     decoded = decode(request)
     policy = load_policy(options.policy)
-    context = build_context(policy, rpc=options.rpc, user=options.user, decoded=decoded)
+    context = build_context(policy, rpc=options.rpc, user=options.user, decoded=decoded, chain_id=options.chain_id)
     return review_decoded(decoded, policy, context, options)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from decimal import Decimal
 from pathlib import Path
@@ -446,3 +447,32 @@ def test_native_limits_still_apply_on_a_chain_the_registry_does_not_know() -> No
     decision = judge(send_eth(FRIEND, 0.05, chain_id=999_999), [], policy, context())  # 150 USD
     assert decision.verdict == "confirm"
     assert decision.findings[0].id == "policy.daily_limit"
+
+
+def test_an_allowing_finding_never_decides_the_default_does() -> None:
+    decision = judge(send_eth(FRIEND, 0.1), [finding("tx.other_chain", Severity.INFO)], load_policy("default"), context())
+    assert (decision.verdict, decision.decided_by) == ("allow", "policy:default.toml:default")
+
+
+def test_default_policy_confirms_big_money_and_payments_to_new_addresses() -> None:
+    policy = load_policy("default")
+    known = ReviewContext(user=USER, now=NOW, address_book={FRIEND: "friend"})
+    assert judge(send_eth(FRIEND, 3), [], policy, known).verdict == "allow"  # a friend, below 5 ETH
+    big = judge(send_eth(FRIEND, 5000), [], policy, known)
+    assert (big.verdict, big.decided_by) == ("confirm", "policy:default.toml:confirm.above_native")
+    stranger = judge(send_eth(FRIEND, 0.5), [], policy, context())
+    assert (stranger.verdict, stranger.decided_by) == ("confirm", "policy:default.toml:confirm.new_address_above_native")
+    assert judge(send_eth(FRIEND, 0.05), [], policy, context()).verdict == "allow"
+
+
+def test_a_siwe_chain_outside_the_allowed_chains_is_a_policy_hit(tmp_path: Path) -> None:
+    from copilot.decoding import decode
+    from copilot.inputs import parse_request
+    from copilot.risk.corpus import corpus_dir, load_case
+
+    case = load_case(corpus_dir() / "siwe-chain-mismatch.json")  # Chain ID: 56
+    decoded = decode(parse_request(json.dumps(case.request)))
+    policy = write_policy(tmp_path, "[chains]\nallowed = [1, 8453]\n")
+    decision = judge(decoded, [], policy, context())
+    assert (decision.verdict, decision.decided_by) == ("block", "policy:mine.toml:chains.allowed")
+    assert "chain 56" in decision.findings[0].evidence

@@ -168,3 +168,15 @@ def test_an_edited_blocklist_is_reloaded(tmp_path: Path) -> None:
     assert load_policy(str(path)).blocklist == frozenset()
     (tmp_path / "list.txt").write_text("0x" + "ab" * 20 + "\n")
     assert load_policy(str(path)).blocklist == {"0x" + "ab" * 20}
+
+
+def test_a_misspelt_severity_id_is_refused_with_the_closest_id(tmp_path: Path) -> None:
+    message = _error(tmp_path, '# mine\n[severity]\n"approval.unlimted" = "low"\n')
+    assert "bad.toml:3: severity.approval.unlimted: not a finding id" in message
+    assert 'did you mean "approval.unlimited"' in message
+    assert 'did you mean "approval.*"' in _error(tmp_path, '[severity]\n"aproval.*" = "low"\n')
+
+
+def test_an_address_book_error_names_the_entrys_line(tmp_path: Path) -> None:
+    text = '[address_book]\n"0x70997970C51812dc3A010C7d01b50e0d17dc79C8" = "friend"\n"0x1234" = "typo"\n'
+    assert "bad.toml:3: address_book.0x1234:" in _error(tmp_path, text)

@@ -99,11 +99,16 @@ def test_the_llm_stage_can_raise_but_never_lower_the_verdict(monkeypatch: pytest
 @pytest.mark.anvil
 def test_rpc_reveals_an_eoa_spender(anvil: object) -> None:
     url = anvil.url  # type: ignore[attr-defined]
-    code, out, _ = run("review", str(DEMO), "--json", "--no-llm", "--rpc", url)
+    on_anvil = DEMO.read_text().replace('"chainId": "0x1"', '"chainId": "0x7a69"')  # the node's chain, 31337
+    code, out, _ = run("review", "-", "--json", "--no-llm", "--no-log", "--rpc", url, input=on_anvil)
     assert code == 0
     doc = json.loads(out)
     assert "approval.spender_is_eoa" in {f["id"] for f in doc["findings"]}
     assert doc["verdict"] == "block"
+    # The demo itself is for chain 1: anvil's state says nothing about it.
+    _, out, _ = run("review", str(DEMO), "--json", "--no-llm", "--no-log", "--rpc", url)
+    found = {f["id"] for f in json.loads(out)["findings"]}
+    assert "rpc.chain_mismatch" in found and "approval.spender_is_eoa" not in found
 
 
 def test_cold_review_is_fast_and_imports_nothing_heavy() -> None:
@@ -175,3 +180,26 @@ def test_offline_ignores_the_node_set_in_the_config() -> None:
     code, out, _ = run("review", str(DEMO), "--json", "--no-llm", "--offline")
     assert code == 0
     assert json.loads(out)["policy"] == "paranoid"
+
+
+def test_chain_id_flag_tells_siwe_the_wallets_chain() -> None:
+    from copilot.risk.corpus import corpus_dir, load_case
+
+    case = load_case(corpus_dir() / "siwe-chain-mismatch.json")  # "Chain ID: 56", no injected context
+    path = str(case.path)
+    code, out, _ = run("review", path, "--json", "--no-llm", "--no-log", *case.cli_args())
+    doc = json.loads(out)
+    assert code == 0 and case.cli_args() == ["--chain-id", "1"]
+    assert "siwe.chain_mismatch" in {f["id"] for f in doc["findings"]} and doc["verdict"] == case.verdict
+    _, out, _ = run("review", path, "--json", "--no-llm", "--no-log", "--chain-id", "56")
+    assert "siwe.chain_mismatch" not in {f["id"] for f in json.loads(out)["findings"]}
+
+
+def test_a_corrupt_history_costs_a_warning_not_the_review() -> None:
+    from copilot.state.history import history_path
+
+    history_path().parent.mkdir(parents=True, exist_ok=True)
+    history_path().write_bytes(b"this is not a database" * 100)
+    code, out, err = run("review", str(DEMO), "--json", "--no-llm", "--no-log")
+    assert code == 0 and json.loads(out)["verdict"]
+    assert str(history_path()) in err and "move it aside" in err and "Traceback" not in err

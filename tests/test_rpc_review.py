@@ -182,3 +182,38 @@ def test_review_of_a_safe_delegatecall_to_the_drainer_blocks(anvil: Any) -> None
     review = review_input(text, ReviewOptions(rpc=anvil.url, use_llm=False))
     assert review.verdict == "block"
     assert "safe.delegatecall_untrusted" in {f.id for f in review.findings}
+
+
+def test_a_node_on_another_chain_is_not_asked_about_the_request(anvil: Any) -> None:
+    """A chain-1 USDC approval to an address that is an EOA on anvil: anvil's state says nothing about
+    chain 1, so no spender_is_eoa, and a finding says the on-chain checks were skipped."""
+    from copilot.pipeline import ReviewOptions, review_input
+
+    user = anvil.accounts[1][0]
+    usdc = "0xA0b86991c6218b36c1d19D4a2e9Eb0cE3606eB48"
+    data = encode_call("approve(address,uint256)", [anvil.accounts[2][0], 100 * 10**6])
+    text = json.dumps({"from": user, "to": usdc, "chainId": "0x1", "value": "0x0", "data": data})
+    review = review_input(text, ReviewOptions(rpc=anvil.url, use_llm=False))
+    found = {f.id: f for f in review.findings}
+    assert "approval.spender_is_eoa" not in found
+    assert "31337" in found["rpc.chain_mismatch"].evidence and "skipped" in found["rpc.chain_mismatch"].evidence
+    assert review.verdict == "confirm"
+    assert not review.decoded.transaction or review.decoded.transaction.chain_id == 1
+    context = build_context(load_policy("default"), rpc=anvil.url, decoded=review.decoded)
+    assert (context.chain.account_kinds, context.chain.balances, context.chain.nonce) == ({}, {}, None)
+
+
+def test_nonce_ahead_or_behind_the_accounts_next_nonce(anvil: Any) -> None:
+    from copilot.pipeline import ReviewOptions, review_input
+
+    user, token, _ = _setup(anvil)
+    transact(anvil, token, "approve(address,uint256)", [anvil.accounts[2][0], 0], sender=1)  # nonce 0 used
+    friend = anvil.accounts[2][0]
+
+    def findings(nonce: int) -> set[str]:
+        text = json.dumps({"from": user, "to": friend, "chainId": "0x7a69", "value": "0x1", "nonce": hex(nonce)})
+        return {f.id for f in review_input(text, ReviewOptions(rpc=anvil.url, use_llm=False)).findings}
+
+    assert "tx.nonce_gap" in findings(3) and "tx.nonce_used" not in findings(3)
+    assert "tx.nonce_used" in findings(0) and "tx.nonce_gap" not in findings(0)
+    assert not {"tx.nonce_gap", "tx.nonce_used"} & findings(1)

@@ -147,3 +147,22 @@ def test_context_with_batch_names_every_address() -> None:
     inner = call(USDC, "transfer(address,uint256)", [("to", "address", FRIEND), ("amount", "uint256", 1)])
     request = tx_request(call(ROUTER, "multicall(bytes[])", [("data", "bytes[]", ["0x"])], children=[inner]))
     assert record_interactions(request) == {ROUTER, USDC, FRIEND}
+
+
+def test_recording_into_a_corrupt_history_names_the_file_and_the_fix() -> None:
+    from copilot.errors import EnvironmentProblem
+
+    history_path().parent.mkdir(parents=True, exist_ok=True)
+    history_path().write_bytes(b"garbage" * 200)
+    with pytest.raises(EnvironmentProblem) as err:
+        record_addresses([FRIEND])
+    assert str(history_path()) in err.value.one_line() and "move it aside" in err.value.one_line()
+    assert known_addresses() == frozenset()  # reading it warns and goes on without history
+
+
+def test_a_corrupt_address_book_says_to_move_it_aside() -> None:
+    book_path().parent.mkdir(parents=True, exist_ok=True)
+    book_path().write_bytes(b"\xff\xfe{not json")
+    with pytest.raises(ConfigError) as err:
+        load_book()
+    assert str(book_path()) in err.value.one_line() and "move it aside" in err.value.one_line()

@@ -20,6 +20,7 @@ Examples:
   txcopilot review request.json --json            verdict, score, findings as JSON
   txcopilot review typed.json --policy paranoid   judge against another policy
   txcopilot review tx.json --rpc http://127.0.0.1:8545 --from 0xYourAddress
+  txcopilot review siwe.json --chain-id 1          the wallet's chain, for SIWE checks
   cat request.json | txcopilot review - --no-llm --fail-on block
   txcopilot review request.json --no-log         leave the audit log alone
 
@@ -41,6 +42,13 @@ _SEVERITY_STYLES = {"critical": "bold red", "high": "red", "medium": "yellow", "
 @click.option("--offline", is_flag=True, help="Never contact a node, even one set in the config (the default without --rpc).")
 @click.option("--no-llm", is_flag=True, help="Skip the local model: deterministic explanation only.")
 @click.option("--model", metavar="PATH", help="A GGUF model file for the explanation.")
+@click.option(
+    "--chain-id",
+    type=click.IntRange(min=1),
+    metavar="N",
+    help="The chain your wallet is on, for requests that state none (personal_sign, SIWE); with --rpc, "
+    "the node must be on it too.",
+)
 @click.option("--from", "user", metavar="ADDRESS", help="Your account, when the request does not name it.")
 @click.option(
     "--fail-on",
@@ -56,6 +64,7 @@ def review(
     offline: bool,
     no_llm: bool,
     model: str | None,
+    chain_id: int | None,
     user: str | None,
     fail_on: str | None,
     no_log: bool,
@@ -75,6 +84,7 @@ def review(
         policy=policy or settings.policy,
         rpc=None if offline else rpc or settings.rpc,
         user=user,
+        chain_id=chain_id,
         use_llm=not no_llm,
         model=model,
         on_token=_stream if not (as_json or no_llm) and sys.stderr.isatty() else None,

@@ -39,6 +39,17 @@ def request_chain_id(decoded: DecodedRequest) -> int | None:
     return decoded.request.chain_id
 
 
+def siwe_chain_id(decoded: DecodedRequest) -> int | None:
+    """The `Chain ID` a Sign-In-With-Ethereum message states (parsed as "Chain ID" or "chainId")."""
+    siwe = decoded.message.siwe if decoded.message else None
+    if not siwe:
+        return None
+    for key, value in siwe.items():
+        if key.replace(" ", "").replace("_", "").lower() == "chainid":
+            return to_int(value.strip())
+    return None
+
+
 def request_sender(decoded: DecodedRequest) -> str | None:
     if decoded.transaction and decoded.transaction.sender:
         return decoded.transaction.sender

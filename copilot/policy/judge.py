@@ -20,7 +20,7 @@ from copilot.models import (
     Severity,
     Verdict,
 )
-from copilot.policy.extract import approvals, named_addresses, request_chain_id
+from copilot.policy.extract import approvals, named_addresses, request_chain_id, siwe_chain_id
 from copilot.policy.loader import Policy
 from copilot.policy.spend import POLICY_UNKNOWN_NATIVE, RuleHit, check_spend, spend_of, token_meta
 from copilot.state.prices import PriceTable, load_prices
@@ -66,6 +66,8 @@ def judge(
     best = (VERDICT_RANK[verdict], -1)
     for finding in effective_findings(findings, policy):
         outcome = spec.verdicts.for_severity(finding.severity)
+        if outcome == "allow":
+            continue  # a finding that allows decides nothing: the policy's default does
         rank = (VERDICT_RANK[outcome], finding.severity.rank)
         if rank > best:
             best, verdict, decided_by = rank, outcome, f"finding:{finding.id}"
@@ -91,6 +93,8 @@ def policy_hits(decoded: DecodedRequest, policy: Policy, context: ReviewContext)
     )
     if uses_value or spec.confirm.above_usd is not None or spec.confirm.above_native is not None:
         hits += _value_hits(decoded, policy, context)
+    if spec.confirm.new_address_above_native is not None:
+        hits += _new_address_hits(decoded, policy, context)
     if (
         spec.approvals.max_usd is not None
         or spec.approvals.max_amount
@@ -115,10 +119,11 @@ def _hit(
 
 
 def _chain_hits(decoded: DecodedRequest, policy: Policy) -> list[RuleHit]:
+    """The request's chain, and the chain a Sign-In-With-Ethereum message signs in to, must be allowed."""
     allowed = policy.spec.chains.allowed
-    chain_id = request_chain_id(decoded)
-    if not allowed or chain_id is None or chain_id in allowed:
+    if not allowed:
         return []
+    stated = (("the request is for", request_chain_id(decoded), None), ("the SIWE message signs in on", siwe_chain_id(decoded), "message"))
     return [
         _hit(
             policy,
@@ -127,8 +132,11 @@ def _chain_hits(decoded: DecodedRequest, policy: Policy) -> list[RuleHit]:
             "policy.chain_not_allowed",
             Severity.HIGH,
             "Chain not allowed by your policy",
-            f"the request is for chain {chain_id}; the policy allows {', '.join(map(str, allowed))}",
+            f"{what} chain {chain_id}; the policy allows {', '.join(map(str, allowed))}",
+            where,
         )
+        for what, chain_id, where in stated
+        if chain_id is not None and chain_id not in allowed
     ]
 
 
@@ -342,6 +350,37 @@ def _value_hits(decoded: DecodedRequest, policy: Policy, context: ReviewContext)
                         f"this request is worth ≈ {total:.2f} USD; the policy confirms above {confirm.above_usd} USD",
                     )
                 )
+    return hits
+
+
+def _new_address_hits(decoded: DecodedRequest, policy: Policy, context: ReviewContext) -> list[RuleHit]:
+    """`confirm.new_address_above_native`: native value to an address never dealt with before."""
+    from copilot.decoding.registry import known_contract
+
+    limit = policy.spec.confirm.new_address_above_native
+    assert limit is not None
+    chain_id = request_chain_id(decoded) or context.wallet_chain_id or context.chain.chain_id
+    native = native_symbol(chain_id, POLICY_UNKNOWN_NATIVE)
+    known = {a.lower() for a in context.known_addresses | context.trusted | context.address_book.keys()}
+    hits: list[RuleHit] = []
+    for call in decoded.all_calls():
+        if not call.to or not call.value or call.to.lower() in known or known_contract(call.to, chain_id):
+            continue
+        units = Decimal(call.value) / WEI
+        if units > limit:
+            hits.append(
+                _hit(
+                    policy,
+                    "confirm.new_address_above_native",
+                    "confirm",
+                    "policy.value_over_limit",
+                    Severity.MEDIUM,
+                    "Above your confirmation threshold for a new address",
+                    f"{units.normalize():f} {native} to {call.to}, an address you never dealt with before; "
+                    f"the policy confirms above {limit} {native} to new addresses",
+                    call.path,
+                )
+            )
     return hits
 
 

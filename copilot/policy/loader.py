@@ -174,7 +174,7 @@ def parse_policy(text: str, *, path: Path | None = None, name: str | None = None
         spec = PolicyFile.model_validate(data)
     except ValidationError as exc:
         error = exc.errors()[0]
-        loc = [str(p) for p in error["loc"]]
+        loc = [str(p) for p in error["loc"] if p != "[key]"]
         line = _line_of(text, loc)
         at = f":{line}" if line else ""
         raise ConfigError(
@@ -182,12 +182,7 @@ def parse_policy(text: str, *, path: Path | None = None, name: str | None = None
             _hint(loc, str(error.get("type", ""))),
         ) from None
     for key in spec.severity:
-        if not key or "*" in key.rstrip("*") or (key.endswith("*") and not key.endswith(".*")):
-            line = _line_of(text, ["severity", key])
-            raise ConfigError(
-                f"{where}:{line}: severity.{key}: not a finding id",
-                'write an id like "approval.unlimited" or a prefix like "approval.*"',
-            )
+        _check_severity_key(key, text, where)
     blocklist: frozenset[str] = frozenset()
     if spec.deny.blocklist:
         base = path.parent if path else Path.cwd()
@@ -201,6 +196,30 @@ def parse_policy(text: str, *, path: Path | None = None, name: str | None = None
         blocklist = load_blocklist(list_file)
     stem = name or (path.stem if path else "policy")
     return policy_from_spec(spec, name=stem, path=path, blocklist=blocklist)
+
+
+def _check_severity_key(key: str, text: str, where: str) -> None:
+    """A `[severity]` key must name a catalogued finding (or a prefix of some): a typo would silently
+    disable the override."""
+    from copilot.risk.catalogue import CATALOGUE
+
+    malformed = not key or "*" in key.rstrip("*") or (key.endswith("*") and not key.endswith(".*"))
+    if not malformed:
+        prefix = key.removesuffix("*")
+        if key.endswith("*") and any(finding_id.startswith(prefix) for finding_id in CATALOGUE):
+            return
+        if key in CATALOGUE:
+            return
+    import difflib
+
+    line = _line_of(text, ["severity", key])
+    candidates = list(CATALOGUE) + sorted({f"{i.split('.', 1)[0]}.*" for i in CATALOGUE})
+    close = difflib.get_close_matches(key, candidates, n=1, cutoff=0.5)
+    hint = f'did you mean "{close[0]}"? ' if close else ""
+    raise ConfigError(
+        f"{where}:{line}: severity.{key}: not a finding id",
+        hint + 'write an id from the findings table (README), like "approval.unlimited", or a prefix like "approval.*"',
+    )
 
 
 def _line_of(text: str, path: list[str]) -> int | None:

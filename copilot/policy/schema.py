@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import re
 from decimal import Decimal
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
 from copilot.models import Severity
 from copilot.policy.addresses import is_address, to_checksum
@@ -99,6 +99,9 @@ class Confirm(Section):
 
     above_usd: Decimal | None = Field(default=None, ge=0)
     above_native: Decimal | None = Field(default=None, ge=0)
+    # native value sent to an address you never dealt with (not in your history, address book,
+    # allow list or the known-contract registry): where a mistyped or poisoned address costs most
+    new_address_above_native: Decimal | None = Field(default=None, ge=0)
 
 
 class AssetLimit(Section):
@@ -144,9 +147,5 @@ class PolicyFile(Section):
     limits: Limits = Field(default_factory=Limits)
     approvals: Approvals = Field(default_factory=Approvals)
     gas: Gas = Field(default_factory=Gas)
-    address_book: dict[str, str] = Field(default_factory=dict)  # address -> label
-
-    @field_validator("address_book")
-    @classmethod
-    def _book(cls, book: dict[str, str]) -> dict[str, str]:
-        return {check_address(address): label for address, label in book.items()}
+    # address -> label; each key is checked on its own, so an error names the entry's line
+    address_book: dict[Annotated[str, AfterValidator(check_address)], str] = Field(default_factory=dict)

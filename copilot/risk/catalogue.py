@@ -63,7 +63,7 @@ _SPECS = [
     FindingSpec("sign.hidden_payload", _H, "Message hides a hash or hex payload",
                 "personal_sign text containing a 32-byte 0x hash or a long hex blob among friendly words"),
     FindingSpec("siwe.chain_mismatch", _H, "Sign-In-With-Ethereum chain differs from your chain",
-                "SIWE 'Chain ID: 56' while the wallet is on chain 1"),
+                "SIWE 'Chain ID: 56' while the wallet is on chain 1 (review --chain-id 1, or --rpc on a chain-1 node)"),
     FindingSpec("siwe.domain_mismatch", _H, "Sign-In-With-Ethereum domain differs from its URI",
                 "SIWE domain app.uniswap.org but URI https://uniswap-claim.xyz/login"),
     FindingSpec("siwe.bad_field", _M, "Sign-In-With-Ethereum message has an invalid field",
@@ -117,6 +117,13 @@ _SPECS = [
     FindingSpec("tx.gas_limit_cap", _L, "Gas limit above the per-transaction cap", "gas limit above 2^24 (EIP-7825)"),
     FindingSpec("tx.initcode_size", _L, "Initcode larger than the limit", "contract creation with 50 KB of initcode"),
     FindingSpec("tx.fee_ordering", _L, "Priority fee above the max fee", "maxPriorityFeePerGas 3 gwei, maxFeePerGas 2 gwei"),
+    # the user's own node (--rpc)
+    FindingSpec("rpc.chain_mismatch", _M, "Your node is on another chain than the request",
+                "--rpc on chain 31337 for a chain-1 approval: the node's account facts were not used"),
+    FindingSpec("tx.nonce_gap", _M, "Nonce ahead of the account's next nonce",
+                "with --rpc: nonce 7 while the account's next nonce is 5; the transaction waits for 5 and 6"),
+    FindingSpec("tx.nonce_used", _L, "Nonce already used",
+                "with --rpc: nonce 3 while the account's next nonce is 5; it can only replace a pending one, or fail"),
     FindingSpec("tx.authorization_invalid", _L, "Authorization that nodes skip",
                 "an EIP-7702 authorization with a bad signature or for another chain"),
     # text the dApp controls (raised by copilot.llm.injection, with or without a model)

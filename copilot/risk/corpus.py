@@ -7,7 +7,8 @@ A case file is JSON:
                 "forbidden": [ids that must not appear]},
      "context": {optional: "address_book": {address: label}, "known_addresses": [...],
                  "chain": <ChainFacts: chain_id, account_kinds, balances, ...>, "user": ..., "now": ...},
-     "policy": optional policy path relative to the case file (default: the shipped default)}
+     "policy": optional policy path relative to the case file (default: the shipped default),
+     "options": optional review flags, as the CLI takes them: {"chain_id": 1} is `--chain-id 1`}
 Tests, benchmarks and the LLM evaluation share this loader.
 """
 
@@ -33,6 +34,11 @@ class Case:
     forbidden: list[str]
     context: dict[str, Any] = field(default_factory=dict)
     policy: str | None = None
+    chain_id: int | None = None  # options.chain_id: the wallet's chain, as `review --chain-id`
+
+    def cli_args(self) -> list[str]:
+        """The `txcopilot review` flags that reproduce this case's options."""
+        return ["--chain-id", str(self.chain_id)] if self.chain_id is not None else []
 
     @property
     def name(self) -> str:
@@ -62,6 +68,7 @@ def load_case(path: Path) -> Case:
         forbidden=list(expect.get("forbidden", [])),
         context=doc.get("context", {}),
         policy=str(path.parent / policy) if policy else None,
+        chain_id=doc.get("options", {}).get("chain_id"),
     )
 
 
@@ -83,7 +90,9 @@ def prepare(case: Case) -> Prepared:
 
     decoded = decode(parse_request(json.dumps(case.request)))
     policy = load_policy(case.policy)
-    context = build_context(policy, rpc=None, user=case.context.get("user"), decoded=decoded)
+    context = build_context(
+        policy, rpc=None, user=case.context.get("user"), decoded=decoded, chain_id=case.chain_id
+    )
     extra = case.context
     context.address_book.update(extra.get("address_book", {}))
     context.known_addresses |= set(extra.get("known_addresses", []))

@@ -99,7 +99,7 @@ class Facts:
 
     @classmethod
     def of(cls, decoded: DecodedRequest, context: ReviewContext) -> Facts:
-        chain_id = request_chain_id(decoded) or context.chain.chain_id
+        chain_id = request_chain_id(decoded) or context.wallet_chain_id or context.chain.chain_id
         return cls(decoded, context, chain_id, _user(decoded, context), _index(context))
 
     # -- addresses

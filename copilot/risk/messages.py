@@ -9,8 +9,9 @@ from datetime import datetime
 from urllib.parse import urlsplit
 
 from copilot.models import Finding, MessageInfo, RequestKind
+from copilot.policy.extract import siwe_chain_id
 from copilot.risk.catalogue import finding
-from copilot.risk.facts import Facts, as_address, short, to_int
+from copilot.risk.facts import Facts, as_address, short
 
 WHERE = "message"
 _HEX_PAYLOAD = re.compile(r"(?:0x)?[0-9a-fA-F]{64,}")
@@ -57,10 +58,16 @@ def _hidden_payload(text: str | None, message: MessageInfo, facts: Facts) -> Ite
 
 
 def _siwe(siwe: dict[str, str], facts: Facts) -> Iterator[Finding]:
-    expected_chain = facts.context.chain.chain_id or facts.decoded.request.chain_id
-    stated_chain = to_int(siwe.get("chain_id"))
+    context = facts.context
+    expected_chain = context.wallet_chain_id or context.chain.chain_id or facts.decoded.request.chain_id
+    stated_chain = siwe_chain_id(facts.decoded)
     if expected_chain is not None and stated_chain is not None and stated_chain != expected_chain:
-        yield finding("siwe.chain_mismatch", f"the message says chain {stated_chain}, your wallet is on chain {expected_chain}", WHERE)
+        source = "--chain-id" if context.wallet_chain_id else "your node" if context.chain.chain_id else "the request"
+        yield finding(
+            "siwe.chain_mismatch",
+            f"the message says chain {stated_chain}, your wallet is on chain {expected_chain} ({source})",
+            WHERE,
+        )
     domain = (siwe.get("domain") or "").strip().lower()
     uri = siwe.get("uri") or ""
     host = (urlsplit(uri).netloc or "").lower()

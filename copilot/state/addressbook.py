@@ -24,18 +24,19 @@ def book_path() -> Path:
 def load_book(path: Path | None = None) -> dict[str, str]:
     """Checksum address -> label (empty when there is no book yet)."""
     path = path or book_path()
+    fix = f"fix it, or move it aside (mv {path} {path}.broken) to start a new book"
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         return {}
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: address book is not UTF-8 JSON", fix) from None
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise ConfigError(
-            f"{path}:{exc.lineno}: address book is not valid JSON ({exc.msg})", "fix or remove the file"
-        ) from None
+        raise ConfigError(f"{path}:{exc.lineno}: address book is not valid JSON ({exc.msg})", fix) from None
     if not isinstance(data, dict) or not all(is_address(k) and isinstance(v, str) for k, v in data.items()):
-        raise ConfigError(f"{path}: address book must map 0x addresses to labels", "fix or remove the file")
+        raise ConfigError(f"{path}: address book must map 0x addresses to labels", fix)
     return {to_checksum(k): v for k, v in data.items()}
 
 

@@ -25,8 +25,14 @@ _ERC20_FUNCTIONS = (
 
 
 def build_context(
-    policy: Policy, *, rpc: str | None = None, user: str | None = None, decoded: DecodedRequest | None = None
+    policy: Policy,
+    *,
+    rpc: str | None = None,
+    user: str | None = None,
+    decoded: DecodedRequest | None = None,
+    chain_id: int | None = None,
 ) -> ReviewContext:
+    """`chain_id` is the chain the wallet is on, when the user says (`review --chain-id`)."""
     from copilot.policy.addresses import is_address, to_checksum
 
     if user is None and decoded is not None:
@@ -40,10 +46,11 @@ def build_context(
         address_book=book,
         known_addresses=known_addresses(),
         trusted=set(policy.trusted),
+        wallet_chain_id=chain_id,
         now=int(time.time()),
     )
     if rpc:
-        context.chain = chain_facts(rpc, user=user, decoded=decoded)
+        context.chain = chain_facts(rpc, user=user, decoded=decoded, expected_chain=chain_id)
     return context
 
 
@@ -57,13 +64,24 @@ def touched_tokens(decoded: DecodedRequest) -> list[str]:
     return list({t.lower(): t for t in tokens}.values())
 
 
-def chain_facts(rpc: str, *, user: str | None, decoded: DecodedRequest | None) -> ChainFacts:
+def chain_facts(
+    rpc: str, *, user: str | None, decoded: DecodedRequest | None, expected_chain: int | None = None
+) -> ChainFacts:
+    """What the node says about the accounts and tokens a request touches. A node on another chain
+    than the request's (or, when the request states none, the wallet's) answers only its chain id:
+    its accounts, balances and nonces belong to another chain, and `rpc.chain_mismatch` says so."""
     from copilot.chain.node import NodeClient
     from copilot.policy.addresses import to_checksum
     from copilot.policy.spend import token_meta
 
     node = NodeClient(rpc)
-    facts = ChainFacts(chain_id=node.chain_id(), base_fee=node.base_fee())
+    node_chain = node.chain_id()
+    wanted = request_chain_id(decoded) if decoded else None
+    if wanted is None:
+        wanted = expected_chain
+    if wanted is not None and wanted != node_chain:
+        return ChainFacts(chain_id=node_chain)
+    facts = ChainFacts(chain_id=node_chain, base_fee=node.base_fee())
     addresses: list[str] = [user] if user else []
     tokens: list[str] = []
     if decoded is not None:

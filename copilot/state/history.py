@@ -7,12 +7,14 @@ a wallet's real history; a mere review records nothing (a poisoned address must 
 
 from __future__ import annotations
 
+import sys
 import time
 from collections.abc import Iterable
 from contextlib import closing
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from copilot.errors import EnvironmentProblem
 from copilot.models import DecodedRequest
 from copilot.policy.extract import named_addresses, request_sender
 
@@ -43,8 +45,19 @@ def _connect(path: Path) -> sqlite3.Connection:
     conn = sqlite3.connect(path, timeout=30)
     if new:
         path.chmod(0o600)
-    conn.executescript(_SCHEMA)
+    try:
+        conn.executescript(_SCHEMA)
+    except sqlite3.DatabaseError as exc:
+        conn.close()
+        raise EnvironmentProblem(*_broken(path, exc)) from None
     return conn
+
+
+def _broken(path: Path, exc: Exception) -> tuple[str, str]:
+    return (
+        f"the interaction history {path} is unreadable ({exc})",
+        f"move it aside (mv {path} {path}.broken); a new one starts with the next signed request",
+    )
 
 
 def counterparties(decoded: DecodedRequest) -> set[str]:
@@ -85,9 +98,8 @@ _cache: dict[str, tuple[tuple[int, int], frozenset[str]]] = {}
 
 
 def known_addresses(path: Path | None = None) -> frozenset[str]:
-    """Every address the user has interacted with (empty when there is no history yet).
-
-    Re-read only when the database file changed: batch callers build many contexts.
+    """Every address the user has interacted with (empty when there is no history yet, or when the
+    file is broken: then with a warning on stderr). Re-read only when the database file changed: batch callers build many contexts.
     """
     path = path or history_path()
     try:
@@ -100,7 +112,14 @@ def known_addresses(path: Path | None = None) -> frozenset[str]:
         return cached[1]
     import sqlite3
 
-    with closing(sqlite3.connect(path, timeout=30)) as conn:
-        addresses = frozenset(row[0] for row in conn.execute("SELECT address FROM interactions"))
+    try:
+        with closing(sqlite3.connect(path, timeout=30)) as conn:
+            addresses = frozenset(row[0] for row in conn.execute("SELECT address FROM interactions"))
+    except sqlite3.DatabaseError as exc:
+        # A broken cache must not block a review: go on without history (first-interaction and
+        # poisoning checks then know less), and say so once per broken file version.
+        message, hint = _broken(path, exc)
+        print(f"warning: {message}; reviewing without it: {hint}", file=sys.stderr)
+        addresses = frozenset()
     _cache[str(path)] = (version, addresses)
     return addresses
