@@ -47,11 +47,11 @@ def main() -> None:
     password_file = home / "pw.txt"
     password_file.write_text(PASSWORD + "\n")
     typed = "".join(KEY)  # a private copy: import_private_key wipes what it is given
-    entry = keystore.import_private_key("bench", typed, PASSWORD)
+    entry = keystore.import_private_key("bench", typed, PASSWORD.encode())
     cast_env = {**os.environ, "HOME": str(home)}
 
     def ours_unlock() -> None:
-        with keystore.unlocked("bench", PASSWORD):
+        with keystore.unlocked("bench", PASSWORD.encode()):
             pass
 
     def cast_unlock() -> None:

@@ -17,17 +17,19 @@ PASSWORD = "correct horse battery staple"
 LIGHT_SCRYPT_N = 2**12  # test keystores only: the real default (2**18) costs ~0.7 s per use
 
 
-def password_file(directory: Path, password: str = PASSWORD) -> Path:
-    path = directory / "password.txt"
-    path.write_text(password + "\n", encoding="utf-8")
+def password_file(directory: Path, password: str | bytes = PASSWORD, name: str = "password.txt") -> Path:
+    """A password file as users write them: the password, then a newline. Bytes are written as they are."""
+    path = directory / name
+    path.write_bytes((password if isinstance(password, bytes) else password.encode("utf-8")) + b"\n")
     return path
 
 
-def light_keystore(directory: Path, private_key: str, password: str = PASSWORD, name: str = "key") -> Path:
+def light_keystore(directory: Path, private_key: str, password: str | bytes = PASSWORD, name: str = "key") -> Path:
     """A valid v3 scrypt keystore with a cheap KDF, so tests stay fast."""
     from eth_keyfile import create_keyfile_json
 
-    keyfile = create_keyfile_json(bytes.fromhex(private_key.removeprefix("0x")), password.encode(), kdf="scrypt", iterations=LIGHT_SCRYPT_N)
+    secret = password if isinstance(password, bytes) else password.encode("utf-8")
+    keyfile = create_keyfile_json(bytes.fromhex(private_key.removeprefix("0x")), secret, kdf="scrypt", iterations=LIGHT_SCRYPT_N)
     path = directory / f"{name}.json"
     path.write_text(json.dumps(keyfile), encoding="utf-8")
     return path

@@ -158,3 +158,17 @@ def test_a_damaged_log_costs_the_review_a_warning_not_its_output() -> None:
     assert result.exit_code == 0
     assert json.loads(result.stdout)["verdict"]
     assert "warning: the review was not added to the audit log" in result.stderr
+
+
+def test_binary_garbage_in_the_log_is_a_finding_of_verify_and_one_line_for_show() -> None:
+    log = _log_with(3)
+    lines = _lines(log)
+    with log.path.open("wb") as handle:
+        handle.write("".join(lines[:2]).encode() + b"\xff\xfe\x00 not text\n" + lines[2].encode())
+
+    verified = invoke(["log", "verify"])
+    shown = invoke(["log", "show"])
+
+    assert verified.exit_code == 4 and "line 3: not valid JSON" in verified.stdout, verified.output
+    assert "internal error" not in verified.stderr and verified.stderr.count("\n") == 1
+    assert shown.exit_code == 4 and shown.stderr.count("\n") == 1 and "line 3" in shown.stderr and "log verify" in shown.stderr, shown.output

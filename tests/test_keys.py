@@ -39,7 +39,7 @@ def test_keystore_test_vectors_import_and_decrypt_to_the_expected_key(vector_nam
     assert json.loads(result.stdout)["address"] == expected
     stored = json.loads(keystore.keystore_path("v").read_text())
     assert stored["crypto"]["kdf"] == "scrypt"  # pbkdf2 vectors are re-encrypted with scrypt
-    with keystore.unlocked("v", vector["password"]) as (key, address):
+    with keystore.unlocked("v", vector["password"].encode()) as (key, address):
         assert bytes(key).hex() == vector["priv"]
         assert address == expected
     assert bytes(key) == bytes(32)  # wiped on the way out
@@ -169,9 +169,62 @@ def test_unlocking_disables_core_dumps(tmp_path: Path) -> None:
         "hard = resource.getrlimit(resource.RLIMIT_CORE)[1]\n"
         "resource.setrlimit(resource.RLIMIT_CORE, (hard, hard))\n"
         "before = process_is_dumpable()\n"
-        f"with keystore.unlocked('k', {PASSWORD!r}):\n"
+        f"with keystore.unlocked('k', {PASSWORD.encode()!r}):\n"
         "    during = process_is_dumpable()\n"
         "print(before, during)\n"
     )
     out = subprocess.run([sys.executable, "-c", code], env=dict(os.environ), capture_output=True, text=True, timeout=60, check=True)
     assert out.stdout.split() == ["True", "False"]
+
+
+
+def _altered_keystore(directory: Path, alter: str) -> bytes:
+    keyfile = json.loads(light_keystore(directory, ANVIL_ACCOUNTS[0][1]).read_text())
+    if alter == "no-cipherparams":
+        del keyfile["crypto"]["cipherparams"]
+    elif alter == "bad-hex":
+        keyfile["crypto"]["ciphertext"] = "zz" * 32
+    elif alter == "numeric-address":
+        keyfile["address"] = 12345
+    elif alter == "kdfparams-list":
+        keyfile["crypto"]["kdfparams"] = [1, 2]
+    return json.dumps(keyfile).encode()
+
+
+@pytest.mark.parametrize(
+    ("contents", "exit_code"),
+    [
+        (b"\x89PNG\r\n\x1a\n\x00\xff\xfe binary", 2),
+        (b"not json at all", 2),
+        (b"[1, 2, 3]", 2),
+        (b'{"version": 3, "crypto": "text"}', 2),
+        ("no-cipherparams", 2),
+        ("bad-hex", 2),
+        ("numeric-address", 2),
+        ("kdfparams-list", 2),
+    ],
+)
+def test_a_binary_or_malformed_keystore_file_is_one_line_and_stores_nothing(tmp_path: Path, contents: bytes | str, exit_code: int) -> None:
+    source = tmp_path / "source.json"
+    source.write_bytes(_altered_keystore(tmp_path, contents) if isinstance(contents, str) else contents)
+
+    result = invoke(["keys", "import", str(source), "--name", "k", "--password-file", str(password_file(tmp_path))])
+
+    assert result.exit_code == exit_code, result.output
+    assert result.stderr.count("\n") == 1 and result.stderr.startswith("error: ") and "internal error" not in result.stderr
+    assert keystore.list_keys() == [] and not keystore.keystore_path("k").exists()
+
+
+def test_a_binary_password_file_is_the_password_byte_for_byte(tmp_path: Path) -> None:
+    binary = b"\xff\xfe\x00 \xc3 not utf-8"
+    source = light_keystore(tmp_path, ANVIL_ACCOUNTS[0][1], binary)
+
+    imported = invoke(["keys", "import", str(source), "--name", "k", "--password-file", str(password_file(tmp_path, binary)), "--json"])
+    created = invoke(["keys", "new", "fresh", "--password-file", str(password_file(tmp_path, binary)), "--json"])
+
+    assert imported.exit_code == 0, imported.output
+    assert created.exit_code == 0, created.output
+    with keystore.unlocked("k", binary) as (_key, address):
+        assert address == ANVIL_ACCOUNTS[0][0]
+    with keystore.unlocked("fresh", binary) as (_key, address):
+        assert address == json.loads(created.stdout)["address"]

@@ -169,6 +169,7 @@ def test_broadcast_text_output_is_the_raw_transaction_and_a_receipt_line(tmp_pat
     raw = result.stdout.strip()
     assert raw.startswith("0x02") and "\n" not in raw
     tx_hash: Any = anvil.rpc("eth_getBlockByNumber", ["latest", False])
+    assert f"waiting up to 120 s for the receipt of {tx_hash['transactions'][0]}" in result.stderr
     assert f"sent {tx_hash['transactions'][0]}: success in block 1, gas used 21000" in result.stderr
 
 
@@ -371,3 +372,104 @@ def test_an_already_signed_transaction_is_not_signed_again(tmp_path: Path, pw: P
     result = invoke(["sign", str(path), "--account", "me", "--no-llm", "--password-file", str(pw)])
 
     assert result.exit_code == 2 and "already signed" in result.stderr
+
+
+BINARY_PASSWORD = b"\xff\xfe\x00not utf-8 \xc3"  # passwords are bytes: geth and cast take any
+
+
+def test_a_binary_password_file_unlocks_a_key_with_that_password(tmp_path: Path) -> None:
+    from signhelpers import light_keystore, password_file
+
+    binary = password_file(tmp_path, BINARY_PASSWORD, name="binary.bin")
+    imported = invoke(["keys", "import", str(light_keystore(tmp_path, SENDER_KEY, BINARY_PASSWORD)), "--name", "me", "--password-file", str(binary)])
+    assert imported.exit_code == 0, imported.output
+
+    result = invoke(["sign", str(personal_sign_request(tmp_path, b"hi")), "--account", "me", "--no-llm", "--password-file", str(binary), "--json"])
+
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["signature"].startswith("0x")
+    assert events() == ["review", "signature"]
+
+
+def test_a_wrong_binary_password_file_is_one_line_and_the_refusal_is_logged(tmp_path: Path, pw: Path) -> None:
+    from signhelpers import password_file
+
+    binary = password_file(tmp_path, BINARY_PASSWORD, name="binary.bin")
+
+    result = invoke(["sign", str(personal_sign_request(tmp_path, b"hi")), "--account", "me", "--no-llm", "--password-file", str(binary)])
+
+    assert result.exit_code == 4 and "wrong password" in result.stderr, result.output
+    [error] = [line for line in result.stderr.splitlines() if line.startswith("error:")]  # after the review: one line
+    assert "internal error" not in error and error == result.stderr.splitlines()[-1]
+    assert events() == ["review", "refusal"] and "wrong password" in AuditLog().entries()[-1]["data"]["reason"]
+    assert [r.state for r in SpendLedger().reservations()] == ["aborted"]
+
+
+def test_a_password_file_that_fails_to_read_is_one_line_and_the_refusal_is_logged(tmp_path: Path, pw: Path) -> None:
+    unreadable = Path("/proc/self/mem")  # a file that exists but whose read fails (EIO), even for root
+    if not unreadable.is_file():
+        pytest.skip("needs Linux /proc")
+
+    result = invoke(["sign", str(personal_sign_request(tmp_path, b"hi")), "--account", "me", "--no-llm", "--password-file", str(unreadable)])
+
+    assert result.exit_code == 2 and "cannot read the password file" in result.stderr, result.output
+    assert events() == ["review", "refusal"] and SpendLedger().reservations() == []
+
+
+def transfer_with_nonce(value: int, nonce_value: int) -> str:
+    return json.dumps({"from": SENDER, "to": RECIPIENT, "value": hex(value), "nonce": hex(nonce_value)})
+
+
+@pytest.mark.anvil
+def test_broadcast_of_a_future_nonce_is_refused_before_signing_and_nothing_is_sent(tmp_path: Path, anvil: Anvil, pw: Path) -> None:
+    result = invoke(sign_args(tmp_path, anvil, transfer_with_nonce(1, 5), write_policy(tmp_path, ""), pw, "--broadcast"))
+
+    assert result.exit_code == 5, result.output
+    assert "nonce 5 leaves a gap" in result.stderr and "next nonce is 0" in result.stderr
+    assert result.stdout == "" and SpendLedger().reservations() == []
+    assert anvil.rpc("txpool_status", []) == {"pending": "0x0", "queued": "0x0"} and nonce(anvil, SENDER) == 0
+    assert events() == ["review", "refusal"]
+
+
+@pytest.mark.anvil
+def test_broadcast_of_a_used_nonce_is_refused_and_nothing_is_sent(tmp_path: Path, anvil: Anvil, pw: Path) -> None:
+    policy = write_policy(tmp_path, "")
+    assert invoke(sign_args(tmp_path, anvil, transfer(1), policy, pw, "--broadcast")).exit_code == 0
+
+    replay = invoke(sign_args(tmp_path, anvil, transfer_with_nonce(1, 0), policy, pw, "--broadcast"))
+
+    assert replay.exit_code == 5, replay.output
+    assert "nonce 0 is already used" in replay.stderr and replay.stdout == ""
+    assert nonce(anvil, SENDER) == 1 and [r.state for r in SpendLedger().reservations()] == ["signed"]
+
+
+@pytest.mark.anvil
+def test_a_receipt_timeout_says_the_transaction_was_sent_but_not_yet_mined(tmp_path: Path, anvil: Anvil, pw: Path) -> None:
+    anvil.rpc("evm_setAutomine", [False])
+
+    result = invoke(sign_args(tmp_path, anvil, transfer(1), write_policy(tmp_path, ""), pw, "--broadcast", "--receipt-timeout", "1", "--json"))
+
+    assert result.exit_code == 4, result.output
+    signed = json.loads(result.stdout)  # the recorded signature is still output
+    tx_hash = signed["transaction_hash"]
+    assert f"waiting up to 1 s for the receipt of {tx_hash}" in result.stderr
+    assert f"sent {tx_hash}, but it is not yet mined after 1 s" in result.stderr
+    assert signed["broadcast"] == {"transaction_hash": tx_hash, "status": "pending"}
+    assert AuditLog().entries()[-1]["data"]["status"] == "pending"
+    anvil.rpc("evm_mine", [])
+    receipt: Any = anvil.rpc("eth_getTransactionReceipt", [tx_hash])
+    assert receipt["status"] == "0x1"  # it was sent: the node mined it afterwards
+
+
+@pytest.mark.anvil
+def test_default_policy_asks_before_a_large_transfer_to_a_new_address(tmp_path: Path, anvil: Anvil, pw: Path) -> None:
+    path = tmp_path / "large.json"
+    path.write_text(transfer(5 * ETH, to="0x00000000000000000000000000000000000b0b05"))
+    before = balance(anvil, SENDER)
+
+    result = invoke(["sign", str(path), "--account", "me", "--rpc", anvil.url, "--no-llm", "--password-file", str(pw), "--broadcast"])
+
+    assert result.exit_code == 5, result.output
+    assert "CONFIRM" in result.stderr and "typed confirmation" in result.stderr and result.stdout == ""
+    assert balance(anvil, SENDER) == before and nonce(anvil, SENDER) == 0
+    assert SpendLedger().reservations() == [] and events() == ["review", "refusal"]

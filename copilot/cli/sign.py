@@ -7,6 +7,8 @@ keystore file, or a key typed at a hidden prompt. Passwords come from a hidden p
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -23,16 +25,25 @@ if TYPE_CHECKING:
 PASSWORD_FILE = click.option(
     "--password-file",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="Read the keystore password from the first line of this file instead of a hidden prompt.",
+    help="Read the keystore password from the first line of this file (byte for byte) instead of a hidden prompt.",
 )
 
 
-def read_password(password_file: Path | None, *, new: bool = False, what: str = "Keystore password") -> str:
+def read_password(password_file: Path | None, *, new: bool = False, what: str = "Keystore password") -> bytes:
+    """The password as bytes, as keystores take it: a file's first line byte for byte (like geth and
+    cast, any encoding), a typed one as the terminal's bytes."""
     if password_file is not None:
-        lines = password_file.read_text(encoding="utf-8").splitlines()
-        password = lines[0] if lines else ""
+        try:
+            lines = password_file.read_bytes().splitlines()
+        except OSError as exc:
+            raise InputError(
+                f"{password_file}: cannot read the password file ({exc.strerror or type(exc).__name__})",
+                "check the path and its permissions",
+            ) from None
+        password = lines[0] if lines else b""
     elif stdin_is_interactive():
-        password = click.prompt(what, hide_input=True, confirmation_prompt=new, err=True)
+        typed = click.prompt(what, hide_input=True, confirmation_prompt=new, err=True)
+        password = typed.encode("utf-8", "surrogateescape")  # undecodable terminal bytes come back as they were typed
     else:
         raise InputError("a password is needed and stdin is not a terminal", "pass --password-file FILE")
     if not password:
@@ -192,13 +203,15 @@ SIGN_EPILOG = """\b
 Examples:
   txcopilot sign tx.json --account hot --rpc http://127.0.0.1:8545
   txcopilot sign tx.json --account hot --rpc http://127.0.0.1:8545 --broadcast
+  txcopilot sign tx.json --account hot --rpc http://127.0.0.1:8545 --broadcast --receipt-timeout 600
   txcopilot sign permit.json --account hot --json --password-file pw.txt
   cat request.json | txcopilot sign - --account hot --no-llm --password-file pw.txt
 
 \b
 The verdict decides: block refuses (only a policy edit changes that), confirm asks you to type
 "y" (or, for high risk, the last 4 hex characters of the spender or recipient), allow signs within
-the policy's daily limits. eth_sign of raw hashes is always refused.
+the policy's daily limits. eth_sign of raw hashes is always refused. --broadcast refuses, before
+signing, a nonce that is not the account's next one at --rpc (a gap, or already used).
 Exit status 5 means nothing was signed.
 """
 
@@ -212,6 +225,14 @@ Exit status 5 means nothing was signed.
 @click.option("--model", help="GGUF model path for the explanation.")
 @PASSWORD_FILE
 @click.option("--broadcast", is_flag=True, help="Send the signed transaction to --rpc and wait for the receipt.")
+@click.option(
+    "--receipt-timeout",
+    type=click.FloatRange(min=0, min_open=True),
+    default=120.0,
+    show_default=True,
+    metavar="SECONDS",
+    help="With --broadcast: how long to wait for the receipt before leaving the transaction to the node.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the signed result as JSON (the review goes to stderr).")
 def sign(
     input_arg: str,
@@ -222,6 +243,7 @@ def sign(
     model: str | None,
     password_file: Path | None,
     broadcast: bool,
+    receipt_timeout: float,
     as_json: bool,
 ) -> None:
     """Review INPUT, then sign it with key ACCOUNT if the policy and you agree."""
@@ -261,6 +283,8 @@ def sign(
                 f"blocked by {review.decided_by}; nothing was signed",
                 f"no flag overrides a block: only editing the policy ({review.policy}) can",
             )
+        if broadcast and rpc:
+            _check_nonce_is_next(review, rpc, entry.address)
         policy_obj = load_policy(policy)
         plan = plan_spend(review, policy_obj)
         ledger = SpendLedger()
@@ -286,19 +310,81 @@ def sign(
     except CopilotError as exc:  # refused, wrong password, unsignable: the log says why nothing was signed
         _log_refusal(log, review, exc.one_line())
         raise
+    except Exception as exc:  # a bug: still on record; only the type, as a library's message may quote its inputs
+        _log_refusal(log, review, f"internal error ({type(exc).__name__})")
+        raise
     _remember_counterparties(review)
     if broadcast and signed.raw_transaction and rpc:
-        from copilot.errors import EnvironmentProblem
-        from copilot.signing.fill import broadcast_transaction
-
-        try:
-            signed.broadcast = broadcast_transaction(rpc, signed.raw_transaction)
-        except EnvironmentProblem as exc:
-            log.append("broadcast", {"transaction_hash": signed.transaction_hash, "error": exc.one_line()})
-            _print_signed(signed, as_json)  # signed and recorded: the user must not lose it
-            raise EnvironmentProblem(f"signed, but not sent: {exc.message}", "the signed transaction is on stdout; send it later") from None
-        log.append("broadcast", {"transaction_hash": signed.transaction_hash, **signed.broadcast})
+        _broadcast(signed, signed.raw_transaction, rpc, receipt_timeout, log, as_json)
     _print_signed(signed, as_json)
+
+
+def _check_nonce_is_next(review: Review, rpc: str, address: str) -> None:
+    """Refuse, before signing, a nonce the node cannot mine now: after a gap it would wait unmined in the
+    pool with no word to the user; a used one never mines (or replaces a pending transaction)."""
+    from copilot.chain.node import NodeClient
+
+    tx = review.decoded.transaction
+    if tx is None or tx.nonce is None:
+        return
+    next_nonce = NodeClient(rpc).nonce(address, "pending")
+    if tx.nonce > next_nonce:
+        raise Refused(
+            f"nonce {tx.nonce} leaves a gap: the account's next nonce is {next_nonce} (pending, at {rpc}), "
+            "so the node would hold the transaction unmined; nothing was signed",
+            "send the missing transactions first, or drop --broadcast to sign it for later",
+        )
+    if tx.nonce < next_nonce:
+        raise Refused(
+            f"nonce {tx.nonce} is already used: the account's next nonce is {next_nonce} (pending, at {rpc}); nothing was signed",
+            f"leave the nonce out of the request and --rpc fills in {next_nonce}",
+        )
+
+
+def _broadcast(signed: Signed, raw_transaction: str, rpc: str, timeout: float, log: AuditLog, as_json: bool) -> None:
+    """Send to the user's node and wait for the receipt, saying so on stderr. Signed and recorded already:
+    whatever goes wrong, the signed transaction is still printed so the user does not lose it."""
+    import time
+
+    from copilot.chain.node import NodeClient
+    from copilot.errors import EnvironmentProblem
+    from copilot.signing.fill import receipt_summary
+
+    node = NodeClient(rpc)
+    try:
+        tx_hash = node.send_raw_transaction(raw_transaction)
+    except EnvironmentProblem as exc:
+        log.append("broadcast", {"transaction_hash": signed.transaction_hash, "error": exc.one_line()})
+        _print_signed(signed, as_json)
+        raise EnvironmentProblem(f"signed, but not sent: {exc.message}", "the signed transaction is on stdout; send it later") from None
+    started = time.monotonic()
+    try:
+        with _waiting(f"waiting up to {timeout:g} s for the receipt of {tx_hash}"):
+            receipt = node.wait_for_receipt(tx_hash, timeout=timeout)
+    except EnvironmentProblem as exc:
+        signed.broadcast = {"transaction_hash": tx_hash, "status": "pending"}
+        log.append("broadcast", {**signed.broadcast, "error": exc.one_line()})
+        _print_signed(signed, as_json)
+        waited = time.monotonic() - started
+        reason = f"it is not yet mined after {timeout:g} s" if waited >= timeout else f"no receipt yet ({exc.message})"
+        raise EnvironmentProblem(
+            f"sent {tx_hash}, but {reason}",
+            f"the node may still mine it: check with `cast receipt {tx_hash} --rpc-url {rpc}`; do not sign it again",
+        ) from None
+    signed.broadcast = receipt_summary(tx_hash, receipt)
+    log.append("broadcast", signed.broadcast)
+
+
+@contextmanager
+def _waiting(message: str) -> Iterator[None]:
+    """A spinner on a terminal, one plain line otherwise (logs, CI): a wait is never silent."""
+    out = err_console()
+    if out.is_terminal:
+        with out.status(message):
+            yield
+    else:
+        click.echo(f"{message} ...", err=True)
+        yield
 
 
 def _print_signed(signed: Signed, as_json: bool) -> None:
@@ -307,7 +393,7 @@ def _print_signed(signed: Signed, as_json: bool) -> None:
         emit_json(signed)
         return
     click.echo(signed.raw_transaction or signed.signature or "")
-    if signed.broadcast:
+    if signed.broadcast and signed.broadcast["status"] != "pending":
         receipt = signed.broadcast
         click.echo(
             f"sent {signed.transaction_hash}: {receipt['status']} in block {receipt['block_number']}, gas used {receipt['gas_used']}",

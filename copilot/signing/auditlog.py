@@ -104,10 +104,16 @@ class AuditLog:
         if not self.path.exists():
             return []
         out = []
-        with self.path.open(encoding="utf-8") as handle:
-            for line in handle:
-                if line.strip():
-                    out.append(json.loads(line))
+        for number, line in enumerate(self.path.read_bytes().splitlines(), start=1):
+            if not line.strip():
+                continue
+            try:
+                out.append(json.loads(line))
+            except ValueError:  # not JSON, or not text at all
+                raise EnvironmentProblem(
+                    f"the audit log {self.path} is damaged at line {number} (not a JSON entry)",
+                    "run `txcopilot log verify` for the full picture",
+                ) from None
         return out
 
     def verify(self) -> Verification:
@@ -115,13 +121,14 @@ class AuditLog:
         notes: list[str] = []
         prev = GENESIS
         count = 0
+        parsed: list[dict[str, Any]] = []
         raw = self.path.read_bytes() if self.path.exists() else b""
         if raw and not raw.endswith(b"\n"):
             problems.append("the last line is incomplete: the log was cut mid-entry")
         for number, line in enumerate(raw.splitlines(), start=1):
             try:
                 entry = json.loads(line)
-            except json.JSONDecodeError:
+            except ValueError:  # also bytes that are not UTF-8
                 problems.append(f"line {number}: not valid JSON")
                 continue
             if not isinstance(entry, dict):
@@ -135,10 +142,12 @@ class AuditLog:
                 problems.append(f"line {number}: contents do not match its hash (entry edited)")
             prev = str(entry.get("hash"))
             count += 1
-        self._check_head(count, prev, problems, notes)
+            parsed.append(entry)
+        self._check_head(parsed, prev, problems, notes)
         return Verification(ok=not problems, entries=count, head=prev, problems=problems, notes=notes)
 
-    def _check_head(self, count: int, last_hash: str, problems: list[str], notes: list[str]) -> None:
+    def _check_head(self, entries: list[dict[str, Any]], last_hash: str, problems: list[str], notes: list[str]) -> None:
+        count = len(entries)
         if not self.head_path.exists():
             if count:
                 problems.append("the head file audit.head is missing (the log may have been replaced)")
@@ -154,7 +163,6 @@ class AuditLog:
         elif head_count == count and head_hash != last_hash:
             problems.append("the last entry is not the one the head records: the end of the log was rewritten")
         elif head_count < count:
-            entries = self.entries()
             if head_count and entries[head_count - 1].get("hash") != head_hash:
                 problems.append("the entry the head points to has been replaced")
             else:

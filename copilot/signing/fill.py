@@ -1,4 +1,4 @@
-"""The signer's two uses of the user's own node: complete a transaction before review, broadcast after.
+"""The signer's uses of the user's own node: complete a transaction before review, report its receipt after.
 
 Filling happens before the review, so the nonce, gas and fees a user sees are the ones signed.
 """
@@ -10,7 +10,6 @@ from typing import Any
 from copilot.errors import EnvironmentProblem, InputError
 from copilot.models import RequestKind, SigningRequest
 
-RECEIPT_TIMEOUT_SECONDS = 120.0
 DEFAULT_PRIORITY_FEE = 10**9  # 1 gwei, when the node has no eth_maxPriorityFeePerGas
 
 
@@ -61,13 +60,8 @@ def _estimate_form(tx: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def broadcast_transaction(url: str, raw_transaction: str) -> dict[str, Any]:
-    """Send a signed transaction to the user's node and wait for its receipt."""
-    from copilot.chain.node import NodeClient
-
-    node = NodeClient(url)
-    tx_hash = node.send_raw_transaction(raw_transaction)
-    receipt = node.wait_for_receipt(tx_hash, timeout=RECEIPT_TIMEOUT_SECONDS)
+def receipt_summary(tx_hash: str, receipt: dict[str, Any]) -> dict[str, Any]:
+    """What `sign --broadcast` reports and logs of a receipt."""
     return {
         "transaction_hash": tx_hash,
         "status": "success" if int(receipt.get("status", 0)) == 1 else "reverted",

@@ -3,6 +3,7 @@
 Stored as `<keystore dir>/<name>.json`, mode 0600. New keys and imported pbkdf2 keystores are
 encrypted with scrypt (n=2**18, r=8, p=1: geth's "standard" parameters); an imported scrypt keystore
 is kept as it was written. A decrypted key only ever lives in a bytearray handed to `unlocked()`.
+Passwords are bytes, as geth and cast treat them: a password file is used byte for byte.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from copilot.signing.hygiene import disable_core_dumps, scrub
 from copilot.state.atomic import atomic_write_text
 from copilot.state.dirs import keystore_dir
 
+ADDRESS_PATTERN = re.compile(r"(0x)?[0-9a-fA-F]{40}")
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 SECP256K1_N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
 _HEX_VALUE = {ord(c): int(c, 16) for c in "0123456789abcdefABCDEF"}
@@ -80,7 +82,7 @@ def remove_key(name: str) -> KeystoreEntry:
     return found
 
 
-def create_key(name: str, password: str) -> KeystoreEntry:
+def create_key(name: str, password: bytes) -> KeystoreEntry:
     import secrets
 
     _require_free(name)
@@ -95,7 +97,7 @@ def create_key(name: str, password: str) -> KeystoreEntry:
         scrub(key)
 
 
-def import_private_key(name: str, typed: str, password: str) -> KeystoreEntry:
+def import_private_key(name: str, typed: str, password: bytes) -> KeystoreEntry:
     """Import a key typed at a hidden prompt. The typed text is wiped whatever happens."""
     _require_free(name)
     key = bytearray(32)
@@ -118,7 +120,7 @@ def import_private_key(name: str, typed: str, password: str) -> KeystoreEntry:
         scrub(typed)
 
 
-def import_keyfile(name: str, source: Path, password: str) -> KeystoreEntry:
+def import_keyfile(name: str, source: Path, password: bytes) -> KeystoreEntry:
     """Import a geth/cast/ape keystore after checking the password opens it."""
     _require_free(name)
     keyfile = _read_keyfile(source)
@@ -139,7 +141,7 @@ def import_keyfile(name: str, source: Path, password: str) -> KeystoreEntry:
 
 
 @contextmanager
-def unlocked(name: str, password: str) -> Iterator[tuple[bytearray, str]]:
+def unlocked(name: str, password: bytes) -> Iterator[tuple[bytearray, str]]:
     """The decrypted key (a bytearray, zeroed on exit) and the address it derives, core dumps off."""
     found = entry(name)
     keyfile = _read_keyfile(found.path)
@@ -165,12 +167,12 @@ def _require_free(name: str) -> None:
         raise InputError(f"a key named {name!r} already exists", "pick another name, or `txcopilot keys remove` it first")
 
 
-def _store(name: str, key: bytearray, password: str) -> KeystoreEntry:
+def _store(name: str, key: bytearray, password: bytes) -> KeystoreEntry:
     from eth_keyfile import create_keyfile_json
 
     raw = bytes(key)
     try:
-        keyfile = create_keyfile_json(raw, password.encode("utf-8"), kdf="scrypt")
+        keyfile = create_keyfile_json(raw, password, kdf="scrypt")
     finally:
         scrub(raw)
     address = _address_of(key)
@@ -181,12 +183,12 @@ def _store(name: str, key: bytearray, password: str) -> KeystoreEntry:
 
 
 @contextmanager
-def _decrypted(keyfile: dict[str, Any], password: str, where: Path) -> Iterator[bytearray]:
+def _decrypted(keyfile: dict[str, Any], password: bytes, where: Path) -> Iterator[bytearray]:
     from eth_keyfile import decode_keyfile_json
 
     disable_core_dumps()
     try:
-        raw = decode_keyfile_json(keyfile, password.encode("utf-8"))
+        raw = decode_keyfile_json(keyfile, password)
     except ValueError as exc:
         # eth-keyfile's messages ("MAC mismatch", unsupported kdf) never contain key material.
         if "MAC mismatch" in str(exc):
@@ -221,6 +223,9 @@ def _read_keyfile(path: Path) -> dict[str, Any]:
         raise InputError(f"{path}: not a keystore ({exc})", "expected a Web3 Secret Storage v3 JSON file") from None
     if not isinstance(data, dict) or data.get("version") != 3 or not isinstance(data.get("crypto") or data.get("Crypto"), dict):
         raise InputError(f"{path}: not a version 3 keystore", "expected a Web3 Secret Storage v3 JSON file (geth, cast, ape)")
+    stated = data.get("address")
+    if stated is not None and not (isinstance(stated, str) and ADDRESS_PATTERN.fullmatch(stated)):
+        raise InputError(f"{path}: the keystore's address field is not an address", "the file has been altered; do not use it")
     return data
 
 
@@ -236,7 +241,7 @@ def _normalise_address(value: str) -> str:
 
 def _stated_address(keyfile: dict[str, Any], path: Path) -> str:
     stated = keyfile.get("address")
-    if not isinstance(stated, str) or not re.fullmatch(r"(0x)?[0-9a-fA-F]{40}", stated):
+    if not isinstance(stated, str) or not ADDRESS_PATTERN.fullmatch(stated):
         raise InputError(f"{path}: keystore has no address field", "re-import it with `txcopilot keys import`")
     from eth_utils import to_checksum_address
 

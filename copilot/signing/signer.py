@@ -142,7 +142,7 @@ class Signer:
         self.ledger = ledger
         self.log = log
 
-    def sign(self, job: SignJob, password: str, check: SpendCheck) -> Signed:
+    def sign(self, job: SignJob, password: bytes, check: SpendCheck) -> Signed:
         decoded = job.review.decoded
         reservation = self.ledger.reserve(
             account=job.address,
@@ -168,7 +168,7 @@ class Signer:
         CHECKPOINT("recorded", job)
         return signed
 
-    def _sign_checked(self, job: SignJob, password: str, reservation: int) -> Signed:
+    def _sign_checked(self, job: SignJob, password: bytes, reservation: int) -> Signed:
         from copilot.decoding import decode
 
         # What you see is what you sign: derive the payload again from the request to be signed.
@@ -202,7 +202,7 @@ class Signer:
             return self._sign_message(job, signable, fresh.message.signing_hash, password, base)
         raise Refused("nothing in this request can be signed")
 
-    def _sign_message(self, job: SignJob, signable: Any, reviewed_hash: str, password: str, base: dict[str, Any]) -> Signed:
+    def _sign_message(self, job: SignJob, signable: Any, reviewed_hash: str, password: bytes, base: dict[str, Any]) -> Signed:
         from eth_account import Account
         from eth_account.messages import _hash_eip191_message
 
@@ -216,7 +216,7 @@ class Signer:
             raise Refused("the signature does not recover to the account; nothing was released")
         return Signed(**base, signing_hash=digest, signature="0x" + bytes(signature).hex())
 
-    def _sign_transaction(self, job: SignJob, tx: TransactionInfo, password: str, base: dict[str, Any]) -> Signed:
+    def _sign_transaction(self, job: SignJob, tx: TransactionInfo, password: bytes, base: dict[str, Any]) -> Signed:
         from eth_account import Account
         from eth_account._utils.legacy_transactions import serializable_unsigned_transaction_from_dict
 
