@@ -106,9 +106,32 @@ def test_import_4byte_adds_fallback_signatures_and_skips_lies(tmp_path: Path) ->
 
     call = decode_call(UNKNOWN, 0, bytes.fromhex("d09de08a"), 1)
     assert call.status is CallStatus.DECODED and call.function == "increment()"
-    # The curated burn(uint256) wins over the dump, and the dump's other match is mentioned.
+    # A bundled signature does not outrank a dump twin that fits the bytes as exactly: ambiguous.
     call = decode_call(UNKNOWN, 0, calldata(BURN, 5 << 128), 1)
-    assert call.function == BURN and any("4byte" in note for note in call.notes)
+    assert call.status is CallStatus.AMBIGUOUS and call.function is None
+    assert sorted(call.candidates) == sorted([BURN, BURN_TWIN])
+    assert "ambiguous (2 candidates)" in call.notes[0]
+    # Where only one of them decodes strictly (1000 is no right-padded bytes16), that one is used.
+    assert decode_call(UNKNOWN, 0, calldata(BURN, 1000), 1).function == BURN
+
+
+def test_a_known_contracts_own_abi_outranks_a_dump_twin(tmp_path: Path) -> None:
+    path = tmp_path / "4byte.json"
+    path.write_text(json.dumps({"a9059cbb": TRANSFER_TWIN, "42966c68": BURN_TWIN}))
+    assert run("abi", "import-4byte", str(path)).exit_code == 0
+    # transfer(0x0000…, 0) is also a valid many_msg_babbage(bytes1) word, but USDC's ABI decides.
+    call = decode_call(USDC, 0, calldata(TRANSFER, "0x" + "00" * 20, 0) + b"\xca\xfe", 1)
+    assert call.status is CallStatus.DECODED and call.function == TRANSFER
+    assert any("2 extra byte(s)" in note for note in call.notes)
+
+
+def test_index_candidates_must_re_encode_exactly_without_trailing_bytes() -> None:
+    # Tolerated for a known contract's own ABI (test_calldata), never for a selector-index guess.
+    call = decode_call(UNKNOWN, 0, calldata(TRANSFER, BOB, 5) + b"\xca\xfe", 1)
+    assert call.status is CallStatus.UNDECODABLE and call.function is None
+    assert TRANSFER in call.candidates
+    assert any("2 extra byte(s)" in note and "not an exact match" in note for note in call.notes)
+    assert decode_call(UNKNOWN, 0, calldata(TRANSFER, BOB, 5), 1).function == TRANSFER
 
 
 def test_abi_lookup_lists_every_source(tmp_path: Path) -> None:
@@ -160,3 +183,31 @@ def test_a_user_abi_with_its_own_component_names_still_decodes_nested_calls(tmp_
     call = decode_call(UNKNOWN, 0, calldata("batchExecute((address,uint256,bytes)[])", [(USDC, 3, inner)]), 1)
     assert call.param("txs") == [{"dest": USDC, "wei": 3, "payload": "0x" + inner.hex()}]
     assert call.children[0].name == "transfer" and call.children[0].to == USDC and call.children[0].value == 3
+
+
+def test_binary_or_duplicate_keyed_files_are_a_one_line_config_error(tmp_path: Path) -> None:
+    binary = tmp_path / "binaryfile"
+    binary.write_bytes(b"\x7fELF\x02\x01\x01\x00\xff\xfe\x00")
+    duplicated = tmp_path / "dup.json"
+    duplicated.write_text('{"42966c68": "burn(uint256)", "42966c68": "collate_propagate_storage(bytes16)"}')
+    for args in (["abi", "add", str(binary)], ["abi", "import-4byte", str(binary)]):
+        result = CliRunner().invoke(cli, args)
+        assert result.exit_code == 3, result.output
+        assert (
+            result.output.count("\n") == 1
+            and "not UTF-8" in result.output
+            and "internal" not in result.output
+        )
+    result = CliRunner().invoke(cli, ["abi", "import-4byte", str(duplicated)])
+    assert result.exit_code == 3 and "'42966c68' twice" in result.output
+
+
+def test_a_damaged_imported_dump_is_a_one_line_config_error(tmp_path: Path) -> None:
+    from copilot.decoding.selectors import fourbyte_path
+
+    fourbyte_path().parent.mkdir(parents=True, exist_ok=True)
+    fourbyte_path().write_bytes(b"\x00garbage, not SQLite" * 100)
+    for args in (["abi", "list"], ["decode", json.dumps({"to": UNKNOWN, "data": "0xdeadbeef"})]):
+        result = CliRunner().invoke(cli, args)
+        assert result.exit_code == 3, result.output
+        assert result.output.count("\n") == 1 and "import-4byte" in result.output

@@ -217,3 +217,22 @@ def test_consensus_warning_and_unrecoverable_sender_are_shown() -> None:
     text = " ".join(result.stdout.split())
     assert "From unrecoverable" in text
     assert "medium: Signature encodes no chain id (tx.chain_id_missing) v=26" in text
+
+
+def _chain_id_row(text: str) -> str:
+    result = run("decode", text)
+    assert result.exit_code == 0, result.output
+    return next(line for line in result.output.splitlines() if line.startswith("Chain id"))
+
+
+def test_chain_id_wording_says_who_fills_it_and_calls_only_pre_155_signatures_replayable() -> None:
+    # A typed transaction object without chainId: the chain id goes into what the wallet signs.
+    typed = {"to": USDC, "data": APPROVE_UNLIMITED, "maxFeePerGas": "0x2", "maxPriorityFeePerGas": "0x1"}
+    row = _chain_id_row(json.dumps(typed))
+    assert "not stated yet; the wallet fills it" in row and "replayable" not in row
+    legacy_object = {"to": USDC, "gasPrice": "0x1", "nonce": "0x0", "gas": "0x5208"}
+    assert "the wallet fills it" in _chain_id_row(json.dumps(legacy_object))
+    # A signed legacy transaction with v=27: really replayable on any chain.
+    signed = SENDER.sign_transaction({"nonce": 0, "gas": 21_000, "gasPrice": 1, "to": USDC, "value": 1})
+    assert "pre-EIP-155, replayable on any chain" in _chain_id_row("0x" + bytes(signed.raw_transaction).hex())
+    assert _chain_id_row(_set_code_tx(auth_chain=1)).split()[-1] == "1"

@@ -33,14 +33,24 @@ def abi() -> None:
 
 
 def _read_json(path: Path) -> Any:
+    from copilot.inputs.values import DuplicateKeyError, unique_keys
+
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
-        raise ConfigError(f"cannot read {path}: {exc.strerror}", "check the path") from exc
+        raise ConfigError(f"cannot read {path}: {exc.strerror or exc}", "check the path") from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"{path}: not UTF-8 text (byte {exc.start}), so not a JSON file", "give a JSON file"
+        ) from exc
     try:
-        return json.loads(text)
+        return json.loads(text, object_pairs_hook=unique_keys)
     except json.JSONDecodeError as exc:
         raise ConfigError(f"{path}: not valid JSON (line {exc.lineno}: {exc.msg})", "fix the file") from exc
+    except DuplicateKeyError as exc:
+        raise ConfigError(f"{path}: {exc}", "each key may appear once; fix the file") from exc
+    except RecursionError as exc:
+        raise ConfigError(f"{path}: JSON nested too deeply", "give a JSON ABI or selector map") from exc
 
 
 @abi.command("add", epilog=EPILOG)

@@ -124,12 +124,7 @@ def _render_transaction(tx: TransactionInfo) -> None:
     from copilot.decoding.transaction import TYPE_NAMES
 
     rows: list[tuple[str, str]] = [("Type", f"{tx.type} {TYPE_NAMES[tx.type]}")]
-    rows.append(
-        (
-            "Chain id",
-            "none (pre-EIP-155, replayable on any chain)" if tx.chain_id is None else str(tx.chain_id),
-        )
-    )
+    rows.append(("Chain id", _chain_id_text(tx)))
     rows.append(("From", tx.sender or ("unrecoverable" if tx.signed else "not stated")))
     rows.append(("To", tx.to or "contract creation"))
     rows.append(("Value", _ether(tx.value)))
@@ -181,6 +176,17 @@ def _render_transaction(tx: TransactionInfo) -> None:
                 ]
             )
         )
+
+
+def _chain_id_text(tx: TransactionInfo) -> str:
+    if tx.chain_id is not None:
+        return str(tx.chain_id)
+    if tx.signed:  # only a legacy signature can leave the chain id out
+        return "none (pre-EIP-155, replayable on any chain)"
+    if tx.signing_hash is not None:  # a 6-field legacy payload: its signature would be pre-EIP-155
+        return "none (pre-EIP-155 payload: its signature would be replayable on any chain)"
+    # An object still to be completed; typed transactions carry the chain id inside what is signed.
+    return "not stated yet; the wallet fills it"
 
 
 def _call_tree(call: DecodedCall, title: str) -> Tree:

@@ -1,9 +1,10 @@
 """Decode one contract call: which function, which arguments, what they mean, and its nested calls.
 
-Resolution order, most trusted first: the known contract's own ABIs, then the curated selector
-index (bundled ABIs, user ABIs, ERC-7730 descriptors), then an imported 4byte dump. Within a tier a
-candidate counts only if the arguments decode strictly and re-encode to exactly the same bytes;
-two or more distinct signatures surviving that test make the call AMBIGUOUS: we never guess.
+Resolution: a known contract's own ABIs (the registry's, and the function an ERC-7730 descriptor bound
+to that deployment formats) are authoritative, bytes after the arguments tolerated with a note. Otherwise the selector index (bundled ABIs, user ABIs, ERC-7730 descriptors and an imported
+4byte dump, all alike) is asked, and a candidate counts only if the arguments decode strictly and
+re-encode to exactly the same bytes, nothing left over; two or more distinct signatures surviving
+that test make the call AMBIGUOUS: we never guess.
 """
 
 from __future__ import annotations
@@ -117,7 +118,7 @@ def decode_call(
         call.notes.append(f"nested decoding stops at depth {MAX_DEPTH}: this call was not decoded")
         return call
 
-    resolution = _resolve(call.selector, data, contract)
+    resolution = _resolve(call.selector, data, contract, chain_id, target)
     call.status = resolution.status
     call.candidates = list(resolution.candidates)
     call.notes.extend(resolution.notes)
@@ -160,38 +161,51 @@ def _clear_sign(
 # --------------------------------------------------------------------------- resolution
 
 
-def _resolve(selector: str, data: bytes, contract: KnownContract | None) -> _Resolution:
-    tried: list[str] = []
-    if contract and contract.abi:
-        own = functions_by_selector(contract.abi).get(selector, [])
-        resolution = _resolve_tier(own, data)
-        if resolution is not None:
-            return resolution  # the contract's own ABI is authoritative
-        tried.extend(f.signature for f in own)
-    curated = curated_candidates(selector)
-    resolution = _resolve_tier(curated, data)
+def _resolve(
+    selector: str, data: bytes, contract: KnownContract | None, chain_id: int | None, to: str
+) -> _Resolution:
+    own = _own_functions(selector, contract, chain_id, to)
+    resolution = _resolve_own(own, data)
     if resolution is not None:
-        if resolution.status is CallStatus.DECODED:
-            others = _other_imported_matches(resolution, data)
-            if others:
-                resolution.notes += (
-                    f"{others} signature(s) from the imported 4byte data also decode; "
-                    "the curated ABI was preferred",
-                )
-        return resolution
-    tried.extend(f.signature for f in curated if f.signature not in tried)
-    imported = imported_candidates(selector)
-    resolution = _resolve_tier(imported, data)
-    if resolution is not None:
-        return resolution
-    tried.extend(f.signature for f in imported if f.signature not in tried)
-    if tried:
+        return resolution  # the contract's own ABI is authoritative
+    tried = [f.signature for f in own]
+    # An unknown contract: every tier of the index counts alike. Only exact encodings survive, and a
+    # bundled signature does not outrank a 4byte twin that fits the bytes just as well.
+    candidates = [*curated_candidates(selector), *imported_candidates(selector)]
+    exact, with_trailing = _fits(candidates, data)
+    if len(exact) == 1:
+        function, values = next(iter(exact.values()))
+        return _Resolution(CallStatus.DECODED, function, values)
+    if exact:
+        return _ambiguous(list(exact))
+    tried.extend(f.signature for f in candidates if f.signature not in tried)
+    if not tried:
         return _Resolution(
-            CallStatus.UNDECODABLE,
-            candidates=tuple(tried),
-            notes=(f"the arguments do not decode as {' or '.join(tried)}",),
+            CallStatus.UNKNOWN, notes=(f"selector {selector} is not in any bundled or user ABI",)
         )
-    return _Resolution(CallStatus.UNKNOWN, notes=(f"selector {selector} is not in any bundled or user ABI",))
+    notes = [f"the arguments do not decode as {' or '.join(tried)}"]
+    notes += [
+        f"they would decode as {signature} only with {trailing} extra byte(s) after the arguments, "
+        "and for a contract of unknown ABI that is not an exact match"
+        for signature, (_, _, trailing) in with_trailing.items()
+    ]
+    return _Resolution(CallStatus.UNDECODABLE, candidates=tuple(tried), notes=tuple(notes))
+
+
+def _own_functions(
+    selector: str, contract: KnownContract | None, chain_id: int | None, to: str
+) -> list[AbiFunction]:
+    """What the contract at `to` itself declares for `selector`: its registry ABIs, and the function
+    an ERC-7730 descriptor bound to this very deployment formats."""
+    own = list(functions_by_selector(contract.abi).get(selector, [])) if contract and contract.abi else []
+    try:
+        from copilot.decoding.erc7730 import bound_function
+    except ImportError:  # the clear-signing renderer is optional
+        return own
+    described = bound_function(chain_id, to, selector)
+    if described is not None and all(f.signature != described.signature for f in own):
+        own.append(described)
+    return own
 
 
 def _decodes(function: AbiFunction, data: bytes) -> tuple[tuple[Any, ...], int] | None:
@@ -203,10 +217,16 @@ def _decodes(function: AbiFunction, data: bytes) -> tuple[tuple[Any, ...], int] 
     return values, len(data) - 4 - end
 
 
-def _resolve_tier(tier: list[AbiFunction], data: bytes) -> _Resolution | None:
-    exact: dict[str, tuple[AbiFunction, tuple[Any, ...]]] = {}
-    with_trailing: dict[str, tuple[AbiFunction, tuple[Any, ...], int]] = {}
-    for function in tier:
+_Exact = dict[str, tuple[AbiFunction, tuple[Any, ...]]]
+_WithTrailing = dict[str, tuple[AbiFunction, tuple[Any, ...], int]]
+
+
+def _fits(functions: list[AbiFunction], data: bytes) -> tuple[_Exact, _WithTrailing]:
+    """Signature -> decoding, for candidates whose canonical encoding is exactly `data`, and for those
+    that match only with bytes left over after the arguments."""
+    exact: _Exact = {}
+    with_trailing: _WithTrailing = {}
+    for function in functions:
         if function.signature in exact or function.signature in with_trailing:
             continue  # the same signature from a less specific source (first one has the best names)
         outcome = _decodes(function, data)
@@ -217,6 +237,13 @@ def _resolve_tier(tier: list[AbiFunction], data: bytes) -> _Resolution | None:
             exact[function.signature] = (function, values)
         else:
             with_trailing[function.signature] = (function, values, trailing)
+    return exact, with_trailing
+
+
+def _resolve_own(functions: list[AbiFunction], data: bytes) -> _Resolution | None:
+    """A known contract's own ABI: exact matches first; bytes after the arguments are tolerated (some
+    integrations append a referral tag the contract ignores), with a note."""
+    exact, with_trailing = _fits(functions, data)
     if len(exact) == 1:
         function, values = next(iter(exact.values()))
         return _Resolution(CallStatus.DECODED, function, values)
@@ -236,15 +263,6 @@ def _ambiguous(signatures: list[str]) -> _Resolution:
         CallStatus.AMBIGUOUS,
         candidates=tuple(signatures),
         notes=(f"ambiguous ({len(signatures)} candidates): {', '.join(signatures)}",),
-    )
-
-
-def _other_imported_matches(chosen: _Resolution, data: bytes) -> int:
-    assert chosen.function is not None
-    return sum(
-        1
-        for function in imported_candidates(chosen.function.selector)
-        if function.signature != chosen.function.signature and _decodes(function, data) is not None
     )
 
 

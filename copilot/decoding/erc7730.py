@@ -31,7 +31,7 @@ from copilot.decoding.erc7730_render import (
     to_int,
 )
 from copilot.decoding.registry import known_contract
-from copilot.decoding.selectors import AbiParam, function_from_signature
+from copilot.decoding.selectors import AbiFunction, AbiParam, function_from_signature
 from copilot.decoding.tokens import lookup_token
 from copilot.decoding.typed_data import encode_type, read_types
 from copilot.errors import InputError
@@ -52,6 +52,22 @@ class ClearSign:
 def descriptor_signatures() -> Iterable[str]:
     """Every canonical function signature the descriptors format, e.g. "approve(address,uint256)"."""
     return list(load_index()["signatures"])
+
+
+def bound_function(chain_id: int | None, to: str, selector: str) -> AbiFunction | None:
+    """The function a descriptor bound to this deployment (chain id, `to`) declares for `selector`:
+    the contract's own ABI as far as ERC-7730 knows it."""
+    if chain_id is None:
+        return None
+    index = load_index()
+    format_id = index["calldata"].get(deployment_key(chain_id, to), {}).get(selector)
+    if format_id is None:
+        return None
+    _, key = index["formats"][format_id]
+    try:
+        return function_from_signature(key, "erc7730")
+    except ValueError:
+        return None
 
 
 def render_calldata(

@@ -17,6 +17,7 @@ import os
 import re
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -331,26 +332,37 @@ def fourbyte_path() -> Path:
     return _user_path(os.environ.get("TXCOPILOT_HOME"), FOURBYTE_DB)
 
 
-def _connect(path: Path) -> sqlite3.Connection:
-    connection = sqlite3.connect(path)
-    connection.execute(
-        "CREATE TABLE IF NOT EXISTS signatures (selector TEXT NOT NULL, signature TEXT NOT NULL, "
-        "PRIMARY KEY (selector, signature)) WITHOUT ROWID"
-    )
-    return connection
+@contextmanager
+def _database(path: Path) -> Iterator[sqlite3.Connection]:
+    """The imported dump, opened (and created) at `path`; a damaged file is a ConfigError, one line."""
+    connection = None
+    try:
+        connection = sqlite3.connect(path)
+        connection.execute(
+            "CREATE TABLE IF NOT EXISTS signatures (selector TEXT NOT NULL, signature TEXT NOT NULL, "
+            "PRIMARY KEY (selector, signature)) WITHOUT ROWID"
+        )
+        yield connection
+    except sqlite3.DatabaseError as exc:
+        from copilot.errors import ConfigError
+
+        raise ConfigError(
+            f"the imported 4byte dump {path} is unreadable ({exc})",
+            "delete that file and run `txcopilot abi import-4byte` again",
+        ) from exc
+    finally:
+        if connection is not None:
+            connection.close()
 
 
 def imported_candidates(selector: str) -> list[AbiFunction]:
     path = fourbyte_path()
     if not os.path.exists(path):
         return []
-    connection = _connect(path)
-    try:
+    with _database(path) as connection:
         rows = connection.execute(
             "SELECT signature FROM signatures WHERE selector = ? ORDER BY signature", (selector,)
         ).fetchall()
-    finally:
-        connection.close()
     out = []
     for (signature,) in rows:
         try:
@@ -407,14 +419,10 @@ def import_fourbyte(document: Any, progress: Callable[[int, int], None] | None =
                 report.skipped.append(problem)
             continue
         rows.append((selector, function.signature))
-    connection = _connect(fourbyte_path())
-    try:
-        with connection:
-            before = connection.total_changes
-            connection.executemany("INSERT OR IGNORE INTO signatures VALUES (?, ?)", rows)
-            report.added = connection.total_changes - before
-    finally:
-        connection.close()
+    with _database(fourbyte_path()) as connection, connection:
+        before = connection.total_changes
+        connection.executemany("INSERT OR IGNORE INTO signatures VALUES (?, ?)", rows)
+        report.added = connection.total_changes - before
     return report
 
 
@@ -422,11 +430,8 @@ def imported_count() -> int:
     path = fourbyte_path()
     if not path.exists():
         return 0
-    connection = _connect(path)
-    try:
+    with _database(path) as connection:
         return int(connection.execute("SELECT COUNT(*) FROM signatures").fetchone()[0])
-    finally:
-        connection.close()
 
 
 def all_candidates(selector: str) -> Iterable[AbiFunction]:

@@ -504,22 +504,61 @@ _OBJECT_FEES = {0: ("gasPrice",), 1: ("gasPrice",), 2: ("maxPriorityFeePerGas", 
 _OBJECT_FEES[3] = _OBJECT_FEES[4] = _OBJECT_FEES[2]
 
 
+# Which envelope types carry each type-specific field of an eth_sendTransaction object.
+_FIELD_TYPES = {
+    "gasPrice": (0, 1),
+    "accessList": (1, 2, 3, 4),
+    "maxFeePerGas": (2, 3, 4),
+    "maxPriorityFeePerGas": (2, 3, 4),
+    "maxFeePerBlobGas": (3,),
+    "blobVersionedHashes": (3,),
+    "authorizationList": (4,),
+}
+# Without an explicit `type`, the first of these fields present decides it.
+_TYPE_DECIDERS = (
+    ("authorizationList", 4),
+    ("blobVersionedHashes", 3),
+    ("maxFeePerBlobGas", 3),
+    ("maxFeePerGas", 2),
+    ("maxPriorityFeePerGas", 2),
+    ("gasPrice", 0),
+)
+
+
 def infer_type(tx: dict[str, Any]) -> int:
-    """The envelope type an eth_sendTransaction object asks for (explicit `type`, else from its fields)."""
+    """The envelope type an eth_sendTransaction object asks for (explicit `type`, else from its fields).
+
+    Raises InputError when the fields contradict each other or the type (a gas price next to EIP-1559
+    fees, max fees on a legacy type, a type-4 without authorizations...): a field the chosen type does not
+    carry is shown to the user but never signed, so such an object cannot be reviewed honestly.
+    """
+    decider = None
     if "type" in tx:
         tx_type = int(tx["type"])
         if tx_type not in TYPE_NAMES:
             raise InputError(f"unsupported transaction type {tx_type}", f"supported: {_SUPPORTED}")
-        return tx_type
-    if "authorizationList" in tx:
-        return 4
-    if "blobVersionedHashes" in tx or "maxFeePerBlobGas" in tx:
-        return 3
-    if "maxFeePerGas" in tx or "maxPriorityFeePerGas" in tx:
-        return 2
-    if "gasPrice" in tx:
-        return 1 if "accessList" in tx else 0
-    return 2  # wallets fill EIP-1559 fees by default
+        reason = f"type 0x{tx_type:x} ({TYPE_NAMES[tx_type]})"
+    else:
+        decider, tx_type = next(((name, t) for name, t in _TYPE_DECIDERS if name in tx), (None, 2))
+        if tx_type == 0 and "accessList" in tx:
+            tx_type = 1
+        reason = f"{decider} (a type-{tx_type} field)"
+    for name, types in _FIELD_TYPES.items():
+        if name == decider or name not in tx or tx_type in types:
+            continue
+        if name == "accessList" and not tx[name]:
+            continue  # an empty access list changes nothing that is signed
+        carriers = ", ".join(str(t) for t in types)
+        raise InputError(
+            f"transaction object has {reason} and {name}, which only type(s) {carriers} carry: "
+            "the two contradict each other",
+            f"remove {name} or fix the type; what is shown must be what is signed",
+        )
+    if tx_type == 4 and not tx.get("authorizationList"):
+        raise _bad(f"{reason} needs a non-empty authorizationList")
+    if tx_type == 3 and not tx.get("blobVersionedHashes"):
+        raise _bad(f"{reason} needs a non-empty blobVersionedHashes")
+    return tx_type
 
 
 def transaction_from_object(tx: dict[str, Any]) -> TransactionInfo:
@@ -538,8 +577,6 @@ def transaction_from_object(tx: dict[str, Any]) -> TransactionInfo:
         )
         for a in tx.get("authorizationList", [])
     ]
-    if tx_type == 4 and not authorizations:
-        raise _bad("an EIP-7702 transaction must carry at least one authorization")
     if "nonce" in tx and tx["nonce"] >= UINT64_MAX:
         raise _bad("nonce must stay below 2^64-1 (EIP-2681)")
     if tx.get("gas", 0) > UINT64_MAX:

@@ -16,12 +16,14 @@ from typing import Any
 from copilot.decoding import _rlp
 from copilot.inputs.values import (
     MAX_DATA_BYTES,
+    DuplicateKeyError,
     input_error,
     is_address,
     is_hex,
     parse_address,
     parse_hex,
     parse_quantity,
+    unique_keys,
 )
 from copilot.models import RequestKind, SigningRequest
 
@@ -91,7 +93,11 @@ def _unwrap_case(value: Any) -> Any:
 
 def _load_json(text: str) -> Any:
     try:
-        return json.loads(text)
+        return json.loads(text, object_pairs_hook=unique_keys)
+    except DuplicateKeyError as exc:
+        raise input_error(
+            str(exc), "each key may appear once: which value counts would depend on the reader"
+        ) from None
     except json.JSONDecodeError as exc:
         raise input_error(f"invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}") from None
     except RecursionError:
@@ -147,6 +153,27 @@ def _from_json_value(value: Any, method: str | None = None) -> SigningRequest:
 
 
 def _from_rpc(request: dict[str, Any]) -> SigningRequest:
+    parsed = _from_rpc_params(request)
+    if request.get("chainId") is not None:
+        _check_request_chain(request["chainId"], parsed)
+    return parsed
+
+
+def _check_request_chain(value: Any, parsed: SigningRequest) -> None:
+    """A request-level chainId (WalletConnect-style, decimal, hex or CAIP-2 "eip155:1") must agree with
+    the chain id inside params: one of the two is not the chain the user would be signing for."""
+    if isinstance(value, str) and value.startswith("eip155:"):
+        value = value.removeprefix("eip155:")
+    chain_id = parse_quantity(value, "request chainId")
+    if parsed.chain_id is not None and parsed.chain_id != chain_id:
+        inner = "domain.chainId" if parsed.kind == RequestKind.TYPED_DATA else "params chainId"
+        raise input_error(
+            f"the request's chainId {chain_id} contradicts its {inner} {parsed.chain_id}",
+            "the request and its params must name the same chain",
+        )
+
+
+def _from_rpc_params(request: dict[str, Any]) -> SigningRequest:
     method = request.get("method")
     if not isinstance(method, str) or method not in SUPPORTED_METHODS:
         shown = method if isinstance(method, str) else json.dumps(method)
@@ -262,7 +289,10 @@ def _optional_address(value: Any, what: str) -> str | None:
 
 
 def _transaction_request(tx: dict[str, Any], *, method: str | None) -> SigningRequest:
+    from copilot.decoding.transaction import infer_type
+
     normalised = normalise_transaction(tx)
+    infer_type(normalised)  # refuses contradictory fields before anything is shown
     return SigningRequest(
         kind=RequestKind.TRANSACTION,
         method=method,

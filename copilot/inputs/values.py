@@ -22,6 +22,28 @@ def input_error(message: str, hint: str | None = None) -> InputError:
     return InputError(printable(message), printable(hint) if hint else None)
 
 
+class DuplicateKeyError(ValueError):
+    """A JSON object names the same key twice: readers disagree on which value counts."""
+
+    def __init__(self, key: str) -> None:
+        super().__init__(f"JSON object has the key {printable(key)[:80]!r} twice")
+        self.key = key
+
+
+def unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """`object_pairs_hook` for json.loads that refuses duplicate keys.
+
+    `{"to": A, "to": B}` reads as B in Python but as A in some wallets and parsers: what is reviewed
+    would not be what is signed, so no reader in txcopilot picks a winner.
+    """
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise DuplicateKeyError(key)
+        out[key] = value
+    return out
+
+
 def printable(text: str) -> str:
     return "".join(char if char.isprintable() else repr(char)[1:-1] for char in text)
 
