@@ -17,6 +17,7 @@ class ExitCode(IntEnum):
     CONFIG = 3  # policy or configuration file is invalid
     ENVIRONMENT = 4  # node unreachable, model missing, keystore unusable
     REFUSED = 5  # signing refused: blocked, not confirmed, over limit, payload changed
+    INTERNAL = 70  # a bug in txcopilot (EX_SOFTWARE): rerun with --debug and report it
     INTERRUPTED = 130
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import traceback
 from collections.abc import Callable
 from typing import Any
 
@@ -12,26 +13,25 @@ from copilot.errors import CopilotError, ExitCode
 
 
 def run_guarded(ctx: click.Context, invoke: Callable[[click.Context], Any]) -> Any:
+    """Run a command; any error becomes one line and its exit status (with --debug, the traceback
+    first, and still the same exit status)."""
     debug = bool(ctx.params.get("debug"))
     try:
         return invoke(ctx)
     except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
         raise
     except CopilotError as exc:
-        if debug:
-            raise
-        _fail(f"error: {exc.one_line()}", exc.exit_code)
+        _fail(f"error: {exc.one_line()}", exc.exit_code, debug)
     except KeyboardInterrupt:
-        _fail("interrupted", ExitCode.INTERRUPTED)
+        _fail("interrupted", ExitCode.INTERRUPTED, debug)
     except BrokenPipeError:
         sys.exit(ExitCode.OK)
     except Exception as exc:
-        if debug:
-            raise
         _fail(
             f"error: internal error ({type(exc).__name__}: {_first_line(exc)}); "
             "rerun with --debug and report the traceback",
-            ExitCode.ENVIRONMENT,
+            ExitCode.INTERNAL,
+            debug,
         )
 
 
@@ -40,6 +40,8 @@ def _first_line(exc: BaseException) -> str:
     return text[0][:200] if text else "no message"
 
 
-def _fail(message: str, code: int) -> None:
+def _fail(message: str, code: int, debug: bool) -> None:
+    if debug:
+        traceback.print_exc()
     click.echo(message, err=True)
     sys.exit(int(code))

@@ -81,7 +81,7 @@ Examples:
 
 \b
 Exit status: 0 ok, 1 verdict matched --fail-on, 2 bad input, 3 bad policy or config,
-4 environment (node, model, keystore), 5 signing refused, 130 interrupted.
+4 environment (node, model, keystore), 5 signing refused, 70 internal error, 130 interrupted.
 """
 
 
