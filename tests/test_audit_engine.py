@@ -308,3 +308,22 @@ def test_the_resume_key_is_stable_across_processes(tmp_path: Path) -> None:
         for seed in ("1", "2", "3")
     }
     assert len(prints) == 1  # sets (history, allow list) must not make it depend on hash order
+
+
+def test_a_blob_transaction_from_the_node_is_reviewed_not_rejected(tmp_path: Path) -> None:
+    rows = [json.loads(line) for line in (AUDIT / "history.jsonl").read_text().splitlines() if line.endswith("}")]
+    blob = dict(rows[0])  # eth_getTransactionByHash of a type-3 transaction carries its blob fields
+    blob.update(
+        type="0x3",
+        maxFeePerGas="0x77359400",
+        maxPriorityFeePerGas="0x3b9aca00",
+        maxFeePerBlobGas="0x3b9aca00",
+        blobVersionedHashes=["0x01" + "ab" * 31],
+        hash="0x" + "be" * 32,
+    )
+    blob.pop("gasPrice", None)
+    path = tmp_path / "h.jsonl"
+    path.write_text("\n".join(json.dumps(r) for r in [*rows, blob]) + "\n")
+    report = audit_file(path, AuditSettings(address=USER, chain_id=1))
+    assert report.bad_row_details == []
+    assert report.reviewed == len(rows)  # every row but the attacker's, plus the blob transaction

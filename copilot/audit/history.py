@@ -42,6 +42,11 @@ class Log:
     index: int = 0
 
 
+# Fields the decoder needs as given: access and authorization lists (EIP-2930, EIP-7702) and the blob
+# fields (EIP-4844), without which a type-3 transaction is not a valid request.
+_CARRIED_FIELDS = ("accessList", "authorizationList", "blobVersionedHashes", "maxFeePerBlobGas")
+
+
 @dataclass(slots=True)
 class HistoryTx:
     line: int
@@ -65,7 +70,7 @@ class HistoryTx:
     has_input: bool = True  # False for CSV rows exported without calldata
     method: str | None = None  # Etherscan's "Method" column
     logs: list[Log] | None = None  # None: the row carried no receipt
-    lists: dict[str, Any] | None = None  # accessList / authorizationList as given (EIP-2930, EIP-7702)
+    lists: dict[str, Any] | None = None  # _CARRIED_FIELDS as given, normalised when decoded
 
 
 @dataclass(slots=True)
@@ -404,7 +409,7 @@ def parse_tx_object(obj: Any, line: int) -> HistoryTx:
         type=_quantity(obj.get("type"), "type"),
         status=status,
         logs=None if raw_logs is None else [_parse_log(entry, i) for i, entry in enumerate(raw_logs)],
-        lists={k: obj[k] for k in ("accessList", "authorizationList") if obj.get(k)} or None,
+        lists={k: obj[k] for k in _CARRIED_FIELDS if obj.get(k)} or None,
     )
 
 
