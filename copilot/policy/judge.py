@@ -355,16 +355,18 @@ def _value_hits(decoded: DecodedRequest, policy: Policy, context: ReviewContext)
 
 def _new_address_hits(decoded: DecodedRequest, policy: Policy, context: ReviewContext) -> list[RuleHit]:
     """`confirm.new_address_above_native`: native value to an address never dealt with before."""
-    from copilot.decoding.registry import known_contract
-
     limit = policy.spec.confirm.new_address_above_native
     assert limit is not None
-    chain_id = request_chain_id(decoded) or context.wallet_chain_id or context.chain.chain_id
-    native = native_symbol(chain_id, POLICY_UNKNOWN_NATIVE)
-    known = {a.lower() for a in context.known_addresses | context.trusted | context.address_book.keys()}
+    paid = [call for call in decoded.all_calls() if call.to and call.value]
+    if not paid:
+        return []
+    from copilot.risk.facts import Facts  # its per-context index knows history, book and allow list
+
+    facts = Facts.of(decoded, context)
+    native = native_symbol(facts.chain_id, POLICY_UNKNOWN_NATIVE)
     hits: list[RuleHit] = []
-    for call in decoded.all_calls():
-        if not call.to or not call.value or call.to.lower() in known or known_contract(call.to, chain_id):
+    for call in paid:
+        if call.to is None or facts.seen_before(call.to):
             continue
         units = Decimal(call.value) / WEI
         if units > limit:
