@@ -203,3 +203,24 @@ def test_a_corrupt_history_costs_a_warning_not_the_review() -> None:
     code, out, err = run("review", str(DEMO), "--json", "--no-llm", "--no-log")
     assert code == 0 and json.loads(out)["verdict"]
     assert str(history_path()) in err and "move it aside" in err and "Traceback" not in err
+
+
+def test_human_view_says_when_a_sandbox_layer_of_the_model_was_unavailable(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from copilot.cli.review import render
+    from copilot.llm.schema import IsolationLayer, LLMReport
+    from copilot.pipeline import ReviewOptions, review_input
+
+    demo = (fixtures_dir() / "demo" / "unlimited-approval.json").read_text()
+    result = review_input(demo, ReviewOptions(use_llm=False))
+    result.llm = LLMReport(
+        model="fake.gguf",
+        summary="You let an unknown spender move all your USDC.",
+        risk_level="high",
+        isolation=[IsolationLayer(name="network", active=False, detail="unshare: operation not permitted")],
+        notes=["isolation layer unavailable: unshare: operation not permitted"],
+    )
+    render(result)
+    out = capsys.readouterr().out
+    assert "model: isolation layer unavailable: unshare: operation not permitted" in out

@@ -161,6 +161,10 @@ def render(result: Review) -> None:
     out.print(Panel(Text(result.explanation), title=Text(f"Explanation ({source})"), title_align="left"))
     if result.explanation_note:
         out.print(Text(result.explanation_note, style="dim"))
+    if result.llm is not None:
+        # Unavailable sandbox layers and cut-off answers are said, never silently accepted.
+        for note in result.llm.notes:
+            out.print(Text(f"model: {note}", style="yellow"))
     out.print(Text(_summary(result), style="dim"))
 
 
