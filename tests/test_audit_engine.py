@@ -251,7 +251,7 @@ def test_model_explanations_come_from_the_llm_stage_once_per_shape() -> None:
     assert len(report.flagged) > len(shapes) >= 2  # two unlimited USDC approvals share one shape
     assert report.llm_calls == len(shapes)
     assert all(t.explanation and "right to move your tokens" in t.explanation for t in report.flagged)
-    assert report.narrative_note is not None and "one per call shape" in report.narrative_note
+    assert report.explanation_note is not None and "one per call shape" in report.explanation_note
     again = audit_file(AUDIT / "history.jsonl", settings)
     assert again.llm_calls == 0 and [t.explanation for t in again.flagged] == [t.explanation for t in report.flagged]
 

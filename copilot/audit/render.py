@@ -33,6 +33,22 @@ def headline(report: AuditReport) -> list[str]:
     return lines
 
 
+def narrative_byline(report: AuditReport) -> str:
+    """Who wrote the narrative and how far to trust it."""
+    info = report.narrative_info
+    if info is None:
+        return "Written by the local model from the audit's facts; advisory."
+    dropped = (
+        f"; {info.sentences_dropped} of {info.sentences_checked} sentences dropped for naming facts not in the audit"
+        if info.sentences_dropped else ""
+    )
+    return f"Written by the local model {info.model} from the audit's facts only; advisory{dropped}."
+
+
+def report_notes(report: AuditReport) -> list[str]:
+    return [*report.notes, *([report.explanation_note] if report.explanation_note else [])]
+
+
 # --------------------------------------------------------------------------- Markdown
 
 
@@ -48,7 +64,7 @@ def to_markdown(report: AuditReport) -> str:
     out.append("")
     out += [f"- {_md_cell(line)}" for line in headline(report)]
     if report.narrative:
-        out += ["", "## Summary", "", _md_cell(report.narrative)]
+        out += ["", "## Summary", "", _md_cell(report.narrative), "", f"_{_md_cell(narrative_byline(report))}_"]
     elif report.narrative_note:
         out += ["", f"_{_md_cell(report.narrative_note)}_"]
     out += ["", "## Open approvals", ""]
@@ -95,8 +111,8 @@ def to_markdown(report: AuditReport) -> str:
     if report.bad_rows:
         out += ["", f"## Skipped rows ({report.bad_rows})", ""]
         out += [f"- line {b.line}: {_md_cell(b.reason)}" for b in report.bad_row_details]
-    if report.notes:
-        out += ["", "## Notes", ""] + [f"- {_md_cell(n)}" for n in report.notes]
+    if report_notes(report):
+        out += ["", "## Notes", ""] + [f"- {_md_cell(n)}" for n in report_notes(report)]
     return "\n".join(out) + "\n"
 
 
@@ -195,7 +211,8 @@ def to_html(report: AuditReport) -> str:
     h += [f"<li>{escape(line)}</li>" for line in headline(report)]
     h.append("</ul>")
     if report.narrative:
-        h.append(f"<h2>Summary</h2><p>{escape(report.narrative)}</p>")
+        h.append(f"<h2>Summary</h2><p id='narrative'>{escape(report.narrative)}</p>"
+                 f"<p class='muted'>{escape(narrative_byline(report))}</p>")
     elif report.narrative_note:
         h.append(f"<p class='muted'>{escape(report.narrative_note)}</p>")
     h.append("<h2>Exposure and risk over time</h2>")
@@ -254,7 +271,7 @@ def to_html(report: AuditReport) -> str:
         h.append(f"<h2>Skipped rows ({report.bad_rows})</h2><ul>")
         h += [f"<li>line {b.line}: {escape(b.reason)}</li>" for b in report.bad_row_details]
         h.append("</ul>")
-    if report.notes:
-        h.append("<h2>Notes</h2><ul>" + "".join(f"<li>{escape(n)}</li>" for n in report.notes) + "</ul>")
+    if report_notes(report):
+        h.append("<h2>Notes</h2><ul>" + "".join(f"<li>{escape(n)}</li>" for n in report_notes(report)) + "</ul>")
     h.append(f"<script>{_JS}</script></body></html>")
     return "\n".join(h)

@@ -81,6 +81,18 @@ class TimelinePoint(Model):
     risky_approvals: int
 
 
+class NarrativeInfo(Model):
+    """How the narrative was written: the model, and what the grounding check dropped."""
+
+    model: str
+    sentences_checked: int
+    sentences_dropped: int
+    grounding_rate: float
+    dropped_sentences: list[str] = Field(default_factory=list)  # with the terms not in the audit
+    injections: list[str] = Field(default_factory=list)  # untrusted fields that try to instruct an AI
+    notes: list[str] = Field(default_factory=list)
+
+
 class AuditReport(Model):
     address: str
     source: str
@@ -102,8 +114,10 @@ class AuditReport(Model):
     revoke_plan: list[RevokeItem]
     timeline: list[TimelinePoint]
     notes: list[str]
-    narrative: str | None = None
-    narrative_note: str | None = None
+    narrative: str | None = None  # the local model's summary (advisory, grounded), when one ran
+    narrative_note: str | None = None  # why there is no narrative
+    narrative_info: NarrativeInfo | None = None
+    explanation_note: str | None = None  # how flagged transactions got (or did not get) model explanations
     chunks: int = 0
     chunks_reused: int = 0
     llm_calls: int = 0

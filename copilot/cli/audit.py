@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 if TYPE_CHECKING:
+    from copilot.audit.engine import AuditSettings
     from copilot.audit.report import AuditReport
 
 EPILOG = """\b
@@ -71,8 +72,8 @@ class _RichProgress:
               help="Write the revoke plan here: one eth_sendTransaction request per file, plus plan.jsonl.")
 @click.option("--revoke", type=click.Choice(["risky", "all"]), default="risky", show_default=True,
               help="Which open approvals the revoke plan closes.")
-@click.option("--no-llm", is_flag=True, help="No model: no per-transaction explanations from the local LLM.")
-@click.option("--model", help="GGUF model for the explanations (default: the config's, else the bundled one).")
+@click.option("--no-llm", is_flag=True, help="No model: no narrative summary and no per-transaction explanations from the local LLM.")
+@click.option("--model", help="GGUF model for the summary and explanations (default: the config's, else the bundled one).")
 @click.option("--no-cache", is_flag=True, help="Ignore and do not write cached chunk results.")
 @click.option("--workers", type=click.IntRange(min=1), help="Worker processes (default: every core).")
 def audit(
@@ -113,9 +114,23 @@ def audit(
             rows, node_chain = scan_history(rpc, settings.address, from_block, to_block)
         settings.chain_id = settings.chain_id or node_chain
         report = audit_rows(rows, f"{rpc} {span}", settings, progress)
+    _narrate(report, settings)
     if revoke_out is not None:
         _write_revokes(revoke_out, report)
     _emit(report, fmt, out)
+
+
+def _narrate(report: AuditReport, settings: AuditSettings) -> None:
+    """One model call after the batch for the narrative summary (or a note saying why there is none)."""
+    from copilot.audit.narrative import add_narrative
+
+    if not settings.llm:
+        add_narrative(report, settings)
+        return
+    from copilot.cli.output import err_console
+
+    with err_console().status("Writing the summary (local model)"):
+        add_narrative(report, settings)
 
 
 LONG_SCAN_BLOCKS = 50_000
@@ -174,13 +189,16 @@ def _print_summary(report: AuditReport) -> None:
     from rich.markup import escape as e
     from rich.table import Table
 
-    from copilot.audit.render import headline
+    from copilot.audit.render import headline, narrative_byline, report_notes
     from copilot.cli.output import console
 
     out = console()
     out.print(f"[bold]Wallet audit[/bold] {report.address}  ({e(report.source)}, policy {e(report.policy)})")
     for line in headline(report):
         out.print(f"  • {e(line)}")
+    if report.narrative:
+        out.print(f"[bold]Summary[/bold] {e(report.narrative)}")
+        out.print(f"  [dim]{e(narrative_byline(report))}[/dim]")
     if report.approvals:
         table = Table(title="Open approvals (risky first)", show_lines=False)
         for column in ("risky", "kind", "token", "spender", "amount", "exposure", "USD"):
@@ -207,5 +225,5 @@ def _print_summary(report: AuditReport) -> None:
         out.print(f"  skipped line {bad.line}: {e(bad.reason)}")
     if report.bad_rows > 10:
         out.print(f"  … {report.bad_rows - 10} more skipped rows")
-    for note in [*report.notes, *([report.narrative_note] if report.narrative_note else [])]:
+    for note in [*report_notes(report), *([report.narrative_note] if report.narrative_note else [])]:
         out.print(f"  note: {e(note)}")
