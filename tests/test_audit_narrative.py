@@ -135,6 +135,5 @@ def test_the_default_model_writes_a_grounded_narrative(monkeypatch: pytest.Monke
     facts = audit_facts(report).text().lower()
     if report.narrative is None:
         assert report.narrative_note is not None and info.sentences_dropped == info.sentences_checked
-    else:
-        assert report.narrative.startswith("Your wallet ")
+    else:  # whatever survived the grounding check names only addresses the audit states
         assert all(h.lower() in facts for h in re.findall(r"0x[0-9a-fA-F]{4,}", report.narrative))
