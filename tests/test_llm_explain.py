@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
 from llmhelpers import RECIPIENT, SPENDER, USDC, approval_review, transfer_review
 
+from copilot.llm import explain
 from copilot.llm.explain import enrich_review
-from copilot.models import VERDICT_RANK, Review
+from copilot.llm.prompt import SYSTEM_PROMPT
+from copilot.models import VERDICT_RANK, Review, Verdict
 
 
 @dataclass
@@ -42,7 +45,8 @@ def answer(
 
 
 def test_model_saying_safe_never_lowers_a_confirm_or_block() -> None:
-    for verdict, score in (("confirm", 70), ("block", 95)):
+    cases: tuple[tuple[Verdict, int], ...] = (("confirm", 70), ("block", 95))
+    for verdict, score in cases:
         review = approval_review(verdict=verdict, score=score)
         out = enrich_review(
             review, Options(), backend_override=fake(answer("You approve a token. It is safe.", level="low"))
@@ -143,3 +147,21 @@ def test_review_json_round_trips_with_the_typed_report() -> None:
     again = Review.model_validate_json(out.model_dump_json())
     assert again.llm == out.llm
     assert VERDICT_RANK[again.verdict] >= VERDICT_RANK["confirm"]
+
+
+def test_prefix_cache_key_changes_with_the_model_file_and_the_prompt(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    model = tmp_path / "m.gguf"
+    model.write_bytes(b"GGUF one")
+    load = {"backend": "llama-cpp", "model_path": str(model), "n_ctx": 2048, "n_gpu_layers": 0}
+    first = explain.prefix_cache_path(load)
+    assert first == explain.prefix_cache_path(dict(load))
+    model.write_bytes(b"GGUF two, longer")
+    changed_model = explain.prefix_cache_path(load)
+    monkeypatch.setattr(explain, "SYSTEM_PROMPT", SYSTEM_PROMPT + " Be brief.")
+    changed_prompt = explain.prefix_cache_path(load)
+    assert (
+        len({first, changed_model, changed_prompt, explain.prefix_cache_path({**load, "n_ctx": 4096})}) == 4
+    )
+    assert explain.prefix_cache_path({"backend": "fake"}) is None

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 from llmhelpers import approval_review, transfer_review
 
+from copilot.config import ModelSettings
 from copilot.llm import explain
-from copilot.llm.backend import BackendSettings, LlamaCppBackend
+from copilot.llm.backend import BackendSettings, Generation, LlamaCppBackend
 from copilot.llm.discovery import default_model
 from copilot.llm.grammar import answer_grammar
+from copilot.llm.prompt import SYSTEM_PROMPT, user_prompt
 from copilot.models import VERDICT_RANK
 
 pytestmark = [
@@ -63,3 +66,42 @@ def test_grammar_forces_the_answer_shape_and_the_prefix_cache_is_reused() -> Non
     )
     assert second.cached_prompt_tokens >= 10  # the shared system prefix was not evaluated again
     assert second.text.startswith('{"summary": "You ')
+
+
+def test_a_new_process_reuses_the_saved_prefix_and_answers_the_same(tmp_path: Path) -> None:
+    grammar = answer_grammar(["approval.unlimited"])
+    cache = str(tmp_path / "prefix.state")
+
+    def run(system: str) -> Generation:
+        backend = LlamaCppBackend(BackendSettings(str(default_model()), n_ctx=2048, threads=2))
+        return backend.generate(
+            system, "Facts: approve unlimited USDC.", grammar=grammar, max_tokens=12, prefix_cache=cache
+        )
+
+    cold = run(SYSTEM_PROMPT)
+    assert cold.cached_prompt_tokens == 0 and Path(cache).exists()
+    warm = run(SYSTEM_PROMPT)  # a fresh context, as the next `txcopilot review` has
+    assert warm.cached_prompt_tokens >= 100
+    assert warm.text == cold.text  # the restored state is the state: same greedy answer
+    other = run("You explain transactions briefly.")  # the file holds another prefix: not used
+    assert other.cached_prompt_tokens == 0
+
+
+def test_sandboxed_worker_writes_and_reads_the_prefix_cache_across_workers() -> None:
+    path = default_model()
+    assert path is not None
+    load = explain.load_message(path, ModelSettings(threads=2))
+    message = {
+        "type": "generate",
+        "system": SYSTEM_PROMPT,
+        "user": user_prompt("- request: transaction"),
+        "grammar": None,
+        "max_tokens": 2,
+        "prefix_cache": explain.prefix_cache_path(load),
+    }
+    counts = []
+    for _ in range(2):
+        explain.close_workers()  # a new worker: what a new `txcopilot review` process starts
+        counts.append(explain.get_worker(load).request(message)["cached_prompt_tokens"])
+    explain.close_workers()
+    assert counts[0] == 0 and counts[1] >= 100

@@ -71,7 +71,8 @@ def test_worker_environment_is_scrubbed_and_limited(worker: Worker) -> None:
 
 def test_data_dir_path_is_not_passed_to_the_worker(worker: Worker) -> None:
     home = os.environ["TXCOPILOT_HOME"]
-    assert all(home not in part for part in worker.process.args[worker.process.args.index("-I") :])  # type: ignore[union-attr]
+    args = [str(part) for part in worker.process.args]  # type: ignore[union-attr]  # a list: Popen got one
+    assert all(home not in part for part in args[args.index("-I") :])
     assert home not in str(worker.request({"type": "self_check"}))
 
 

@@ -7,13 +7,16 @@ The llama-cpp backend runs its own decode loop instead of `create_chat_completio
   the whole vocabulary. llama-cpp-python's sampler chain instead runs the grammar over all 49k
   candidate tokens at every step, which is what made constrained output 3x slower than plain;
 - the KV cache is kept between requests and the longest common token prefix (the fixed system
-  prompt) is not evaluated again.
+  prompt) is not evaluated again;
+- across processes, the KV state of the fixed prefix (everything before the request's facts) is
+  saved to a file the parent names, so a cold `txcopilot review` evaluates only the facts.
 """
 
 from __future__ import annotations
 
 import codecs
 import ctypes
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -65,6 +68,7 @@ class Backend(Protocol):
         grammar: str | None,
         max_tokens: int,
         on_token: TokenCallback | None = None,
+        prefix_cache: str | None = None,
     ) -> Generation: ...
 
 
@@ -112,6 +116,7 @@ class FakeBackend:
         grammar: str | None,
         max_tokens: int,
         on_token: TokenCallback | None = None,
+        prefix_cache: str | None = None,
     ) -> Generation:
         self.requests.append((system, user, grammar))
         start = time.perf_counter()
@@ -158,6 +163,7 @@ class LlamaCppBackend:
         self._vocab = self.llm._model.vocab
         self._n_vocab = self.llm.n_vocab()
         self._template = self.llm.metadata.get("tokenizer.chat_template")
+        self._eos = self.llm.token_eos()
         # Reused for every full-vocabulary grammar pass: one allocation per process.
         self._candidates = (llama_cpp.llama_token_data * self._n_vocab)()
         self._one = (llama_cpp.llama_token_data * 1)()
@@ -189,18 +195,31 @@ class LlamaCppBackend:
         grammar: str | None,
         max_tokens: int,
         on_token: TokenCallback | None = None,
+        prefix_cache: str | None = None,
     ) -> Generation:
+        """`prefix_cache`: a file holding the KV state of the chat up to `user` (read when it matches,
+        else written); `user` must then start with the request-specific text."""
         import numpy as np
 
         lib = self._lib
         start = time.perf_counter()
-        tokens = self.tokenize(self.format_chat(system, user))
+        chat = self.format_chat(system, user)
+        tokens = self.tokenize(chat)
         if len(tokens) + max_tokens > self.settings.n_ctx:
             raise ValueError(
                 f"prompt of {len(tokens)} tokens + {max_tokens} to generate exceeds n_ctx={self.settings.n_ctx}"
             )
         cached = self._reuse_prefix(tokens)
-        self.llm.eval(tokens[cached:])
+        if prefix_cache:
+            prefix = self._fixed_prefix(chat, user, tokens)
+            if cached < len(prefix):
+                if self._load_prefix(prefix_cache, prefix):
+                    cached = len(prefix)
+                else:
+                    cached = min(cached, self.llm.n_tokens)  # a rejected file leaves an empty cache
+                    self.llm.eval(prefix[cached:])
+                    self._save_prefix(prefix_cache, prefix)
+        self.llm.eval(tokens[self.llm.n_tokens :])
 
         sampler = None
         if grammar is not None:
@@ -238,8 +257,12 @@ class LlamaCppBackend:
                     pieces.append(piece)
                     if on_token:
                         on_token(piece)
+                if sampler is not None and "}" in piece and self._grammar_allows(sampler, self._eos):
+                    stopped_by = "eos"  # the grammar's object is closed: nothing but EOS can follow
+                    break
                 recent = [*recent[-(REPEAT_WINDOW - 1) :], token]
-                self.llm.eval([token])
+                if generated < max_tokens:  # the last token's logits would never be read
+                    self.llm.eval([token])
         finally:
             if sampler is not None:
                 lib.llama_sampler_free(sampler)
@@ -268,6 +291,48 @@ class LlamaCppBackend:
         shared = min(shared, len(tokens) - 1)  # evaluate at least one token: fresh logits to sample from
         self.llm.n_tokens = shared  # Llama.eval drops the KV cache from n_tokens on
         return shared
+
+    def _fixed_prefix(self, chat: str, user: str, tokens: list[int]) -> list[int]:
+        """The tokens of the chat before `user`, when they tokenise the same on their own (else none)."""
+        start = chat.rfind(user)
+        if start <= 0:
+            return []
+        prefix = self.tokenize(chat[:start])
+        return prefix if prefix and tokens[: len(prefix)] == prefix and len(prefix) < len(tokens) else []
+
+    def _load_prefix(self, path: str, prefix: list[int]) -> bool:
+        """Restores the KV state saved for exactly `prefix` (a stale or foreign file is ignored)."""
+        if not os.path.exists(path):
+            return False
+        lib = self._lib
+        stored = (lib.llama_token * len(prefix))()
+        count = ctypes.c_size_t(0)
+        self.llm._ctx.kv_cache_seq_rm(-1, 0, -1)
+        self.llm.n_tokens = 0
+        read = lib.llama_state_seq_load_file(
+            self.llm._ctx.ctx, path.encode(), 0, stored, len(prefix), ctypes.byref(count)
+        )
+        if not read or count.value != len(prefix) or list(stored) != prefix:
+            self.llm._ctx.kv_cache_seq_rm(-1, 0, -1)
+            return False
+        self.llm.input_ids[: len(prefix)] = prefix
+        self.llm.n_tokens = len(prefix)
+        return True
+
+    def _save_prefix(self, path: str, prefix: list[int]) -> None:
+        """Writes the evaluated prefix's KV state; atomic, so a concurrent reader never sees half."""
+        temporary = f"{path}.{os.getpid()}.tmp"
+        tokens = (self._lib.llama_token * len(prefix))(*prefix)
+        try:
+            if self._lib.llama_state_seq_save_file(
+                self.llm._ctx.ctx, temporary.encode(), 0, tokens, len(prefix)
+            ):
+                os.replace(temporary, path)
+        except OSError:
+            pass  # a read-only or full cache dir only costs the next review the prefix's evaluation
+        finally:
+            if os.path.exists(temporary):
+                os.unlink(temporary)
 
     def _penalise(self, logits: Any, recent: list[int]) -> Any:
         """llama.cpp's repeat penalty: small models otherwise loop on one phrase under greedy decoding."""

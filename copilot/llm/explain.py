@@ -12,6 +12,7 @@ Any failure of the model leaves the deterministic review, labelled with the reas
 from __future__ import annotations
 
 import atexit
+import hashlib
 import json
 import re
 from collections.abc import Callable
@@ -32,7 +33,7 @@ from copilot.llm.schema import RISK_LEVELS, LLMAnswer, LLMReport, ReportRisk, Ri
 from copilot.models import VERDICT_RANK, Review
 
 ADVISORY = "llm:advisory"
-MAX_TOKENS = 160
+MAX_TOKENS = 128
 REQUEST_TIMEOUT_S = 120.0
 # The lowest risk_score each advisory level stands for (and the level a score stands for).
 LEVEL_FLOOR: dict[str, int] = {"low": 0, "medium": 30, "high": 60, "critical": 85}
@@ -146,6 +147,34 @@ def get_worker(load: dict[str, Any]) -> Any:
     return worker
 
 
+def prefix_cache_path(load: dict[str, Any]) -> str | None:
+    """Where the worker keeps the KV state of the fixed prompt prefix for this model and prompt.
+
+    The key is everything that changes those tensors: the model file's identity, the system prompt
+    (the chat template lives in the model file), the llama.cpp build and the context settings. The
+    worker also checks the stored tokens, so a stale file is ignored, never trusted.
+    """
+    if load.get("backend") != "llama-cpp":
+        return None
+    from importlib.metadata import PackageNotFoundError, version
+
+    from copilot.state.dirs import cache_dir
+
+    try:
+        model = Path(load["model_path"]).resolve()
+        stat = model.stat()
+        llama_version = version("llama_cpp_python")
+    except (OSError, PackageNotFoundError):
+        return None
+    key = json.dumps(
+        [str(model), stat.st_size, stat.st_mtime_ns, SYSTEM_PROMPT, llama_version]
+        + [load.get(name) for name in ("n_ctx", "n_gpu_layers")]
+    )
+    folder = cache_dir() / "kv-prefix"
+    folder.mkdir(exist_ok=True)
+    return str(folder / f"{hashlib.sha256(key.encode()).hexdigest()[:32]}.state")
+
+
 @atexit.register
 def close_workers() -> None:
     for worker in _workers.values():
@@ -171,6 +200,7 @@ def _explain_with_model(
             "user": user_prompt(facts.text(fact_budget(int(load.get("n_ctx", 2048))))),
             "grammar": answer_grammar(f.id for f in review.findings),
             "max_tokens": MAX_TOKENS,
+            "prefix_cache": prefix_cache_path(load),
         },
         timeout_s=REQUEST_TIMEOUT_S,
         on_message=(lambda message: stream.feed(message.get("text", ""))) if stream else None,

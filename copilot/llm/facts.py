@@ -15,6 +15,10 @@ from typing import Any
 from copilot.models import DecodedCall, Review
 
 _HEX = re.compile(r"^0x[0-9a-fA-F]*$")
+_ADDRESS = re.compile(r"0x[0-9a-fA-F]{40}(?![0-9a-fA-F])")
+# A raw integer longer than this costs the model a token per digit and says nothing its display
+# ("unlimited USDC", "1,000 DAI") does not.
+MAX_RAW_DIGITS = 20
 _NUMBER = re.compile(r"^-?\d+(\.\d+)?$")
 # Chat-template control tokens of common model families, and our own fence markers: untrusted text
 # must not be able to open a new turn or close its fence.
@@ -55,7 +59,7 @@ class ReviewFacts:
         findings and verdict at the end."""
         full = "\n".join(self.lines)
         if len(full) <= max_chars:
-            return full
+            return shorten_repeated_addresses(full)
         tail_start = next(
             (i for i, line in enumerate(self.lines) if line.startswith("- findings")), len(self.lines)
         )
@@ -68,7 +72,24 @@ class ReviewFacts:
             head.append(line)
             budget -= len(line) + 1
         skipped = tail_start - len(head)
-        return "\n".join([*head, f"- ({skipped} more decoded lines not shown)", *tail])
+        return shorten_repeated_addresses(
+            "\n".join([*head, f"- ({skipped} more decoded lines not shown)", *tail])
+        )
+
+
+def shorten_repeated_addresses(text: str) -> str:
+    """Every address after its first mention as 0x1234…abcd: a full one costs the model ~40 tokens,
+    and the grounding check accepts the short form of an address the facts name in full."""
+    seen: set[str] = set()
+
+    def shorten(match: re.Match[str]) -> str:
+        address = match.group(0)
+        if address.lower() in seen:
+            return f"{address[:6]}…{address[-4:]}"
+        seen.add(address.lower())
+        return address
+
+    return _ADDRESS.sub(shorten, text)
 
 
 def sanitise(text: str) -> str:
@@ -154,17 +175,22 @@ def _call_facts(facts: ReviewFacts, call: DecodedCall) -> None:
     facts.lines.append(line)
     if call.contract or call.to:
         facts.key("contract", call.contract or call.to)
+    shown: set[str] = set()
     for param in call.params:
+        shown.update(str(v).lower() for v in (param.value, param.display) if v is not None)
         if param.display is not None:
             # Displays are built from token metadata, which the token's creator chose: fenced too.
-            text = (
-                f"{_untrusted(facts, f'parameter {param.name}', param.display)} (raw {_plain(param.value)})"
-            )
+            text = _untrusted(facts, f"parameter {param.name}", param.display)
+            raw = _plain(param.value)
+            if len(raw) <= MAX_RAW_DIGITS:
+                text += f" (raw {raw})"
         else:
             text = _value(facts, f"parameter {param.name}", param.value)
         facts.lines.append(f"  - {param.name} ({param.type}): {text}")
         _key_param(facts, call, param.name, param.value, param.display)
     for display in call.fields:
+        if str(display.value).lower() in shown:
+            continue  # an ERC-7730 field that repeats a parameter above
         facts.lines.append(
             f"  - {sanitise(display.label)}: {_untrusted(facts, display.label, display.value)}"
         )

@@ -16,9 +16,11 @@ from collections.abc import Iterable
 
 from copilot.llm.schema import NEW_CONCERN, RISK_LEVELS
 
-MAX_STEPS = 3
+MAX_STEPS = 2
 MAX_RISKS = 3
-MAX_QUESTIONS = 2
+MAX_QUESTIONS = 1
+# A small model that misses the full stop otherwise runs on until the token limit cuts the answer.
+MAX_SENTENCE_CHARS = 120
 
 
 def _literal(text: str) -> str:
@@ -31,8 +33,7 @@ def _alternatives(values: Iterable[str]) -> str:
 
 
 def _list(item: str, max_items: int, *, allow_empty: bool) -> str:
-    rest = f'(", " {item})' + "{0," + str(max_items - 1) + "}"
-    body = f"{item} {rest}"
+    body = item if max_items == 1 else f'{item} (", " {item})' + "{0," + str(max_items - 1) + "}"
     return f'"[" ({body})? "]"' if allow_empty else f'"[" {body} "]"'
 
 
@@ -62,10 +63,11 @@ def answer_grammar(finding_ids: Iterable[str]) -> str:
             f'risk ::= {_literal("{" + chr(34) + "finding" + chr(34) + ": ")} finding {_literal(", " + chr(34) + "text" + chr(34) + ": ")} text "}}"',
             f"finding ::= {_alternatives(ids)}",
             f"level ::= {_alternatives(RISK_LEVELS)}",
-            # Printable text without quotes, backslashes or control characters: nothing to unescape.
+            # Printable text without quotes, backslashes or control characters: nothing to unescape;
+            # no brackets either, so the model cannot echo JSON or the <untrusted> fences into prose.
             'text ::= "\\"" sentence "\\""',
             # One sentence, ended by . ! or ?; a dot followed by a character ("1.5", "e.g.") goes on.
-            'sentence ::= (char | "." [0-9a-z])+ [.!?]',
-            'char ::= [^"\\\\\\x00-\\x1f.!?]',
+            'sentence ::= (char | "." [0-9a-z]){1,' + str(MAX_SENTENCE_CHARS) + "} [.!?]",
+            'char ::= [^"\\\\\\x00-\\x1f.!?<>{}]',
         ]
     )

@@ -5,7 +5,8 @@ reads one JSON object per line and writes one per line. It knows nothing of keys
 the user's files: it gets facts in, text out.
 
 Requests:  {"type": "load", "backend": "llama-cpp"|"fake", ...settings}
-           {"type": "generate", "system": ..., "user": ..., "grammar": ..., "max_tokens": N}
+           {"type": "generate", "system": ..., "user": ..., "grammar": ..., "max_tokens": N,
+            "prefix_cache": path|null}  (a file for the KV state of the prompt before `user`)
            {"type": "probe", "connect": [host, port]} | {"type": "probe", "read": path}
            {"type": "self_check"}
 Replies:   {"type": "ready"|"token"|"done"|"probe"|"self_check"|"error", ...}
@@ -106,6 +107,7 @@ def serve(stdin: IO[str], stdout: IO[str]) -> None:
                     request["user"],
                     grammar=request.get("grammar"),
                     max_tokens=int(request["max_tokens"]),
+                    prefix_cache=request.get("prefix_cache"),
                     on_token=lambda piece: _send(stdout, {"type": "token", "text": piece}),
                 )
                 _send(
