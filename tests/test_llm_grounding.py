@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from llmhelpers import SPENDER, USDC, approval_review, typed_data_review
 
-from copilot.llm.facts import collect_facts
+from copilot.llm.facts import collect_facts, shorten_addresses
 from copilot.llm.grounding import FactIndex, GroundingCheck, split_sentences, ungrounded_terms
 
 FACTS = FactIndex(
@@ -74,3 +74,14 @@ def test_huge_requests_are_cut_in_the_middle_keeping_findings_and_verdict() -> N
     assert "more decoded lines not shown" in text
     assert text.splitlines()[-1].startswith("- policy verdict: confirm")
     assert "approval.unlimited (high)" in text
+
+
+def test_prompt_facts_shorten_repeated_addresses_but_never_lookalikes() -> None:
+    real = "0x4CD7B9999999999999999999999999999991c2D3"
+    spoof = "0x4cd7000000000000000000000000000000A1c2D3"
+    other = "0x9D3e1b5aC2F84e7b60d9C51fA3be0C27d4e6A8F1"
+    mine = "0x8ba1f109551bD432803012645Ac136ddd64DBA72"
+    text = shorten_addresses(f"{mine} {real} {spoof} {real} {other} {other}", {mine})
+    assert text == f"0x8ba1…BA72 {real} {spoof} {real} {other} 0x9D3e…A8F1"
+    # the model's short form of a fact it read in full is grounded
+    assert ungrounded_terms("The spender 0x9D3e…A8F1 can spend it.", FactIndex(other)) == []

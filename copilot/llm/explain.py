@@ -298,7 +298,7 @@ def salvage_answer(text: str) -> LLMAnswer | None:
 
 def ground_answer(answer: LLMAnswer, review: Review, facts: ReviewFacts, model_name: str) -> LLMReport:
     """The answer with every ungrounded sentence dropped, and the tally."""
-    check = GroundingCheck(facts.text() + "\n" + review.explanation)
+    check = GroundingCheck(facts.full_text() + "\n" + review.explanation)
     summary = check.filter_text(answer.summary)
     steps = [step for step in answer.what_happens if check.keep(step)]
     finding_ids = {f.id for f in review.findings}

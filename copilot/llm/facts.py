@@ -47,6 +47,9 @@ class ReviewFacts:
     lines: list[str] = field(default_factory=list)
     untrusted: list[Untrusted] = field(default_factory=list)
     key_facts: dict[str, list[str]] = field(default_factory=dict)  # role -> values the user must hear
+    # Addresses the model reads only as 0x1234…abcd: the user's own account and labelled contracts,
+    # whose label says more than 40 hex digits (~40 tokens each).
+    short: set[str] = field(default_factory=set)
 
     def key(self, role: str, value: str | None) -> None:
         if value:
@@ -59,7 +62,7 @@ class ReviewFacts:
         findings and verdict at the end."""
         full = "\n".join(self.lines)
         if len(full) <= max_chars:
-            return shorten_repeated_addresses(full)
+            return shorten_addresses(full, self.short)
         tail_start = next(
             (i for i, line in enumerate(self.lines) if line.startswith("- findings")), len(self.lines)
         )
@@ -72,24 +75,37 @@ class ReviewFacts:
             head.append(line)
             budget -= len(line) + 1
         skipped = tail_start - len(head)
-        return shorten_repeated_addresses(
-            "\n".join([*head, f"- ({skipped} more decoded lines not shown)", *tail])
+        return shorten_addresses(
+            "\n".join([*head, f"- ({skipped} more decoded lines not shown)", *tail]), self.short
         )
 
+    def full_text(self) -> str:
+        """Every fact, addresses in full: what the grounding check compares the answer against."""
+        return "\n".join(self.lines)
 
-def shorten_repeated_addresses(text: str) -> str:
-    """Every address after its first mention as 0x1234…abcd: a full one costs the model ~40 tokens,
-    and the grounding check accepts the short form of an address the facts name in full."""
-    seen: set[str] = set()
+
+def shorten_addresses(text: str, always: set[str]) -> str:
+    """`always` and every address after its first mention as 0x1234…abcd: a full one costs the model
+    ~40 tokens, and the grounding check accepts the short form of an address the facts name in full."""
+    seen = {address.lower() for address in always}
+    forms: dict[str, set[str]] = {}
+    for address in {*_ADDRESS.findall(text), *always}:
+        forms.setdefault(_short(address).lower(), set()).add(address.lower())
+    # Lookalikes (address poisoning) share the short form: those stay in full, every time.
+    lookalikes = {address for group in forms.values() if len(group) > 1 for address in group}
 
     def shorten(match: re.Match[str]) -> str:
         address = match.group(0)
-        if address.lower() in seen:
-            return f"{address[:6]}…{address[-4:]}"
+        if address.lower() in seen and address.lower() not in lookalikes:
+            return _short(address)
         seen.add(address.lower())
         return address
 
     return _ADDRESS.sub(shorten, text)
+
+
+def _short(address: str) -> str:
+    return f"{address[:6]}…{address[-4:]}"
 
 
 def sanitise(text: str) -> str:
@@ -124,6 +140,7 @@ def collect_facts(review: Review) -> ReviewFacts:
     if tx is not None:
         if tx.sender:
             facts.lines.append(f"- from (your account): {tx.sender}")
+            facts.short.add(tx.sender)
         facts.lines.append(f"- value sent: {_ether(tx.value)} ETH")
         for index, auth in enumerate(tx.authorization_list):
             label = f" ({auth.delegate_label})" if auth.delegate_label else ""
@@ -175,6 +192,8 @@ def _call_facts(facts: ReviewFacts, call: DecodedCall) -> None:
     facts.lines.append(line)
     if call.contract or call.to:
         facts.key("contract", call.contract or call.to)
+    if call.contract and call.to:
+        facts.short.add(call.to)
     shown: set[str] = set()
     for param in call.params:
         shown.update(str(v).lower() for v in (param.value, param.display) if v is not None)
@@ -216,6 +235,8 @@ def _typed_data_facts(facts: ReviewFacts, typed: dict[str, Any]) -> None:
             f"- verifying contract: {typed['verifying_contract']}{f' ({label})' if label else ''}"
         )
         facts.key("contract", label or typed["verifying_contract"])
+        if label:
+            facts.short.add(typed["verifying_contract"])
     for key, value in typed.get("domain", {}).items():
         if key != "verifyingContract":
             facts.lines.append(f"- domain {key}: {_value(facts, f'domain {key}', value)}")
