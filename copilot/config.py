@@ -16,7 +16,7 @@ from __future__ import annotations
 import tomllib
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from copilot.errors import ConfigError
 from copilot.state.dirs import config_dir
@@ -25,9 +25,9 @@ from copilot.state.dirs import config_dir
 class ModelSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
     path: str | None = None
-    n_ctx: int = 2048
-    threads: int | None = None
-    n_gpu_layers: int = 0
+    n_ctx: int = Field(2048, ge=512, le=1 << 20)  # below 512 the review's facts cannot fit
+    threads: int | None = Field(None, ge=1)
+    n_gpu_layers: int = Field(0, ge=-1)  # -1: offload every layer
 
 
 class ReviewSettings(BaseModel):
@@ -54,9 +54,11 @@ def load_config(path: Path | None = None) -> Config:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: {exc}", "fix the TOML syntax") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read ({exc})", "make it a readable UTF-8 TOML file") from None
     try:
         return Config.model_validate(data)
     except ValidationError as exc:
         err = exc.errors()[0]
         where = ".".join(str(p) for p in err["loc"])
-        raise ConfigError(f"{path}: {where}: {err['msg']}", "see `txcopilot --help` for the config keys") from None
+        raise ConfigError(f"{path}: {where}: {err['msg']}", "the keys are listed in the README, section Configuration") from None
