@@ -4,8 +4,9 @@ Every ratio compares two things measured in the same run on the same model and p
 - the sandboxed worker against plain llama-cpp-python (`create_completion`, in process);
 - grammar-constrained output (our lean grammar, lazily checked) against plain generation, and the
   naive `LlamaGrammar.from_json_schema` through `create_completion` for reference;
-- time to first token; time to a complete review with explanation, cold (new worker: what one
-  `txcopilot review` pays) and warm (reused worker and KV prefix: what `audit` and `serve` pay).
+- time to first token; time to a complete review with explanation, cold (new worker that restores
+  the saved prompt prefix from the cache dir: what one `txcopilot review` pays) and warm (reused
+  worker and KV cache: what `audit` and `serve` pay).
 """
 
 from __future__ import annotations
