@@ -127,9 +127,10 @@ code{font-size:12px}.muted{color:#6b7280}.chart text{font-size:11px;fill:#374151
 """
 
 _JS = """
-document.querySelectorAll('table.sortable th').forEach(function(th, col){
+document.querySelectorAll('table.sortable th').forEach(function(th){
   th.addEventListener('click', function(){
-    var body = th.closest('table').tBodies[0], rows = Array.prototype.slice.call(body.rows);
+    // The column within th's own table: the page holds several tables of different widths.
+    var col = th.cellIndex, body = th.closest('table').tBodies[0], rows = Array.prototype.slice.call(body.rows);
     var dir = th.dataset.dir === 'asc' ? -1 : 1; th.dataset.dir = dir === 1 ? 'asc' : 'desc';
     rows.sort(function(a, b){
       var x = a.cells[col].dataset.sort || a.cells[col].textContent, y = b.cells[col].dataset.sort || b.cells[col].textContent;
