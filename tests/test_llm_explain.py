@@ -165,3 +165,23 @@ def test_prefix_cache_key_changes_with_the_model_file_and_the_prompt(
         len({first, changed_model, changed_prompt, explain.prefix_cache_path({**load, "n_ctx": 4096})}) == 4
     )
     assert explain.prefix_cache_path({"backend": "fake"}) is None
+
+
+def test_a_wrong_model_summary_never_replaces_the_deterministic_explanation_as_the_headline() -> None:
+    # The 135M model has reversed approvals: "SPENDER lets you ..." with the operator's role swapped.
+    wrong = answer(f"{SPENDER} approves you to spend its USDC.", steps=["Nothing leaves your wallet."])
+    review = approval_review()
+    out = enrich_review(review, Options(), backend_override=fake(wrong))
+    assert out.explanation_source == "llm" and out.llm is not None
+    paragraphs = out.explanation.split("\n\n")
+    assert paragraphs[0] == review.explanation
+    assert paragraphs[1] == explain.ADVISORY_HEADING and "advisory" in paragraphs[1]
+    assert paragraphs[2] == f"{SPENDER} approves you to spend its USDC."
+
+
+def test_human_view_names_both_sources_when_the_model_contributed(capsys: pytest.CaptureFixture[str]) -> None:
+    from copilot.cli.review import render
+
+    out = enrich_review(approval_review(), Options(), backend_override=fake(answer("You approve unlimited USDC.")))
+    render(out)
+    assert "Explanation (deterministic + local model)" in capsys.readouterr().out

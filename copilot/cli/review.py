@@ -157,7 +157,7 @@ def render(result: Review) -> None:
         out.print(table)
     else:
         out.print(Text("No findings."))
-    source = "local LLM" if result.explanation_source == "llm" else "deterministic"
+    source = "deterministic + local model" if result.explanation_source == "llm" else "deterministic"
     out.print(Panel(Text(result.explanation), title=Text(f"Explanation ({source})"), title_align="left"))
     if result.explanation_note:
         out.print(Text(result.explanation_note, style="dim"))

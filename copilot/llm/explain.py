@@ -339,20 +339,25 @@ def _apply_advisory(review: Review, report: LLMReport) -> None:
         review.decided_by = ADVISORY
 
 
+ADVISORY_HEADING = "The local model's advisory take (checked against the facts; it may still be wrong):"
+
+
 def compose_explanation(report: LLMReport, review: Review) -> str:
-    """The model's grounded text; the deterministic explanation fills in for anything dropped."""
-    parts = [report.summary] if report.summary else []
+    """The deterministic explanation first, always; then the model's grounded text, labelled advisory.
+
+    A small model can misread a request (reverse who approves whom, drop the operator), so its text
+    never replaces the checked explanation: it only adds to it.
+    """
+    advisory = [report.summary] if report.summary else []
     if report.what_happens:
-        parts.append("What happens:\n" + "\n".join(f"- {step}" for step in report.what_happens))
+        advisory.append("What happens:\n" + "\n".join(f"- {step}" for step in report.what_happens))
     if report.risks:
-        parts.append(
+        advisory.append(
             "Risks:\n"
             + "\n".join(f"- [{risk.finding or 'new concern'}] {risk.text}" for risk in report.risks)
         )
     if report.questions:
-        parts.append("Ask yourself:\n" + "\n".join(f"- {q}" for q in report.questions))
-    if report.grounding.dropped or not report.summary:
-        parts.append(f"Checked facts: {review.explanation}")
-    elif any(f.id == INJECTION_ID for f in review.findings):
-        parts.insert(0, injection_warning(review))
-    return "\n\n".join(parts)
+        advisory.append("Ask yourself:\n" + "\n".join(f"- {q}" for q in report.questions))
+    if not advisory:
+        return review.explanation
+    return "\n\n".join([review.explanation, ADVISORY_HEADING, *advisory])
