@@ -167,7 +167,9 @@ def collect_facts(review: Review) -> ReviewFacts:
         facts.lines.append("- findings of the deterministic checks:")
         for finding in review.findings:
             facts.lines.append(
-                f"  - {finding.id} ({finding.severity.value}): {sanitise(finding.title)}; {sanitise(finding.evidence)}"
+                # Titles come from the catalogue or the user's policy; evidence quotes the request
+                # (token symbols, ERC-7730 texts, the injected phrase itself): fenced as untrusted.
+                f"  - {finding.id} ({finding.severity.value}): {sanitise(finding.title)}; {fence(finding.evidence)}"
             )
     else:
         facts.lines.append("- findings of the deterministic checks: none")
