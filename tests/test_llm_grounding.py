@@ -47,15 +47,14 @@ def test_sentence_split_keeps_decimals_together() -> None:
     assert split_sentences("You send 1.5 ETH. Then it goes!") == ["You send 1.5 ETH.", "Then it goes!"]
 
 
-def test_facts_hold_the_key_facts_and_no_secrets() -> None:
+def test_facts_hold_the_key_facts() -> None:
     facts = collect_facts(approval_review())
     assert facts.key_facts["spender"] == [SPENDER]
     assert facts.key_facts["amount"] == ["unlimited USDC"]
     assert facts.key_facts["token"] == ["USD Coin"]
     text = facts.text()
     assert SPENDER in text and "approval.unlimited" in text and "policy verdict: confirm" in text
-    for secret in ("keystore", "TXCOPILOT_HOME", "private", "password"):
-        assert secret.lower() not in text.lower()
+    # No secrets in the prompt: tests/test_llm_secrets.py checks what a real `sign` sends the model.
 
 
 def test_typed_data_strings_are_untrusted_but_addresses_and_numbers_are_plain() -> None:
