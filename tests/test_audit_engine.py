@@ -16,6 +16,7 @@ from copilot.audit.narrative import ExplanationCache, explain_flagged, shape_key
 from copilot.audit.report import AuditReport, TxItem
 from copilot.audit.synthetic import USER as SYNTHETIC_USER
 from copilot.audit.synthetic import generate
+from copilot.errors import InputError
 from copilot.resources import fixtures_dir
 
 AUDIT = fixtures_dir() / "audit"
@@ -109,10 +110,27 @@ def test_raw_transactions_are_decoded_and_their_sender_recovered() -> None:
     assert report.reviewed == 3
 
 
-def test_raw_transactions_of_another_account_are_not_reviewed() -> None:
-    report = audit_file(AUDIT / "raw.txt", AuditSettings(address="0x" + "11" * 20))
-    assert report.reviewed == 0 and report.approvals == []
-    assert any("sent by other accounts" in note for note in report.notes)
+def test_raw_transactions_of_another_account_are_not_reviewed(tmp_path: Path) -> None:
+    from eth_account import Account
+
+    # anvil's second well-known test key: a stranger sends USDC an approve of its own
+    stranger = Account.from_key("0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d")
+    signed = stranger.sign_transaction({
+        "chainId": 1, "nonce": 0, "gas": 100_000, "maxFeePerGas": 10**10, "maxPriorityFeePerGas": 10**9,
+        "to": "0xA0b86991c6218b36c1d19D4a2e9Eb0cE3606eB48", "value": 0,
+        "data": "0x095ea7b3" + UNKNOWN[2:].rjust(64, "0") + "f" * 64,
+    })
+    history = tmp_path / "raw.txt"
+    history.write_text((AUDIT / "raw.txt").read_text() + "0x" + signed.raw_transaction.hex().removeprefix("0x") + "\n")
+    report = audit_file(history, AuditSettings(address=USER))
+    assert report.reviewed == 3 and report.transactions == 4
+    assert any("1 raw transactions were sent by other accounts" in note for note in report.notes)
+    assert report.warnings and report.warnings[0].startswith("1 of 4 rows do not involve")
+
+
+def test_a_history_in_which_no_row_involves_the_address_is_refused() -> None:
+    with pytest.raises(InputError, match="none of the 3 rows"):
+        audit_file(AUDIT / "raw.txt", AuditSettings(address="0x" + "11" * 20))
 
 
 def test_etherscan_transactions_csv() -> None:

@@ -10,9 +10,12 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
 from copilot.audit.render import to_html
 from copilot.audit.report import AuditReport
+from copilot.cli.main import cli
+from copilot.resources import fixtures_dir
 
 # A fake DOM just big enough for the report's sorting script: two sortable tables of different widths.
 _FAKE_DOM = """
@@ -62,3 +65,55 @@ def test_sorting_a_later_table_sorts_by_that_tables_own_column(tmp_path: Path) -
     done = subprocess.run(["node", str(program)], capture_output=True, text=True, timeout=30)
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout.strip().splitlines()[-1]) == ["10", "20", "30"]
+
+
+# --------------------------------------------------------------------------- the wrong wallet or file
+
+HISTORY = fixtures_dir() / "audit" / "history.jsonl"
+USER = "0xf39fd6e51aad88f6f4ce6ab8827279cfffb92266"
+
+
+def run(*args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(cli, ["audit", *args])
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_an_address_in_no_row_is_refused_instead_of_an_all_clear() -> None:
+    code, out, err = run("--address", "0x000000000000000000000000000000000000dEaD", "--file", str(HISTORY), "--no-llm")
+    assert code == 2 and out == ""
+    assert len(err.strip().splitlines()) == 1 and "none of the 7 rows" in err and "--address" in err
+
+
+def test_rows_of_other_wallets_are_a_loud_warning_in_every_format(tmp_path: Path) -> None:
+    rows = HISTORY.read_text().splitlines()[:2]
+    stranger = json.loads(rows[1])
+    stranger["from"] = "0x" + "22" * 20
+    history = tmp_path / "mixed.jsonl"
+    history.write_text(rows[0] + "\n" + json.dumps(stranger) + "\n")
+    code, out, _ = run("--address", USER, "--file", str(history), "--json", "--no-llm")
+    assert code == 0
+    assert json.loads(out)["warnings"] == [
+        "1 of 2 rows do not involve 0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266 (neither sent by nor to it): "
+        "is this the right wallet's history?"
+    ]
+    _, text, _ = run("--address", USER, "--file", str(history), "--no-llm")
+    assert "WARNING 1 of 2 rows do not involve" in text
+    _, md, _ = run("--address", USER, "--file", str(history), "--format", "md", "--no-llm")
+    assert "## Warnings" in md and "1 of 2 rows do not involve" in md
+    _, html, _ = run("--address", USER, "--file", str(history), "--format", "html", "--no-llm")
+    assert "id='warnings'" in html and "1 of 2 rows do not involve" in html
+
+
+def test_a_full_history_of_the_wallet_has_no_warning() -> None:
+    code, out, _ = run("--address", USER, "--file", str(HISTORY), "--json", "--no-llm")
+    assert code == 0 and json.loads(out)["warnings"] == []
+
+
+@pytest.mark.parametrize("address", [USER, USER.upper().replace("0X", "0x"), "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266"])
+def test_lowercase_uppercase_and_valid_checksums_are_accepted(address: str) -> None:
+    assert run("--address", address, "--file", str(HISTORY), "--json", "--no-llm")[0] == 0
+
+
+def test_a_mixed_case_address_with_a_bad_checksum_is_refused() -> None:
+    code, _, err = run("--address", "0xF39fd6e51aad88F6F4ce6aB8827279cffFb92266", "--file", str(HISTORY), "--no-llm")
+    assert code == 2 and len(err.strip().splitlines()) == 1 and "EIP-55 checksum" in err

@@ -155,7 +155,9 @@ def process_rows(rows: Iterable[Row], job: AuditJob, reviewer: Any) -> dict[str,
             continue
         if isinstance(row, TokenTransfer):
             counts["token_transfers"] += 1
-            events.extend(events_from_token_row(row))
+            row_events = events_from_token_row(row)
+            counts["involving"] += _involves(job.address, row.sender, row.to, row_events)
+            events.extend(row_events)
             continue
         counts["transactions"] += 1
         outcome: dict[str, Any] | None = None
@@ -178,7 +180,9 @@ def process_rows(rows: Iterable[Row], job: AuditJob, reviewer: Any) -> dict[str,
                     flagged.append(outcome)
         if not row.has_input:
             counts["no_calldata"] += 1
-        events.extend(events_from_tx(row))
+        row_events = events_from_tx(row)
+        counts["involving"] += _involves(job.address, row.sender, row.to, row_events)
+        events.extend(row_events)
         if row.timestamp is not None:
             day = days.setdefault(row.timestamp // DAY, [0, 0, 0, 0])
             day[0] += 1
@@ -195,6 +199,11 @@ def process_rows(rows: Iterable[Row], job: AuditJob, reviewer: Any) -> dict[str,
         "findings": dict(finding_counts),
         "days": {str(k): v for k, v in days.items()},
     }
+
+
+def _involves(address: str, sender: str | None, to: str | None, events: list[Event]) -> bool:
+    """Whether a row concerns the audited wallet: sent by or to it, or one of its logs names it."""
+    return address in (sender, to) or any(address in (e.owner, e.counterparty) for e in events)
 
 
 def _reason(exc: Exception) -> str:

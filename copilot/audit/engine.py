@@ -64,9 +64,19 @@ class AuditSettings:
     llm_backend: dict[str, Any] | None = None  # copilot.llm's backend_override (tests: a fake model)
 
     def __post_init__(self) -> None:
-        text = self.address.strip().lower()
+        given = self.address.strip()
+        text = given.lower()
         if len(text) != 42 or not text.startswith("0x") or any(c not in "0123456789abcdef" for c in text[2:]):
             raise InputError(f"--address {self.address!r} is not a 20-byte 0x address", "pass the wallet's address")
+        digits = given[2:]
+        if digits != digits.lower() and digits != digits.upper():
+            from copilot.policy.addresses import to_checksum
+
+            if to_checksum(text) != "0x" + digits:
+                raise InputError(
+                    f"--address {given}: bad EIP-55 checksum (mixed case that does not match), likely a typo",
+                    "copy the address again, or give it all in lowercase",
+                )
         self.address = text
 
 
@@ -87,6 +97,11 @@ def audit_file(path: Path, settings: AuditSettings, progress: Progress | None = 
     plan = plan_chunks(path, settings.chunk_bytes) if settings.chunk_bytes else plan_chunks(path)
     report = _audit(_Source(str(path), plan.format.value, plan, plan.read_path), settings, progress)
     finish_spool(plan)
+    if report.rows - report.bad_rows > 0 and report.rows_involving == 0:
+        raise InputError(
+            f"none of the {report.rows - report.bad_rows} rows in {path} involves {report.address}",
+            "check --address and --file: an audit of the wrong wallet would report a false all-clear",
+        )
     return report
 
 
@@ -354,6 +369,12 @@ def _assemble(
     flagged.sort(key=lambda t: (-t.risk_score, t.line))
     counts = totals.counts
     notes = _notes(counts, source, settings)
+    good_rows = counts.get("transactions", 0) + counts.get("token_transfers", 0)
+    involving = counts.get("involving", 0)
+    warnings = [
+        f"{good_rows - involving} of {good_rows} rows do not involve {knowledge.checksum(settings.address)} "
+        "(neither sent by nor to it): is this the right wallet's history?"
+    ] if involving < good_rows else []
     return AuditReport(
         address=knowledge.checksum(settings.address),
         source=source.description,
@@ -375,6 +396,8 @@ def _assemble(
         revoke_plan=[RevokeItem(**entry) for entry in plan],
         timeline=_timeline(totals.days, open_by_day),
         notes=notes,
+        warnings=warnings,
+        rows_involving=involving,
         chunks=len(results),
         chunks_reused=cache.reused if cache else 0,
     )

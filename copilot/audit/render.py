@@ -63,6 +63,8 @@ def to_markdown(report: AuditReport) -> str:
                f"generated {_date(report.generated_at)} UTC.")
     out.append("")
     out += [f"- {_md_cell(line)}" for line in headline(report)]
+    if report.warnings:
+        out += ["", "## Warnings", ""] + [f"- **{_md_cell(w)}**" for w in report.warnings]
     if report.narrative:
         out += ["", "## Summary", "", _md_cell(report.narrative), "", f"_{_md_cell(narrative_byline(report))}_"]
     elif report.narrative_note:
@@ -211,6 +213,9 @@ def to_html(report: AuditReport) -> str:
     ]
     h += [f"<li>{escape(line)}</li>" for line in headline(report)]
     h.append("</ul>")
+    if report.warnings:
+        h.append("<h2>Warnings</h2><ul id='warnings'>"
+                 + "".join(f"<li><strong>{escape(w)}</strong></li>" for w in report.warnings) + "</ul>")
     if report.narrative:
         h.append(f"<h2>Summary</h2><p id='narrative'>{escape(report.narrative)}</p>"
                  f"<p class='muted'>{escape(narrative_byline(report))}</p>")

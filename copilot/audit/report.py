@@ -114,6 +114,8 @@ class AuditReport(Model):
     revoke_plan: list[RevokeItem]
     timeline: list[TimelinePoint]
     notes: list[str]
+    warnings: list[str] = Field(default_factory=list)  # things that make the report untrustworthy as an all-clear
+    rows_involving: int = 0  # rows sent by or to the audited address, or whose logs name it
     narrative: str | None = None  # the local model's summary (advisory, grounded), when one ran
     narrative_note: str | None = None  # why there is no narrative
     narrative_info: NarrativeInfo | None = None

@@ -196,6 +196,8 @@ def _print_summary(report: AuditReport) -> None:
     out.print(f"[bold]Wallet audit[/bold] {report.address}  ({e(report.source)}, policy {e(report.policy)})")
     for line in headline(report):
         out.print(f"  • {e(line)}")
+    for warning in report.warnings:
+        out.print(f"[bold red]WARNING[/bold red] {e(warning)}")
     if report.narrative:
         out.print(f"[bold]Summary[/bold] {e(report.narrative)}")
         out.print(f"  [dim]{e(narrative_byline(report))}[/dim]")
