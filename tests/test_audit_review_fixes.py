@@ -52,7 +52,7 @@ def _report(**overrides: object) -> AuditReport:
         finding_counts={}, approvals=[], poisoning=[], flagged=[], revoke_plan=[], timeline=[], notes=[],
     )
     base.update(overrides)
-    return AuditReport(**base)  # type: ignore[arg-type]
+    return AuditReport.model_validate(base)
 
 
 @pytest.mark.skipif(shutil.which("node") is None, reason="needs node to run the report's script")
@@ -117,3 +117,21 @@ def test_lowercase_uppercase_and_valid_checksums_are_accepted(address: str) -> N
 def test_a_mixed_case_address_with_a_bad_checksum_is_refused() -> None:
     code, _, err = run("--address", "0xF39fd6e51aad88F6F4ce6aB8827279cffFb92266", "--file", str(HISTORY), "--no-llm")
     assert code == 2 and len(err.strip().splitlines()) == 1 and "EIP-55 checksum" in err
+
+
+# --------------------------------------------------------------------------- conflicting flags
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--rpc", "http://127.0.0.1:1", "--from-block", "10", "--to-block", "5"], "--from-block 10 is after --to-block 5"),
+    (["--file", str(HISTORY), "--from-block", "10"], "do not apply to --file"),
+    (["--file", str(HISTORY), "--to-block", "10"], "do not apply to --file"),
+    (["--file", str(HISTORY), "--format", "md", "--json"], "--json conflicts with --format md"),
+])
+def test_conflicting_flags_are_one_line_usage_errors(args: list[str], message: str) -> None:
+    code, out, err = run("--address", USER, "--no-llm", *args)
+    assert code == 2 and out == "" and len(err.strip().splitlines()) == 1 and message in err
+
+
+def test_json_with_format_json_is_not_a_conflict() -> None:
+    assert run("--address", USER, "--file", str(HISTORY), "--format", "json", "--json", "--no-llm")[0] == 0

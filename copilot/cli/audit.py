@@ -87,6 +87,7 @@ def audit(
 
     if file is None and rpc is None:
         raise InputError("nothing to audit", "pass --file HISTORY or --rpc URL (your own node)")
+    _refuse_conflicts(file, from_block, to_block, fmt, as_json)
     if as_json:
         fmt = "json"
     elif fmt == "text" and out is not None:  # --out audit.html: the extension names the format
@@ -118,6 +119,22 @@ def audit(
     if revoke_out is not None:
         _write_revokes(revoke_out, report)
     _emit(report, fmt, out)
+
+
+def _refuse_conflicts(file: Path | None, from_block: int, to_block: int | None, fmt: str, as_json: bool) -> None:
+    """A flag that would be silently ignored is a usage error: the user meant something else."""
+    from click.core import ParameterSource
+
+    from copilot.errors import InputError
+
+    given = click.get_current_context().get_parameter_source
+    if file is not None and (given("from_block") != ParameterSource.DEFAULT or to_block is not None):
+        raise InputError("--from-block/--to-block scan the node; they do not apply to --file",
+                         "drop them, or drop --file to scan --rpc")
+    if to_block is not None and from_block > to_block:
+        raise InputError(f"--from-block {from_block} is after --to-block {to_block}", "swap them")
+    if as_json and given("fmt") != ParameterSource.DEFAULT and fmt != "json":
+        raise InputError(f"--json conflicts with --format {fmt}", "use one of them")
 
 
 def _narrate(report: AuditReport, settings: AuditSettings) -> None:
