@@ -110,18 +110,15 @@ def test_no_llm_gives_no_narrative_and_says_so() -> None:
     assert "note: no narrative: --no-llm" in text.stdout
 
 
-def test_a_missing_model_gives_no_narrative_and_the_reason(tmp_path: Path) -> None:
+def test_a_missing_model_named_with_model_is_one_line_and_exit_4(tmp_path: Path) -> None:
     missing = tmp_path / "gone.gguf"
     result = CliRunner().invoke(
         cli, ["audit", "--address", USER, "--file", str(HISTORY), "--model", str(missing), "--json"]
     )
-    assert result.exit_code == 0, result.output
-    report = json.loads(result.stdout)
-    assert report["narrative"] is None
-    assert report["narrative_note"].startswith("no narrative: model file not found") and "gone.gguf" in report[
-        "narrative_note"
-    ]
-    assert report["explanation_note"].startswith("no model explanations")
+    assert result.exit_code == 4
+    assert result.stdout == ""
+    assert "model file not found" in result.stderr and "gone.gguf" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
 
 
 @pytest.mark.model

@@ -87,6 +87,10 @@ def audit(
 
     if file is None and rpc is None:
         raise InputError("nothing to audit", "pass --file HISTORY or --rpc URL (your own node)")
+    if model and not no_llm:
+        from copilot.llm.discovery import require_model_file
+
+        require_model_file(model)  # a --model that is not there: one line, exit 4, before the batch
     _refuse_conflicts(file, from_block, to_block, fmt, as_json)
     if as_json:
         fmt = "json"

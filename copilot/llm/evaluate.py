@@ -12,6 +12,7 @@ import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from copilot.llm.facts import collect_facts
@@ -96,18 +97,25 @@ def score_case(name: str, deterministic: Review, explained: Review, seconds: flo
     return result
 
 
-def run_eval(
-    model: str | None, *, limit: int | None = None, progress: Callable[[str], None] | None = None
-) -> EvalReport:
-    from copilot.llm.discovery import resolve_model
-    from copilot.llm.explain import enrich_review
-    from copilot.risk.corpus import load_cases, review_case
+def eval_model(model: str | None) -> Path:
+    """The model `eval` runs: `model`, else the configured one; a missing or damaged file is one line, exit 4."""
+    from copilot.errors import EnvironmentProblem
+    from copilot.llm.discovery import gguf_metadata, resolve_model
 
     path, why = resolve_model(model)
     if path is None:
-        from copilot.errors import EnvironmentProblem
-
         raise EnvironmentProblem(why, "pass --model PATH or run ./setup.sh")
+    gguf_metadata(path)  # a damaged file is one line and exit 4, not "completed 0"
+    return path
+
+
+def run_eval(
+    path: Path, *, limit: int | None = None, progress: Callable[[str], None] | None = None
+) -> EvalReport:
+    """`path`'s explanations of the labelled corpus, scored (check it with eval_model first)."""
+    from copilot.llm.explain import enrich_review
+    from copilot.risk.corpus import load_cases, review_case
+
     options = _Options(model=str(path))
     report = EvalReport(model=path.name)
     for case in load_cases()[:limit]:

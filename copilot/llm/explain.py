@@ -74,6 +74,8 @@ def enrich_review(review: Review, options: Any, *, backend_override: dict[str, A
             getattr(options, "model", None), backend_override, getattr(options, "model_settings", None)
         )
     except CopilotError as exc:
+        if getattr(options, "model", None):
+            raise  # a model the user named must be usable: one line, exit 4, not a quiet fallback
         review.explanation_note = f"deterministic explanation: {exc.one_line()}"
         return review
     if load is None:

@@ -89,7 +89,7 @@ def narrate_audit(
     """The model's grounded summary of `facts`.
 
     Raises a CopilotError saying why when there is no model (EnvironmentProblem), the configured
-    file is missing (ConfigError) or the worker fails (WorkerError). `backend_override` replaces the
+    file is missing (ModelFileMissing) or the worker fails (WorkerError). `backend_override` replaces the
     model with a worker-side fake (tests).
     """
     from copilot.llm.explain import get_worker
