@@ -185,3 +185,11 @@ def test_human_view_names_both_sources_when_the_model_contributed(capsys: pytest
     out = enrich_review(approval_review(), Options(), backend_override=fake(answer("You approve unlimited USDC.")))
     render(out)
     assert "Explanation (deterministic + local model)" in capsys.readouterr().out
+
+
+def test_a_summary_longer_than_two_sentences_is_cut_to_two() -> None:
+    reply = answer("You send 50 USDC. It goes to one address. You pay gas. It cannot be undone.")
+    out = enrich_review(transfer_review(), Options(), backend_override=fake(reply))
+    assert out.llm is not None
+    assert out.llm.summary == "You send 50 USDC. It goes to one address."
+    assert "You pay gas." not in out.explanation

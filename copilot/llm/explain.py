@@ -25,7 +25,7 @@ from copilot.config import ModelSettings
 from copilot.errors import CopilotError
 from copilot.llm.facts import ReviewFacts, collect_facts
 from copilot.llm.grammar import answer_grammar
-from copilot.llm.grounding import GroundingCheck
+from copilot.llm.grounding import GroundingCheck, split_sentences
 from copilot.llm.injection import FINDING_ID as INJECTION_ID
 from copilot.llm.injection import injection_findings
 from copilot.llm.prompt import SYSTEM_PROMPT, user_prompt
@@ -34,6 +34,7 @@ from copilot.models import VERDICT_RANK, Review
 
 ADVISORY = "llm:advisory"
 MAX_TOKENS = 128
+MAX_SUMMARY_SENTENCES = 2
 REQUEST_TIMEOUT_S = 120.0
 # The lowest risk_score each advisory level stands for (and the level a score stands for).
 LEVEL_FLOOR: dict[str, int] = {"low": 0, "medium": 30, "high": 60, "critical": 85}
@@ -301,7 +302,8 @@ def salvage_answer(text: str) -> LLMAnswer | None:
 def ground_answer(answer: LLMAnswer, review: Review, facts: ReviewFacts, model_name: str) -> LLMReport:
     """The answer with every ungrounded sentence dropped, and the tally."""
     check = GroundingCheck(facts.full_text() + "\n" + review.explanation)
-    summary = check.filter_text(answer.summary)
+    # The schema's summary is 1 to 2 sentences: the grammar caps it, a backend without one may not.
+    summary = check.filter_text(" ".join(split_sentences(answer.summary)[:MAX_SUMMARY_SENTENCES]))
     steps = [step for step in answer.what_happens if check.keep(step)]
     finding_ids = {f.id for f in review.findings}
     risks = [
