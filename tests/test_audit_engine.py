@@ -280,10 +280,11 @@ def test_exposure_is_valued_with_the_users_price_table() -> None:
     prices_path().write_text('USDC = 1\n"0xA0b86991c6218b36c1D19D4a2e9Eb0cE3606eB48" = 0.999\n')
     report = audit_file(AUDIT / "history.jsonl", AuditSettings(address=USER, chain_id=1))
     exact = next(a for a in report.approvals if a.spender.lower() == ROUTER)
-    assert exact.exposure == 100 * 10**6 and exact.exposure_display == "100 USDC"
+    assert exact.exposure == 100 * 10**6 and exact.exposure_display == "up to 100 USDC (balance unknown)"
     assert exact.exposure_usd == pytest.approx(99.9)  # the address entry wins over the symbol
     unlimited = next(a for a in report.approvals if a.spender.lower() == UNKNOWN)
     assert unlimited.exposure is None and unlimited.exposure_usd is None  # no balance known offline
+    assert unlimited.exposure_display == "unlimited USDC (balance unknown)"
 
 
 def test_a_row_the_decoder_rejects_is_skipped_with_its_line_and_reason(tmp_path: Path) -> None:

@@ -135,3 +135,52 @@ def test_conflicting_flags_are_one_line_usage_errors(args: list[str], message: s
 
 def test_json_with_format_json_is_not_a_conflict() -> None:
     assert run("--address", USER, "--file", str(HISTORY), "--format", "json", "--json", "--no-llm")[0] == 0
+
+
+# --------------------------------------------------------------------------- exposure ranking and display
+
+DAI = "0x6b175474e89094c44da98b954eedeac495271d0f"
+USDC = "0xa0b86991c6218b36c1d19d4a2e9eb0ce3606eb48"
+ROUTER = "0x68b3465833fb72a70ecdf485e0e4c7bd8665fc45"
+
+
+def _approve_row(number: int, token: str, amount: int, spender: str = ROUTER) -> str:
+    data = "0x095ea7b3" + spender[2:].rjust(64, "0") + format(amount, "064x")
+    return json.dumps({
+        "hash": "0x" + format(number, "064x"), "blockNumber": hex(20_000_000 + number), "transactionIndex": "0x0",
+        "timestamp": 1717200000 + number * 3600, "from": USER, "to": token, "value": "0x0", "input": data,
+        "chainId": "0x1",
+    })
+
+
+def _audit_approvals(tmp_path: Path, rows: list[str]) -> list[dict[str, object]]:
+    history = tmp_path / "approvals.jsonl"
+    history.write_text("\n".join(rows) + "\n")
+    code, out, err = run("--address", USER, "--file", str(history), "--json", "--no-llm", "--no-cache")
+    assert code == 0, err
+    approvals: list[dict[str, object]] = json.loads(out)["approvals"]
+    return approvals
+
+
+def test_exposure_ranks_by_token_amount_not_raw_units_across_tokens(tmp_path: Path) -> None:
+    approvals = _audit_approvals(tmp_path, [
+        _approve_row(1, DAI, 10**18),  # 1 DAI: 1e18 base units
+        _approve_row(2, USDC, 10**12),  # 1,000,000 USDC: 1e12 base units
+        _approve_row(3, DAI, 2**256 - 1, spender="0x" + "ab" * 20),  # unlimited, but a risky unknown spender
+        _approve_row(4, USDC, 2**256 - 1, spender="0x1111111254eeb25477b68fb85ed929f73a960582"),  # unlimited, 1inch
+    ])
+    ranked = [(a["token_symbol"], a["exposure_display"]) for a in approvals]
+    assert ranked == [
+        ("DAI", "unlimited DAI (balance unknown)"),  # risky first
+        ("USDC", "unlimited USDC (balance unknown)"),
+        ("USDC", "up to 1,000,000 USDC (balance unknown)"),
+        ("DAI", "up to 1 DAI (balance unknown)"),
+    ]
+
+
+def test_html_sorts_amounts_in_token_units(tmp_path: Path) -> None:
+    history = tmp_path / "approvals.jsonl"
+    history.write_text(_approve_row(1, DAI, 10**18) + "\n" + _approve_row(2, USDC, 10**12) + "\n")
+    code, html, _ = run("--address", USER, "--file", str(history), "--format", "html", "--no-llm")
+    assert code == 0
+    assert "data-sort='1'>up to 1 DAI" in html and "data-sort='1000000'>up to 1,000,000 USDC" in html

@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Protocol
@@ -358,7 +359,7 @@ def _assemble(
     approvals = [
         item for g in grants if (item := _approval_item(g, grants_state.get(id(g)), book, knowledge)) is not None
     ]
-    approvals.sort(key=lambda a: (not a.risky, -(a.exposure_usd or 0), -_exposure_rank(a)))
+    approvals.sort(key=_exposure_rank)
 
     hits = find_poisoning(events, settings.address, knowledge.token_decimals, knowledge.book.keys() | knowledge.trusted)
     poisoning = [PoisoningItem(**{name: getattr(h, name) for name in PoisoningItem.model_fields}) for h in hits]
@@ -466,8 +467,15 @@ def _tx_item(outcome: dict[str, Any]) -> TxItem:
     )
 
 
-def _exposure_rank(item: ApprovalItem) -> float:
-    return float(item.exposure or 0) if item.exposure is not None else float("inf") if item.unlimited else 0.0
+def _exposure_rank(item: ApprovalItem) -> tuple[bool, bool, float, bool, bool, Decimal]:
+    """Sort key: risky first; then by USD where the price table knows the token; then unbounded exposure
+    (unlimited, balance unknown); then by amount in token units. Raw units of different tokens are never
+    compared (1 DAI is 1e18 units, 1,000,000 USDC 1e12): tokens of unknown decimals come last."""
+    unbounded = item.exposure is None and item.unlimited
+    decimals_known = item.token_decimals is not None
+    units = Decimal(item.exposure or 0).scaleb(-(item.token_decimals or 0))
+    usd = item.exposure_usd
+    return (not item.risky, usd is None, -(usd or 0.0), not unbounded, not decimals_known, -units)
 
 
 def _approval_item(grant: Grant, on_chain: Any, book: ApprovalBook, knowledge: Any) -> ApprovalItem | None:
@@ -498,6 +506,7 @@ def _approval_item(grant: Grant, on_chain: Any, book: ApprovalBook, knowledge: A
         kind=grant.kind,
         token=knowledge.checksum(grant.token),
         token_symbol=symbol,
+        token_decimals=token.decimals if token else None,
         spender=knowledge.checksum(grant.spender),
         spender_label=knowledge.label(grant.spender),
         amount=amount,
@@ -513,11 +522,24 @@ def _approval_item(grant: Grant, on_chain: Any, book: ApprovalBook, knowledge: A
         balance=balance,
         balance_source=balance_source,
         exposure=exposure,
-        exposure_display=knowledge.format_amount(exposure, grant.token) if exposure is not None else None,
+        exposure_display=_exposure_display(grant, exposure, balance, unlimited, knowledge),
         exposure_usd=float(usd) if usd is not None else None,
         risky=bool(knowledge.risk_reasons(grant)),
         reasons=knowledge.risk_reasons(grant),
     )
+
+
+def _exposure_display(
+    grant: Grant, exposure: int | None, balance: int | None, unlimited: bool, knowledge: Any
+) -> str | None:
+    """Without a known balance the allowance is only an upper bound, finite or not: both say so."""
+    if grant.kind not in ("erc20", "permit2"):
+        return None
+    if balance is not None and exposure is not None:
+        return knowledge.format_amount(exposure, grant.token)
+    if unlimited:
+        return knowledge.format_amount(0, grant.token, unlimited=True) + " (balance unknown)"
+    return f"up to {knowledge.format_amount(exposure or 0, grant.token)} (balance unknown)"
 
 
 def _amount_display(grant: Grant, amount: int | None, unlimited: bool, knowledge: Any) -> str:

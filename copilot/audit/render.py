@@ -4,9 +4,10 @@ of JS for sorting; no external asset of any kind, so the file opens offline and 
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from decimal import Decimal
 from html import escape
 
-from copilot.audit.report import AuditReport, TimelinePoint
+from copilot.audit.report import ApprovalItem, AuditReport, TimelinePoint
 
 
 def _date(timestamp: int | None) -> str:
@@ -203,6 +204,13 @@ def _td(value: object, sort: object | None = None) -> str:
     return f"<td{attr}>{escape(str(value))}</td>"
 
 
+def _sort_units(raw: int | None, item: ApprovalItem) -> str:
+    """Sort value in token units, so that columns never compare raw units of tokens of different decimals."""
+    if raw is None:  # no amount (NFT approvals), or unlimited with the balance unknown
+        return "Infinity" if item.unlimited else "-1"
+    return format(Decimal(raw).scaleb(-(item.token_decimals or 0)).normalize(), "f")
+
+
 def to_html(report: AuditReport) -> str:
     h = [
         "<!doctype html><html lang='en'><head><meta charset='utf-8'>",
@@ -232,8 +240,8 @@ def to_html(report: AuditReport) -> str:
             spender = f"{a.spender_label} ({a.spender})" if a.spender_label else a.spender
             h.append(f"<tr class='{'risky' if a.risky else ''}'>" + "".join([
                 _td("yes" if a.risky else "", 1 if a.risky else 0), _td(a.kind), _td(a.token_symbol or a.token),
-                _td(spender), _td(a.amount_display, a.amount if a.amount is not None else ""),
-                _td(a.exposure_display or "-", a.exposure if a.exposure is not None else -1),
+                _td(spender), _td(a.amount_display, "Infinity" if a.unlimited else _sort_units(a.amount, a)),
+                _td(a.exposure_display or "-", _sort_units(a.exposure, a)),
                 _td(f"{a.exposure_usd:,.2f}" if a.exposure_usd is not None else "-",
                     a.exposure_usd if a.exposure_usd is not None else -1),
                 _td(_date(a.granted_at), a.granted_at or 0), _td("; ".join(a.reasons)),

@@ -18,6 +18,7 @@ class ApprovalItem(Model):
     kind: str  # erc20 | permit2 | nft | nft_operator
     token: str
     token_symbol: str | None = None
+    token_decimals: int | None = None  # from the registry or the node; None: unknown token
     spender: str  # spender, approved address or operator
     spender_label: str | None = None
     amount: BigInt | None = None  # allowance (erc20, permit2); None for NFT approvals
