@@ -184,3 +184,20 @@ def test_html_sorts_amounts_in_token_units(tmp_path: Path) -> None:
     code, html, _ = run("--address", USER, "--file", str(history), "--format", "html", "--no-llm")
     assert code == 0
     assert "data-sort='1'>up to 1 DAI" in html and "data-sort='1000000'>up to 1,000,000 USDC" in html
+
+
+# --------------------------------------------------------------------------- piping into `head`
+
+
+@pytest.mark.parametrize("fmt", ["text", "md"])
+def test_a_reader_that_stops_early_is_not_an_error(fmt: str) -> None:
+    import sys
+
+    command = [sys.executable, "-m", "copilot", "audit", "--address", USER, "--file", str(HISTORY), "--no-llm",
+               "--format", fmt]
+    # The reader is gone before the first write, as when `head` has read its lines and exited.
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert process.stdout is not None and process.stderr is not None
+    process.stdout.close()
+    err = process.stderr.read().decode()
+    assert process.wait(timeout=60) == 0 and err == ""

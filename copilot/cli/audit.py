@@ -38,6 +38,8 @@ class _RichProgress:
 
         from copilot.cli.output import err_console
 
+        if not err_console().is_terminal:  # piped or logged: a bar would only leave blank lines
+            return
         self._progress = Progress(
             TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
             TimeElapsedColumn(), console=err_console(), transient=True,

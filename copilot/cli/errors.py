@@ -20,11 +20,16 @@ def run_guarded(ctx: click.Context, invoke: Callable[[click.Context], Any]) -> A
         return invoke(ctx)
     except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
         raise
+    except SystemExit as exc:
+        if isinstance(exc.__context__, BrokenPipeError):  # rich's Console.on_broken_pipe exits with 1
+            sys.exit(ExitCode.OK)
+        raise
     except CopilotError as exc:
         _fail(f"error: {exc.one_line()}", exc.exit_code, debug)
     except KeyboardInterrupt:
         _fail("interrupted", ExitCode.INTERRUPTED, debug)
     except BrokenPipeError:
+        _silence_stdout()
         sys.exit(ExitCode.OK)
     except Exception as exc:
         _fail(
@@ -33,6 +38,16 @@ def run_guarded(ctx: click.Context, invoke: Callable[[click.Context], Any]) -> A
             ExitCode.INTERNAL,
             debug,
         )
+
+
+def _silence_stdout() -> None:
+    """The reader left (`| head`): point stdout at devnull so that the flush at exit does not fail again
+    (Python docs, "Note on SIGPIPE")."""
+    import os
+    from contextlib import suppress
+
+    with suppress(OSError, ValueError):  # ValueError: stdout replaced by something without a descriptor (tests)
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
 
 def _first_line(exc: BaseException) -> str:
