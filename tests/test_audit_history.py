@@ -86,7 +86,16 @@ def test_a_broken_json_array_keeps_the_elements_before_the_break(tmp_path: Path)
     rows = read_all(path)
     assert [type(r).__name__ for r in rows] == ["HistoryTx", "HistoryTx", "HistoryTx", "BadRow"]
     assert [r.line for r in rows] == [2, 3, 4, 5]
-    assert isinstance(rows[3], BadRow) and "invalid JSON" in rows[3].reason
+    assert isinstance(rows[3], BadRow) and rows[3].reason == "truncated JSON array at line 5: the last element is cut off"
+
+
+def test_a_json_array_broken_in_the_middle_says_invalid_json(tmp_path: Path) -> None:
+    good = json.dumps({"from": USER, "to": USER, "value": "0x1"})
+    path = tmp_path / "broken.json"
+    path.write_text("[\n" + good + ',\n{"from" "0x12"},\n' + good + "\n]\n")
+    rows = read_all(path)
+    assert [type(r).__name__ for r in rows] == ["HistoryTx", "BadRow"]
+    assert isinstance(rows[1], BadRow) and rows[1].line == 3 and rows[1].reason.startswith("invalid JSON")
 
 
 def test_chunking_keeps_every_line_once_and_numbers_them(tmp_path: Path) -> None:

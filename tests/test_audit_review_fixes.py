@@ -201,3 +201,35 @@ def test_a_reader_that_stops_early_is_not_an_error(fmt: str) -> None:
     process.stdout.close()
     err = process.stderr.read().decode()
     assert process.wait(timeout=60) == 0 and err == ""
+
+
+# --------------------------------------------------------------------------- readable bad-row reasons
+
+
+def _bad_rows(tmp_path: Path, text: str) -> list[tuple[int, str]]:
+    history = tmp_path / "history.json"
+    history.write_text(text)
+    code, out, err = run("--address", USER, "--file", str(history), "--json", "--no-llm")
+    assert code == 0, err
+    return [(b["line"], b["reason"]) for b in json.loads(out)["bad_row_details"]]
+
+
+def test_a_json_array_without_its_closing_bracket_says_truncated(tmp_path: Path) -> None:
+    assert _bad_rows(tmp_path, '[{"a":1}') == [
+        (1, "row has no 'from' field"), (1, "truncated JSON array at line 1: no closing ']'"),
+    ]
+
+
+def test_a_json_array_cut_inside_an_element_says_truncated(tmp_path: Path) -> None:
+    first = HISTORY.read_text().splitlines()[0]
+    assert _bad_rows(tmp_path, "[\n" + first + ",\n" + first[:50]) == [
+        (3, "truncated JSON array at line 3: the last element is cut off"),
+    ]
+
+
+def test_a_binary_file_is_named_as_such_without_echoing_garbage(tmp_path: Path) -> None:
+    blob = tmp_path / "wallet.db"
+    blob.write_bytes(bytes(range(256)) * 8)
+    code, _, err = run("--address", USER, "--file", str(blob), "--no-llm")
+    assert code == 2 and len(err.strip().splitlines()) == 1
+    assert "the file looks binary, not text" in err and "\\x" not in err and len(err) < 300

@@ -135,8 +135,11 @@ def detect_format(path: Path) -> HistoryFormat:
         return HistoryFormat.CSV_TOKEN
     if columns >= _NORMAL_CSV_COLUMNS or {"txhash", "from", "to"} <= columns:
         return HistoryFormat.CSV_NORMAL
+    sample = first_line[:40]
+    binary = any(c == "\ufffd" or not c.isprintable() for c in head[:512] if c not in "\r\n\t")
+    shown = "the file looks binary, not text" if binary else f"first line: {sample!r}"
     raise InputError(
-        f"{path}: unrecognised history format (first line: {first_line[:60]!r})",
+        f"{path}: unrecognised history format ({shown})",
         "give JSONL or a JSON array of transaction objects, raw transactions one per line, "
         "or an Etherscan CSV export",
     )
@@ -273,6 +276,8 @@ def _array_elements(path: Path) -> Iterator[tuple[int, str]]:
             if pos >= len(buffer):
                 buffer, pos = "", 0
                 if eof or not refill():
+                    if started:  # the file ended before the array's closing bracket
+                        yield line, json.dumps({BAD_ROW_MARKER: f"truncated JSON array at line {line}: no closing ']'"})
                     return
                 continue
             if buffer[pos] == "]":
@@ -282,7 +287,10 @@ def _array_elements(path: Path) -> Iterator[tuple[int, str]]:
             except json.JSONDecodeError as exc:
                 if not eof and refill():
                     continue
-                yield line, json.dumps({BAD_ROW_MARKER: f"invalid JSON: {exc.msg}"})
+                cut_off = not buffer.rstrip().endswith("]")  # the file ends before the array does
+                reason = (f"truncated JSON array at line {line}: the last element is cut off" if cut_off
+                          else f"invalid JSON: {exc.msg}")
+                yield line, json.dumps({BAD_ROW_MARKER: reason})
                 return
             yield line, json.dumps(obj, separators=(",", ":"))
             line += buffer.count("\n", pos, end)
@@ -341,6 +349,8 @@ def _safe(parser: Any, value: Any, line: int) -> Row:
 def _address(value: Any, what: str, *, optional: bool = False) -> str | None:
     if value in (None, "") and optional:
         return None
+    if value is None:
+        raise ValueError(f"row has no '{what}' field")
     if not isinstance(value, str):
         raise ValueError(f"{what}: expected an address, got {type(value).__name__}")
     text = value.strip().lower()
