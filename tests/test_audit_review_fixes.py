@@ -233,3 +233,22 @@ def test_a_binary_file_is_named_as_such_without_echoing_garbage(tmp_path: Path) 
     code, _, err = run("--address", USER, "--file", str(blob), "--no-llm")
     assert code == 2 and len(err.strip().splitlines()) == 1
     assert "the file looks binary, not text" in err and "\\x" not in err and len(err) < 300
+
+
+# --------------------------------------------------------------------------- CSV fields that span lines
+
+
+@pytest.mark.parametrize("chunk_bytes", [40, 300, 1 << 20])
+def test_a_quoted_csv_field_may_span_lines_at_any_chunk_size(tmp_path: Path, chunk_bytes: int) -> None:
+    from copilot.audit.history import BadRow, HistoryTx, plan_chunks, read_chunk
+
+    export = (fixtures_dir() / "audit" / "etherscan-transactions.csv").read_text().splitlines()
+    export[2] = export[2].replace('"Transfer"', '"Transfer\nto a ""friend""\n(memo)"')
+    path = tmp_path / "export.csv"
+    path.write_text("\n".join(export) + "\n")
+    plan = plan_chunks(path, chunk_bytes)
+    rows = [row for chunk in plan.chunks for row in read_chunk(path, plan.format, plan.header, chunk)]
+    assert len(rows) == len(export) - 1  # one row per record, the header aside
+    assert [r.line for r in rows][:4] == [2, 3, 6, 7]  # numbered by the line each record starts on
+    assert isinstance(rows[1], HistoryTx) and rows[1].to == "0x1234567890abcdef1234567890abcdef12345678"
+    assert [r.line for r in rows if isinstance(r, BadRow)] == [6]  # the fixture's own bad row, moved down 2 lines

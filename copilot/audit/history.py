@@ -169,12 +169,31 @@ def plan_chunks(path: Path, chunk_bytes: int = CHUNK_BYTES) -> ChunkPlan:
             first = handle.readline()
             digest.update(first)
             header = first.decode("utf-8", errors="replace").lstrip("\ufeff").rstrip("\r\n")
-        chunks = _line_chunks(handle, digest, chunk_bytes, first_line=2 if header is not None else 1)
+        chunks = _line_chunks(handle, digest, chunk_bytes, first_line=2 if header is not None else 1,
+                              quoted=header is not None)
     return ChunkPlan(fmt, digest.hexdigest(), chunks, header, path)
 
 
-def _line_chunks(handle: BinaryIO, digest: Any, chunk_bytes: int, first_line: int) -> list[Chunk]:
-    """Chunks of whole lines from the handle's position on (hashing what it reads into `digest`)."""
+def _record_end(data: bytes, quoted: bool) -> int:
+    """The last newline in `data` that ends a record (-1: none). With CSV quoting a newline inside a quoted
+    field does not: a newline ends a record only after an even number of quotes (an escaped "" counts
+    twice). `data` starts at a record boundary."""
+    if not quoted:
+        return data.rfind(b"\n")
+    quotes = data.count(b'"')
+    end = len(data)
+    while (cut := data.rfind(b"\n", 0, end)) >= 0:
+        quotes -= data.count(b'"', cut, end)
+        if quotes % 2 == 0:
+            return cut
+        end = cut
+    return -1
+
+
+def _line_chunks(
+    handle: BinaryIO, digest: Any, chunk_bytes: int, first_line: int, *, quoted: bool = False
+) -> list[Chunk]:
+    """Chunks of whole records from the handle's position on (hashing what it reads into `digest`)."""
     chunks: list[Chunk] = []
     offset = start = handle.tell()
     line_no = start_line = first_line
@@ -185,7 +204,7 @@ def _line_chunks(handle: BinaryIO, digest: Any, chunk_bytes: int, first_line: in
             break
         digest.update(block)
         data = carry + block
-        cut = data.rfind(b"\n")
+        cut = _record_end(data, quoted)
         if cut < 0:
             carry = data
             continue
@@ -304,10 +323,12 @@ def read_chunk(path: Path, plan_format: HistoryFormat, header: str | None, chunk
     with path.open("rb") as handle:
         handle.seek(chunk.start)
         data = handle.read(chunk.end - chunk.start).decode("utf-8", errors="replace")
+    if plan_format in (HistoryFormat.CSV_NORMAL, HistoryFormat.CSV_TOKEN):
+        yield from _csv_rows(data, plan_format, _csv_columns(header or ""), chunk.first_line)
+        return
     lines = data.split("\n")
     if lines and lines[-1] == "":
         lines.pop()
-    columns = _csv_columns(header) if header is not None else []
     for offset, text in enumerate(lines):
         line = chunk.lines[offset] if chunk.lines is not None else chunk.first_line + offset
         text = text.strip()
@@ -323,16 +344,30 @@ def read_chunk(path: Path, plan_format: HistoryFormat, header: str | None, chunk
                 yield BadRow(line, str(obj[BAD_ROW_MARKER]))
                 continue
             yield _safe(parse_tx_object, obj, line)
-        elif plan_format is HistoryFormat.RAW:
-            yield _safe(parse_raw_line, text, line)
         else:
-            cells = next(csv.reader(io.StringIO(text)), [])
-            if len(cells) < len(columns) - 1:  # trailing empty columns are often dropped
-                yield BadRow(line, f"expected {len(columns)} CSV columns, found {len(cells)}")
-                continue
-            row = {name: (cells[i].strip() if i < len(cells) else "") for i, name in enumerate(columns)}
-            parser = parse_token_csv_row if plan_format is HistoryFormat.CSV_TOKEN else parse_normal_csv_row
-            yield _safe(parser, row, line)
+            yield _safe(parse_raw_line, text, line)
+
+
+def _csv_rows(data: str, plan_format: HistoryFormat, columns: list[str], first_line: int) -> Iterator[Row]:
+    """CSV records, a quoted field may span lines; each row is numbered by the line it starts on."""
+    parser = parse_token_csv_row if plan_format is HistoryFormat.CSV_TOKEN else parse_normal_csv_row
+    reader = csv.reader(io.StringIO(data, newline=""))
+    while True:
+        line = first_line + reader.line_num
+        try:
+            cells = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            yield BadRow(line, f"invalid CSV: {exc}")
+            continue
+        if not any(cell.strip() for cell in cells):
+            continue
+        if len(cells) < len(columns) - 1:  # trailing empty columns are often dropped
+            yield BadRow(line, f"expected {len(columns)} CSV columns, found {len(cells)}")
+            continue
+        row = {name: (cells[i].strip() if i < len(cells) else "") for i, name in enumerate(columns)}
+        yield _safe(parser, row, line)
 
 
 def _safe(parser: Any, value: Any, line: int) -> Row:
