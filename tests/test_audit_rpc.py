@@ -59,6 +59,7 @@ def test_rpc_audit_finds_on_chain_approvals_and_checks_them_now(anvil: Any) -> N
     # revoked on chain after the scanned range: the current allowance() is 0, so it is not listed
     assert all(a["spender"] != LATER_REVOKED for a in report["approvals"])
     assert report["reviewed"] == 4  # the wallet's own four; the spender's transferFrom is not its decision
+    assert report["warnings"] == [] and report["rows_involving"] == report["rows"]  # a scan finds only its rows
 
 
 @pytest.mark.anvil
