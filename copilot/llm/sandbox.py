@@ -52,6 +52,11 @@ class SandboxPlan:
 _unshare_ok: tuple[bool, str] | None = None
 
 
+# A user namespace (root inside, the caller outside), a network namespace with only a downed loopback,
+# and a private mount namespace in which the data dirs are covered: the probe and the worker use the same.
+UNSHARE_FLAGS = ("--user", "--map-root-user", "--net", "--mount", "--")
+
+
 def namespaces_available() -> tuple[bool, str]:
     """Whether unprivileged user+network+mount namespaces work here (checked once per process)."""
     global _unshare_ok
@@ -64,11 +69,7 @@ def namespaces_available() -> tuple[bool, str]:
                 probe = subprocess.run(
                     [
                         unshare,
-                        "--user",
-                        "--map-root-user",
-                        "--net",
-                        "--mount",
-                        "--",
+                        *UNSHARE_FLAGS,
                         "/bin/sh",
                         "-c",
                         "mount -t tmpfs none /mnt 2>/dev/null || mount -t tmpfs none /tmp; exec unshare --user true",
@@ -151,11 +152,7 @@ def plan_sandbox(model_path: str | None, hidden_dirs: list[Path], *, gpu: bool) 
     kept = [str(d) for d in dict.fromkeys(p.resolve() for p in hidden_dirs if p.exists()) if d not in hide]
     command = [
         "unshare",
-        "--user",
-        "--map-root-user",
-        "--net",
-        "--mount",
-        "--",
+        *UNSHARE_FLAGS,
         "/bin/sh",
         "-c",
         _HIDE_SCRIPT,
