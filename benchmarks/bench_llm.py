@@ -19,9 +19,11 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-# The worker runs llama.cpp's OpenMP threads with a passive wait policy; the in-process peer gets the
-# same, so the comparison measures the worker and the grammar, not the wait policy.
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+# The worker picks llama.cpp's OpenMP wait policy from the machine's load; the in-process peer gets
+# the same, so the comparison measures the worker and the grammar, not the wait policy.
+from copilot.llm.sandbox import omp_wait_policy
+
+os.environ.setdefault("OMP_WAIT_POLICY", omp_wait_policy())
 
 
 def main() -> None:

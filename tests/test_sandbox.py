@@ -93,3 +93,13 @@ def test_missing_isolation_is_reported_not_hidden(monkeypatch: pytest.MonkeyPatc
         assert running.request({"type": "self_check"})["cwd_entries"] == 0
     finally:
         running.close()
+
+
+def test_openmp_threads_spin_on_an_idle_cpu_and_sleep_on_a_busy_one(monkeypatch: pytest.MonkeyPatch) -> None:
+    from copilot.llm import sandbox
+
+    monkeypatch.setattr(sandbox.os, "cpu_count", lambda: 2)
+    monkeypatch.setattr(sandbox.os, "getloadavg", lambda: (0.3, 0.3, 0.3))
+    assert sandbox.worker_environment()["OMP_WAIT_POLICY"] == "ACTIVE"
+    monkeypatch.setattr(sandbox.os, "getloadavg", lambda: (3.0, 3.0, 3.0))
+    assert sandbox.worker_environment()["OMP_WAIT_POLICY"] == "PASSIVE"
