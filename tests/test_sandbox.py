@@ -99,7 +99,21 @@ def test_openmp_threads_spin_on_an_idle_cpu_and_sleep_on_a_busy_one(monkeypatch:
     from copilot.llm import sandbox
 
     monkeypatch.setattr(sandbox.os, "cpu_count", lambda: 2)
-    monkeypatch.setattr(sandbox.os, "getloadavg", lambda: (0.3, 0.3, 0.3))
+    monkeypatch.setattr(sandbox, "other_runnable_processes", lambda: 0)
     assert sandbox.worker_environment()["OMP_WAIT_POLICY"] == "ACTIVE"
-    monkeypatch.setattr(sandbox.os, "getloadavg", lambda: (3.0, 3.0, 3.0))
+    monkeypatch.setattr(sandbox, "other_runnable_processes", lambda: 2)
     assert sandbox.worker_environment()["OMP_WAIT_POLICY"] == "PASSIVE"
+
+
+def test_runnable_processes_are_counted_from_procfs() -> None:
+    import subprocess
+    import sys
+
+    from copilot.llm.sandbox import other_runnable_processes
+
+    busy = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(3)]
+    try:
+        assert other_runnable_processes() >= 2
+    finally:
+        for process in busy:
+            process.kill()

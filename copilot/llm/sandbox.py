@@ -107,7 +107,22 @@ def omp_wait_policy() -> str:
     sleeping ones 35; with two other busy processes, spinning gives 21 and sleeping 39-52.
     """
     cores = os.cpu_count() or 1
-    return "PASSIVE" if os.getloadavg()[0] > 0.75 * cores else "ACTIVE"
+    return "PASSIVE" if other_runnable_processes() >= max(1, cores // 2) else "ACTIVE"
+
+
+def other_runnable_processes() -> float:
+    """Processes wanting a CPU right now besides this one: the median of a few instant samples of
+    /proc/loadavg's running count (the 1-minute load average lags, and counts our own past inference)."""
+    samples = []
+    for _ in range(5):
+        try:
+            with open("/proc/loadavg", encoding="ascii") as handle:
+                running = int(handle.read().split()[3].split("/")[0])
+        except (OSError, ValueError, IndexError):
+            return os.getloadavg()[0]  # no procfs (macOS): the 1-minute average will do
+        samples.append(running - 1)
+        time.sleep(0.005)
+    return sorted(samples)[len(samples) // 2]
 
 
 def plan_sandbox(model_path: str | None, hidden_dirs: list[Path], *, gpu: bool) -> SandboxPlan:
