@@ -21,9 +21,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 # The worker picks llama.cpp's OpenMP wait policy from the machine's load; the in-process peer gets
 # the same, so the comparison measures the worker and the grammar, not the wait policy.
-from copilot.llm.sandbox import omp_wait_policy
+from copilot.llm.sandbox import omp_environment
 
-os.environ.setdefault("OMP_WAIT_POLICY", omp_wait_policy())
+for _name, _value in omp_environment().items():
+    os.environ.setdefault(_name, _value)
 
 
 def main() -> None:

@@ -96,18 +96,22 @@ def worker_environment() -> dict[str, str]:
         "LANG": "C.UTF-8",
         "PYTHONDONTWRITEBYTECODE": "1",
         "PYTHONNOUSERSITE": "1",
-        "OMP_WAIT_POLICY": omp_wait_policy(),
+        **omp_environment(),
     }
 
 
-def omp_wait_policy() -> str:
+def omp_environment() -> dict[str, str]:
     """How llama.cpp's OpenMP threads wait between steps, chosen by how busy the CPU is now.
 
-    Measured on a 2-core VM with SmolLM2-135M: idle, spinning threads give 101-110 tok/s and
-    sleeping ones 35; with two other busy processes, spinning gives 21 and sleeping 39-52.
+    Measured on a 2-core VM with SmolLM2-135M: idle, threads that spin briefly give 101-110 tok/s and
+    sleeping ones 35; with two other busy processes, spinning gives 21 and sleeping 39-52. The spin is
+    kept short (not OMP_WAIT_POLICY=ACTIVE, which spins forever) so a worker kept between requests,
+    as the audit keeps it, leaves the CPU to the rest of the process.
     """
     cores = os.cpu_count() or 1
-    return "PASSIVE" if other_runnable_processes() >= max(1, cores // 2) else "ACTIVE"
+    if other_runnable_processes() >= max(1, cores // 2):
+        return {"OMP_WAIT_POLICY": "PASSIVE"}
+    return {"GOMP_SPINCOUNT": "1000"}
 
 
 def other_runnable_processes() -> float:
