@@ -58,6 +58,11 @@ def _md_cell(text: object) -> str:
     return escape(str(text), quote=False).replace("|", "\\|").replace("\n", " ")
 
 
+def _md_table(headers: list[str], rows: list[list[object]]) -> list[str]:
+    lines = ["| " + " | ".join(headers) + " |", "|" + " --- |" * len(headers)]
+    return lines + ["| " + " | ".join(_md_cell(cell) for cell in row) + " |" for row in rows]
+
+
 def to_markdown(report: AuditReport) -> str:
     out = [f"# Wallet audit: {report.address}", ""]
     out.append(f"Source: `{report.source}` ({report.format}); policy: {_md_cell(report.policy)}; "
@@ -72,34 +77,48 @@ def to_markdown(report: AuditReport) -> str:
         out += ["", f"_{_md_cell(report.narrative_note)}_"]
     out += ["", "## Open approvals", ""]
     if report.approvals:
-        out.append("| risky | kind | token | spender | amount | exposure | USD | granted | why |")
-        out.append("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
-        for a in report.approvals:
-            spender = f"{a.spender_label} ({_short(a.spender)})" if a.spender_label else a.spender
-            out.append("| " + " | ".join(_md_cell(c) for c in [
-                "yes" if a.risky else "", a.kind, a.token_symbol or a.token, spender, a.amount_display,
-                a.exposure_display or "-", f"{a.exposure_usd:,.2f}" if a.exposure_usd is not None else "-",
-                _date(a.granted_at), "; ".join(a.reasons)]) + " |")
+        out += _md_table(
+            ["risky", "kind", "token", "spender", "amount", "exposure", "USD", "granted", "why"],
+            [
+                [
+                    "yes" if a.risky else "", a.kind, a.token_symbol or a.token,
+                    f"{a.spender_label} ({_short(a.spender)})" if a.spender_label else a.spender,
+                    a.amount_display, a.exposure_display or "-",
+                    f"{a.exposure_usd:,.2f}" if a.exposure_usd is not None else "-",
+                    _date(a.granted_at), "; ".join(a.reasons),
+                ]
+                for a in report.approvals
+            ],
+        )
     else:
         out.append("None.")
     out += ["", "## Address poisoning", ""]
     if report.poisoning:
-        out.append("| what | date | lookalike | imitates | token | amount | tx |")
-        out.append("| --- | --- | --- | --- | --- | --- | --- |")
-        for p in report.poisoning:
-            what = "PAYMENT to lookalike" if p.kind == "payment" else "planted transfer"
-            out.append("| " + " | ".join(_md_cell(c) for c in [
-                what, _date(p.timestamp), p.lookalike, p.resembles, _short(p.token), p.amount, p.tx or f"line {p.line}"]) + " |")
+        out += _md_table(
+            ["what", "date", "lookalike", "imitates", "token", "amount", "tx"],
+            [
+                [
+                    "PAYMENT to lookalike" if p.kind == "payment" else "planted transfer",
+                    _date(p.timestamp), p.lookalike, p.resembles, _short(p.token), p.amount,
+                    p.tx or f"line {p.line}",
+                ]
+                for p in report.poisoning
+            ],
+        )
     else:
         out.append("None found.")
     out += ["", "## Transactions the policy would not allow", ""]
     if report.flagged:
-        out.append("| risk | verdict | date | to | function | findings | decided by | tx |")
-        out.append("| --- | --- | --- | --- | --- | --- | --- | --- |")
-        for t in report.flagged:
-            out.append("| " + " | ".join(_md_cell(c) for c in [
-                t.risk_score, t.verdict, _date(t.timestamp), t.contract or _short(t.to), t.function or "-",
-                ", ".join(f["id"] for f in t.findings), t.decided_by, t.hash or f"line {t.line}"]) + " |")
+        out += _md_table(
+            ["risk", "verdict", "date", "to", "function", "findings", "decided by", "tx"],
+            [
+                [
+                    t.risk_score, t.verdict, _date(t.timestamp), t.contract or _short(t.to), t.function or "-",
+                    ", ".join(f["id"] for f in t.findings), t.decided_by, t.hash or f"line {t.line}",
+                ]
+                for t in report.flagged
+            ],
+        )
         explained = {t.explanation for t in report.flagged if t.explanation}
         if explained:
             out += ["", "Model explanations (one per call shape, advisory):", ""]
