@@ -88,23 +88,30 @@ def erc20_approve(token: str, spender: str, amount: int, **kwargs: Any) -> Decod
     return tx_request(top, **kwargs)
 
 
+def typed_request(
+    message: dict[str, object], verifying_contract: str, primary: str, chain_id: int = 1, **domain: object
+) -> DecodedRequest:
+    """A decoded EIP-712 request as the decoder builds it (hashes are placeholders)."""
+    info = TypedDataInfo(
+        primary_type=primary,
+        domain={**domain, "chainId": chain_id, "verifyingContract": verifying_contract},
+        message=message,
+        domain_hash="0x" + "11" * 32,
+        message_hash="0x" + "22" * 32,
+        signing_hash="0x" + "33" * 32,
+        verifying_contract=verifying_contract,
+        chain_id=chain_id,
+    )
+    request = SigningRequest(kind=RequestKind.TYPED_DATA, typed_data={}, chain_id=chain_id, sender=USER)
+    return DecodedRequest(request=request, typed_data=info, payload_hash="0x" + "00" * 32)
+
+
 def typed_permit(token: str, spender: str, value: int, deadline: int, chain_id: int = 1) -> DecodedRequest:
-    message = {
+    message: dict[str, object] = {
         "owner": USER,
         "spender": spender,
         "value": str(value),
         "nonce": "0",
         "deadline": str(deadline),
     }
-    info = TypedDataInfo(
-        primary_type="Permit",
-        domain={"name": "Token", "chainId": chain_id, "verifyingContract": token},
-        message=message,
-        domain_hash="0x" + "11" * 32,
-        message_hash="0x" + "22" * 32,
-        signing_hash="0x" + "33" * 32,
-        verifying_contract=token,
-        chain_id=chain_id,
-    )
-    request = SigningRequest(kind=RequestKind.TYPED_DATA, typed_data={}, chain_id=chain_id, sender=USER)
-    return DecodedRequest(request=request, typed_data=info, payload_hash="0x" + "00" * 32)
+    return typed_request(message, token, "Permit", chain_id, name="Token")

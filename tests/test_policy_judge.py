@@ -23,18 +23,16 @@ from policyhelpers import (
     send_eth,
     tx_request,
     typed_permit,
+    typed_request,
 )
 
 from copilot.models import (
     ChainFacts,
     DecodedRequest,
     Finding,
-    RequestKind,
     ReviewContext,
     Severity,
-    SigningRequest,
     TokenMeta,
-    TypedDataInfo,
 )
 from copilot.policy import check_spend, effective_findings, judge, ledger_amounts, load_policy, spend_of
 from copilot.policy.judge import policy_hits
@@ -337,23 +335,6 @@ def test_judge_is_fast_enough_for_batch_audits() -> None:
     assert time.perf_counter() - start < 0.5  # well under the 2,000 reviews/s budget
 
 
-def _typed(
-    message: dict[str, object], verifying_contract: str, primary: str, chain_id: int = 1
-) -> DecodedRequest:
-    info = TypedDataInfo(
-        primary_type=primary,
-        domain={"chainId": chain_id, "verifyingContract": verifying_contract},
-        message=message,
-        domain_hash="0x" + "11" * 32,
-        message_hash="0x" + "22" * 32,
-        signing_hash="0x" + "33" * 32,
-        verifying_contract=verifying_contract,
-        chain_id=chain_id,
-    )
-    request = SigningRequest(kind=RequestKind.TYPED_DATA, typed_data={}, chain_id=chain_id, sender=USER)
-    return DecodedRequest(request=request, typed_data=info, payload_hash="0x" + "00" * 32)
-
-
 PERMIT2 = "0x000000000022D473030F116dDEE9F6B43aC78BA3"
 
 
@@ -364,7 +345,7 @@ def test_permit2_allowance_lifetime_and_amount(tmp_path: Path) -> None:
     def single(amount: int, expiration: int) -> DecodedRequest:
         details = {"token": USDC, "amount": str(amount), "expiration": str(expiration), "nonce": "0"}
         message = {"details": details, "spender": ROUTER, "sigDeadline": str(NOW + 1800)}
-        return _typed(message, PERMIT2, "PermitSingle")
+        return typed_request(message, PERMIT2, "PermitSingle")
 
     assert judge(single(50 * 10**6, NOW + 86400), [], policy, ctx).verdict == "allow"
     rules = {h.rule for h in policy_hits(single(2**160 - 1, NOW + 30 * 86400), policy, ctx)}
@@ -380,7 +361,7 @@ def test_dai_permit_without_expiry_is_forever(tmp_path: Path) -> None:
     policy = write_policy(tmp_path, "[approvals]\nmax_permit_days = 30\n")
     dai = "0x6B175474E89094C44Da98b954EedeAC495271d0F"
     message = {"holder": USER, "spender": ROUTER, "nonce": 0, "expiry": 0, "allowed": True}
-    decision = judge(_typed(message, dai, "Permit"), [], policy, context())
+    decision = judge(typed_request(message, dai, "Permit"), [], policy, context())
     assert decision.findings[0].id == "policy.permit_lifetime"
     assert "never expires" in decision.findings[0].evidence
 
@@ -403,7 +384,7 @@ def test_malformed_permit_fields_are_ignored_not_crashed_on(tmp_path: Path) -> N
         "details": [{"token": 12, "amount": "x", "expiration": None}, "junk"],
         "spender": ["not", "an", "address"],
     }
-    decision = judge(_typed(message, PERMIT2, "PermitBatch"), [], policy, context())
+    decision = judge(typed_request(message, PERMIT2, "PermitBatch"), [], policy, context())
     assert [f.id for f in decision.findings] == [
         "policy.permit_lifetime"
     ]  # no expiration readable: treated as never
