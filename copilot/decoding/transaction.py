@@ -55,16 +55,7 @@ _EIP1559_HEAD = (
     ("gas", "u64"),
 )
 _TYPED: dict[int, tuple[tuple[str, str], ...]] = {
-    1: (
-        ("chain_id", "u256"),
-        ("nonce", "u64"),
-        ("gas_price", "u256"),
-        ("gas", "u64"),
-        ("to", "to"),
-        ("value", "u256"),
-        ("data", "bytes"),
-        ("access_list", "access_list"),
-    ),
+    1: (("chain_id", "u256"), *_LEGACY, ("access_list", "access_list")),
     2: (*_EIP1559_HEAD, ("to", "to"), ("value", "u256"), ("data", "bytes"), ("access_list", "access_list")),
     3: (
         *_EIP1559_HEAD,
