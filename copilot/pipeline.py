@@ -37,9 +37,11 @@ def review_input(text: str, options: ReviewOptions) -> Review:
 
 def review_request(request: SigningRequest, options: ReviewOptions) -> Review:
     from copilot.decoding import decode
+    from copilot.llm.explain import prestart
     from copilot.policy import load_policy
     from copilot.state.context import build_context
 
+    prestart(options)  # the model loads in its worker while the request is decoded and checked
     decoded = decode(request)
     policy = load_policy(options.policy)
     context = build_context(policy, rpc=options.rpc, user=options.user, decoded=decoded, chain_id=options.chain_id)

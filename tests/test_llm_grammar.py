@@ -73,3 +73,27 @@ def test_a_value_cut_mid_sentence_keeps_its_complete_sentences() -> None:
     assert answer is not None and answer.summary == "You approve USDC."
     answer = salvage_answer('{"summary": "You approve USDC.", "what_happens": ["One. Two and')
     assert answer is not None and answer.what_happens == ["One."]
+
+
+def test_fact_terms_are_the_addresses_as_shown_and_amounts_with_their_unit() -> None:
+    from copilot.llm.grammar import fact_terms
+
+    facts = (
+        "- chain id: 1\n- from (your account): 0x8ba1…BA72\n"
+        "  - to (address): 0x4CD7B9999999999999999999999999999991c2D3\n"
+        "  - amount (uint256): <untrusted>5,000 USDC</untrusted> (raw 5000000000)\n"
+        "- value sent: 0.25 ETH\n- policy verdict: confirm, risk score 76/100"
+    )
+    assert fact_terms(facts) == [
+        "0x8ba1…BA72",
+        "0x4CD7B9999999999999999999999999999991c2D3",
+        "5,000 USDC",
+        "0.25 ETH",
+    ]  # no bare numbers: a chain id or a score is not an amount the model may write
+
+
+def test_grammar_fixes_the_finding_ids_of_the_risks_and_asks_one_question() -> None:
+    grammar = answer_grammar(["approval.unlimited", "address.first_interaction"], must_explain=["approval.unlimited"])
+    root = grammar.splitlines()[0]
+    assert '{\\"finding\\": \\"approval.unlimited\\", \\"text\\": ' in root
+    assert root.endswith('"[" text "]" "}"')  # questions: exactly one, never an empty list

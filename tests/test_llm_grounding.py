@@ -53,14 +53,15 @@ def test_facts_hold_the_key_facts() -> None:
     assert facts.key_facts["amount"] == ["unlimited USDC"]
     assert facts.key_facts["token"] == ["USD Coin"]
     text = facts.text()
-    assert SPENDER in text and "approval.unlimited" in text and "policy verdict: confirm" in text
+    assert "0x1111…1111" in text and "approval.unlimited" in text and "policy verdict: confirm" in text
+    assert SPENDER in facts.full_text()
     # No secrets in the prompt: tests/test_llm_secrets.py checks what a real `sign` sends the model.
 
 
 def test_typed_data_strings_are_untrusted_but_addresses_and_numbers_are_plain() -> None:
     facts = collect_facts(typed_data_review({"offerer": SPENDER, "name": "Cool Cat #7", "amount": "3"}))
     assert [u.where for u in facts.untrusted] == ["domain name", "EIP-712 field message.name"]
-    assert f"message.offerer: {SPENDER}" in facts.text()
+    assert "message.offerer: 0x1111…1111" in facts.text()
     assert "message.amount: 3" in facts.text()
 
 
@@ -75,12 +76,28 @@ def test_huge_requests_are_cut_in_the_middle_keeping_findings_and_verdict() -> N
     assert "approval.unlimited (high)" in text
 
 
-def test_prompt_facts_shorten_repeated_addresses_but_never_lookalikes() -> None:
+def test_prompt_facts_shorten_addresses_but_never_lookalikes() -> None:
     real = "0x4CD7B9999999999999999999999999999991c2D3"
     spoof = "0x4cd7000000000000000000000000000000A1c2D3"
     other = "0x9D3e1b5aC2F84e7b60d9C51fA3be0C27d4e6A8F1"
     mine = "0x8ba1f109551bD432803012645Ac136ddd64DBA72"
-    text = shorten_addresses(f"{mine} {real} {spoof} {real} {other} {other}", {mine})
-    assert text == f"0x8ba1…BA72 {real} {spoof} {real} {other} 0x9D3e…A8F1"
+    text = shorten_addresses(f"{mine} {real} {spoof} {real} {other} {other}")
+    assert text == f"0x8ba1…BA72 {real} {spoof} {real} 0x9D3e…A8F1 0x9D3e…A8F1"
     # the model's short form of a fact it read in full is grounded
     assert ungrounded_terms("The spender 0x9D3e…A8F1 can spend it.", FactIndex(other)) == []
+
+
+def test_finding_evidence_reaches_the_model_only_when_it_adds_a_fact() -> None:
+    review = approval_review()
+    known = "0x4Cd7B1e0a4d2E6F0D2B5c8f6A0D3E2b8F9A1C2D3"
+    review.findings.append(
+        review.findings[0].model_copy(
+            update={"id": "address.poisoning", "evidence": f"recipient looks like Alice {known}"}
+        )
+    )
+    facts = collect_facts(review)
+    prompt = facts.text()
+    # "approve lets 0x1111… spend an unlimited amount of USDC" repeats the call's lines: left out
+    assert "approval.unlimited (high): Unlimited token approval\n" in prompt
+    assert "approve lets" not in prompt and "approve lets" in facts.full_text()
+    assert "Alice 0x4Cd7…C2D3" in prompt  # a new address: kept, fenced as the request's text

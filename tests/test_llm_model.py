@@ -105,3 +105,49 @@ def test_sandboxed_worker_writes_and_reads_the_prefix_cache_across_workers() -> 
         counts.append(explain.get_worker(load).request(message)["cached_prompt_tokens"])
     explain.close_workers()
     assert counts[0] == 0 and counts[1] >= 100
+
+
+def _accepts(backend: LlamaCppBackend, grammar: str, text: str) -> bool:
+    """Whether `grammar` lets the model write `text` (as the start of its answer)."""
+    import llama_cpp
+
+    sampler = llama_cpp.llama_sampler_init_grammar(backend._vocab, grammar.encode(), b"root")
+    try:
+        for token in backend.tokenize(text):
+            if not backend._grammar_allows(sampler, token):
+                return False
+            llama_cpp.llama_sampler_accept(sampler, token)
+        return True
+    finally:
+        llama_cpp.llama_sampler_free(sampler)
+
+
+def test_the_grammar_lets_the_model_name_only_addresses_and_amounts_of_the_facts() -> None:
+    backend = LlamaCppBackend(BackendSettings(str(default_model()), n_ctx=512, threads=2))
+    facts = "- spender (address): 0x9D3e…A8F1\n- amount: <untrusted>5,000 USDC</untrusted>\n- chain id: 1"
+    grammar = answer_grammar(["approval.unlimited"], facts, must_explain=["approval.unlimited"])
+    start = '{"summary": "You let '
+    assert _accepts(backend, grammar, start + '0x9D3e…A8F1 take 5,000 USDC."')
+    assert not _accepts(backend, grammar, start + "0x9D3e…A8F2 take")  # a wrong address
+    assert not _accepts(backend, grammar, start + "0x4CD7B9E2D6F1A8C5 take")  # an invented one
+    assert not _accepts(backend, grammar, start + "them take 1 ETH")  # a number not in the facts
+    assert _accepts(backend, grammar, start + 'them take it.", "what_happens": ["It can."], "risks": [{"finding": "approval.unlimited"')
+    assert not _accepts(backend, grammar, start + 'them take it.", "what_happens": ["It can."], "risks": [{"finding": "new"')
+
+
+def test_text_the_grammar_forces_is_fast_forwarded_not_sampled() -> None:
+    from copilot.llm.explain import parse_answer, salvage_answer
+
+    backend = LlamaCppBackend(BackendSettings(str(default_model()), n_ctx=2048, threads=2))
+    facts = "- spender (address): 0x9D3e…A8F1\n- amount: unlimited USDC\n- findings: approval.unlimited (high)"
+    grammar = answer_grammar(["approval.unlimited"], facts, must_explain=["approval.unlimited"])
+    out = backend.generate(SYSTEM_PROMPT, user_prompt(facts), grammar=grammar, max_tokens=128)
+    answer = parse_answer(out.text) or salvage_answer(out.text)
+    assert answer is not None and out.text.startswith('{"summary": "You ')
+    # The keys, the fixed finding ID and the brackets came in batches: more tokens in the answer
+    # than the model sampled, and every one of them within the limit of sampled tokens.
+    assert out.extra["forced_tokens"] >= 20
+    assert len(backend.tokenize(out.text)) > out.generated_tokens
+    assert out.generated_tokens <= 128
+    if out.stopped_by == "eos":
+        assert answer.risks[0].finding == "approval.unlimited" and len(answer.questions) == 1

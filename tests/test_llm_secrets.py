@@ -56,7 +56,8 @@ def test_the_prompt_of_a_real_sign_holds_no_key_keystore_path_data_dir_or_passwo
     assert result.exit_code == 0, result.output
     generate = [m for m in sent if m.get("type") == "generate"]
     assert len(generate) == 1, "the model must have been asked"
-    assert ANVIL_ACCOUNTS[1][0].lower() in generate[0]["user"].lower()  # the facts did reach the model
+    recipient = ANVIL_ACCOUNTS[1][0]
+    assert f"{recipient[:6]}…{recipient[-4:]}" in generate[0]["user"]  # the facts did reach the model
     everything = json.dumps(sent).lower()
     key = SENDER_KEY.lower().removeprefix("0x")
     assert key not in everything and key[:16] not in everything

@@ -6,6 +6,11 @@ The llama-cpp backend runs its own decode loop instead of `create_chat_completio
   ask the grammar about that one token; only when the grammar rejects it is the grammar applied to
   the whole vocabulary. llama-cpp-python's sampler chain instead runs the grammar over all 49k
   candidate tokens at every step, which is what made constrained output 3x slower than plain;
+- text the grammar forces (JSON keys, a finding ID, the rest of an address once its first digits
+  are out) is not sampled token by token: it is found by asking the grammar which single character
+  may come next until more than one may, tokenised as text and evaluated in one batch with the
+  sampled token before it. A batch of 8 costs about what 3 single steps do on a 2-core CPU, and
+  those tokens do not count against `max_tokens`;
 - the KV cache is kept between requests and the longest common token prefix (the fixed system
   prompt) is not evaluated again;
 - across processes, the KV state of the fixed prefix (everything before the request's facts) is
@@ -36,6 +41,7 @@ class BackendSettings:
 
 REPEAT_WINDOW = 32
 TOP_CANDIDATES = 16
+MAX_FORCED_CHARS = 200
 
 
 @dataclass
@@ -167,6 +173,15 @@ class LlamaCppBackend:
         # Reused for every full-vocabulary grammar pass: one allocation per process.
         self._candidates = (llama_cpp.llama_token_data * self._n_vocab)()
         self._one = (llama_cpp.llama_token_data * 1)()
+        # Printable ASCII characters that are one token each: what the forced-text probe asks about.
+        self._char_tokens: dict[int, str] = {}
+        for code in range(0x20, 0x7F):
+            ids = self.tokenize(chr(code))
+            if len(ids) == 1:
+                self._char_tokens[ids[0]] = chr(code)
+        self._char_ids = list(self._char_tokens)
+        self._char_index = {char: index for index, char in enumerate(self._char_tokens.values())}
+        self._char_candidates = (llama_cpp.llama_token_data * len(self._char_ids))()
 
     def format_chat(self, system: str, user: str) -> str:
         messages = [{"role": "system", "content": system}, {"role": "user", "content": user}]
@@ -229,6 +244,7 @@ class LlamaCppBackend:
         decoder = codecs.getincrementaldecoder("utf-8")("replace")
         pieces: list[str] = []
         generated = 0
+        forced = 0
         first_token_s = 0.0
         stopped_by = "max_tokens"
         rejected = 0
@@ -252,7 +268,9 @@ class LlamaCppBackend:
                 if lib.llama_vocab_is_eog(self._vocab, token):
                     stopped_by = "eos"
                     break
-                piece = decoder.decode(self._piece(token))
+                batch = [token, *self._forced_tokens(sampler)] if sampler is not None else [token]
+                forced += len(batch) - 1
+                piece = "".join(decoder.decode(self._piece(t)) for t in batch)
                 if piece:
                     pieces.append(piece)
                     if on_token:
@@ -260,9 +278,11 @@ class LlamaCppBackend:
                 if sampler is not None and "}" in piece and self._grammar_allows(sampler, self._eos):
                     stopped_by = "eos"  # the grammar's object is closed: nothing but EOS can follow
                     break
-                recent = [*recent[-(REPEAT_WINDOW - 1) :], token]
+                recent = [*recent, *batch][-REPEAT_WINDOW:]
+                if self.llm.n_tokens + len(batch) >= self.settings.n_ctx:
+                    break  # the context is full: stopped as by the token limit
                 if generated < max_tokens:  # the last token's logits would never be read
-                    self.llm.eval([token])
+                    self.llm.eval(batch)
         finally:
             if sampler is not None:
                 lib.llama_sampler_free(sampler)
@@ -277,7 +297,7 @@ class LlamaCppBackend:
             first_token_s=first_token_s,
             total_s=time.perf_counter() - start,
             stopped_by=stopped_by,
-            extra={"grammar_rejections": rejected},
+            extra={"grammar_rejections": rejected, "forced_tokens": forced},
         )
 
     def _reuse_prefix(self, tokens: list[int]) -> int:
@@ -351,6 +371,43 @@ class LlamaCppBackend:
         array = lib.llama_token_data_array(data=self._one, size=1, selected=-1, sorted=False)
         lib.llama_sampler_apply(sampler, ctypes.byref(array))
         return bool(self._one[0].logit != float("-inf"))
+
+    def _forced_tokens(self, sampler: Any) -> list[int]:
+        """The tokens of the text the grammar forces next (none when the model has a choice),
+        already accepted by `sampler`."""
+        lib = self._lib
+        char = self._only_char(sampler)
+        if char is None:
+            return []
+        probe = lib.llama_sampler_clone(sampler)
+        text = ""
+        try:
+            while char is not None and len(text) < MAX_FORCED_CHARS:
+                text += char
+                lib.llama_sampler_accept(probe, self._char_ids[self._char_index[char]])
+                char = self._only_char(probe)
+        finally:
+            lib.llama_sampler_free(probe)
+        # A forced trailing space is left to the model: its next word's token carries one (" have").
+        tokens = self.tokenize(text.rstrip(" ")) if text.strip(" ") else []
+        for token in tokens:
+            lib.llama_sampler_accept(sampler, token)
+        return tokens
+
+    def _only_char(self, sampler: Any) -> str | None:
+        """The one printable character the grammar allows next, or None when it allows several
+        (or only something else: a multi-byte character, the end)."""
+        import numpy as np
+
+        view = np.ctypeslib.as_array(self._char_candidates)
+        view["id"] = self._char_ids
+        view["logit"] = 1.0
+        array = self._lib.llama_token_data_array(
+            data=self._char_candidates, size=len(self._char_ids), selected=-1, sorted=False
+        )
+        self._lib.llama_sampler_apply(sampler, ctypes.byref(array))
+        allowed = np.flatnonzero(view["logit"] != -np.inf)
+        return self._char_tokens[self._char_ids[allowed[0]]] if len(allowed) == 1 else None
 
     def _best_allowed(self, sampler: Any, logits: Any) -> int:
         """The best token the grammar allows: the model's top candidates first, then the whole vocabulary.

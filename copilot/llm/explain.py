@@ -84,8 +84,19 @@ def enrich_review(review: Review, options: Any, *, backend_override: dict[str, A
         return review
     on_token: Callable[[str], None] | None = getattr(options, "on_token", None)
     try:
-        return _explain_with_model(review, facts, load, model_name, on_token)
+        worker = get_worker(load)
     except CopilotError as exc:
+        if getattr(options, "model", None):  # the user's own choice fails loudly (exit 4)
+            if "Failed to load model" in exc.message:
+                from copilot.llm.discovery import unloadable
+
+                raise unloadable(Path(load.get("model_path", model_name))) from exc
+            raise
+        review.explanation_note = f"deterministic explanation: {exc.one_line()}"
+        return review
+    try:
+        return _explain_with_model(review, facts, worker, load, model_name, on_token)
+    except CopilotError as exc:  # a model that loaded but failed to answer: labelled, never silent
         review.explanation_note = f"deterministic explanation: {exc.one_line()}"
         return review
 
@@ -137,15 +148,41 @@ def load_message(path: Path, settings: ModelSettings) -> dict[str, Any]:
 
 def get_worker(load: dict[str, Any]) -> Any:
     """One worker per model per process: `audit` and `serve` reuse its KV cache across reviews."""
-    from copilot.llm.sandbox import start_worker
-    from copilot.state.dirs import config_dir, data_dir
-
     key = json.dumps(load, sort_keys=True)
     worker = _workers.get(key)
     if worker is not None and worker.process.poll() is None:
-        worker.load_s = 0.0
+        if worker.loading:  # launched by prestart: its load time is what this review pays
+            try:
+                worker.wait_loaded(timeout_s=REQUEST_TIMEOUT_S)
+            except BaseException:
+                del _workers[key]
+                raise
+        else:
+            worker.load_s = 0.0
         return worker
-    worker = start_worker(load, [data_dir(), config_dir()], timeout_s=REQUEST_TIMEOUT_S)
+    worker = _launch(key, load)
+    worker.wait_loaded(timeout_s=REQUEST_TIMEOUT_S)
+    return worker
+
+
+def prestart(options: Any) -> None:
+    """Starts loading the model the review will use, so that it loads while the request is decoded
+    and checked. Quiet by design: whatever goes wrong here, `enrich_review` meets again and reports."""
+    if not getattr(options, "use_llm", True):
+        return
+    try:
+        load, _ = _load_request(getattr(options, "model", None), None, getattr(options, "model_settings", None))
+        if load is not None and (key := json.dumps(load, sort_keys=True)) not in _workers:
+            _launch(key, load)
+    except (CopilotError, OSError):
+        return
+
+
+def _launch(key: str, load: dict[str, Any]) -> Any:
+    from copilot.llm.sandbox import launch_worker
+    from copilot.state.dirs import config_dir, data_dir
+
+    worker = launch_worker(load, [data_dir(), config_dir()])
     _workers[key] = worker
     return worker
 
@@ -188,20 +225,25 @@ def close_workers() -> None:
 def _explain_with_model(
     review: Review,
     facts: ReviewFacts,
+    worker: Any,
     load: dict[str, Any],
     model_name: str,
     on_token: Callable[[str], None] | None,
 ) -> Review:
     from copilot.llm.stream import HumanStream
 
-    worker = get_worker(load)
     stream = HumanStream(on_token) if on_token else None
+    facts_text = facts.text(fact_budget(int(load.get("n_ctx", 2048))))
     done = worker.request(
         {
             "type": "generate",
             "system": SYSTEM_PROMPT,
-            "user": user_prompt(facts.text(fact_budget(int(load.get("n_ctx", 2048))))),
-            "grammar": answer_grammar(f.id for f in review.findings),
+            "user": user_prompt(facts_text),
+            "grammar": answer_grammar(
+                (f.id for f in review.findings),
+                facts_text,
+                must_explain=[f.id for f in review.findings if f.severity.value != "info"],
+            ),
             "max_tokens": MAX_TOKENS,
             "prefix_cache": prefix_cache_path(load),
         },

@@ -47,9 +47,9 @@ class ReviewFacts:
     lines: list[str] = field(default_factory=list)
     untrusted: list[Untrusted] = field(default_factory=list)
     key_facts: dict[str, list[str]] = field(default_factory=dict)  # role -> values the user must hear
-    # Addresses the model reads only as 0x1234…abcd: the user's own account and labelled contracts,
-    # whose label says more than 40 hex digits (~40 tokens each).
-    short: set[str] = field(default_factory=set)
+    # Finding evidence that only repeats the lines above: not worth the model's tokens, but the
+    # grounding check still reads it.
+    repeated: list[str] = field(default_factory=list)
 
     def key(self, role: str, value: str | None) -> None:
         if value:
@@ -62,7 +62,7 @@ class ReviewFacts:
         findings and verdict at the end."""
         full = "\n".join(self.lines)
         if len(full) <= max_chars:
-            return shorten_addresses(full, self.short)
+            return shorten_addresses(full)
         tail_start = next(
             (i for i, line in enumerate(self.lines) if line.startswith("- findings")), len(self.lines)
         )
@@ -75,33 +75,22 @@ class ReviewFacts:
             head.append(line)
             budget -= len(line) + 1
         skipped = tail_start - len(head)
-        return shorten_addresses(
-            "\n".join([*head, f"- ({skipped} more decoded lines not shown)", *tail]), self.short
-        )
+        return shorten_addresses("\n".join([*head, f"- ({skipped} more decoded lines not shown)", *tail]))
 
     def full_text(self) -> str:
         """Every fact, addresses in full: what the grounding check compares the answer against."""
-        return "\n".join(self.lines)
+        return "\n".join([*self.lines, *self.repeated])
 
 
-def shorten_addresses(text: str, always: set[str]) -> str:
-    """`always` and every address after its first mention as 0x1234…abcd: a full one costs the model
-    ~40 tokens, and the grounding check accepts the short form of an address the facts name in full."""
-    seen = {address.lower() for address in always}
+def shorten_addresses(text: str) -> str:
+    """Every address as 0x1234…abcd, except lookalikes (address poisoning: two addresses that share
+    the short form), which stay in full every time. A full address costs the model ~40 tokens, the
+    short one ~12; the grounding check and the grammar accept the short form of any fact."""
     forms: dict[str, set[str]] = {}
-    for address in {*_ADDRESS.findall(text), *always}:
+    for address in _ADDRESS.findall(text):
         forms.setdefault(_short(address).lower(), set()).add(address.lower())
-    # Lookalikes (address poisoning) share the short form: those stay in full, every time.
     lookalikes = {address for group in forms.values() if len(group) > 1 for address in group}
-
-    def shorten(match: re.Match[str]) -> str:
-        address = match.group(0)
-        if address.lower() in seen and address.lower() not in lookalikes:
-            return _short(address)
-        seen.add(address.lower())
-        return address
-
-    return _ADDRESS.sub(shorten, text)
+    return _ADDRESS.sub(lambda m: m.group(0) if m.group(0).lower() in lookalikes else _short(m.group(0)), text)
 
 
 def _short(address: str) -> str:
@@ -140,8 +129,8 @@ def collect_facts(review: Review) -> ReviewFacts:
     if tx is not None:
         if tx.sender:
             facts.lines.append(f"- from (your account): {tx.sender}")
-            facts.short.add(tx.sender)
-        facts.lines.append(f"- value sent: {_ether(tx.value)} ETH")
+        if tx.value:  # "0 ETH" only tempted small models to write "you send 0 ETH" about an approval
+            facts.lines.append(f"- value sent: {_ether(tx.value)} ETH")
         for index, auth in enumerate(tx.authorization_list):
             label = f" ({auth.delegate_label})" if auth.delegate_label else ""
             facts.lines.append(
@@ -166,17 +155,25 @@ def collect_facts(review: Review) -> ReviewFacts:
     if review.findings:
         facts.lines.append("- findings of the deterministic checks:")
         for finding in review.findings:
-            facts.lines.append(
-                # Titles come from the catalogue or the user's policy; evidence quotes the request
-                # (token symbols, ERC-7730 texts, the injected phrase itself): fenced as untrusted.
-                f"  - {finding.id} ({finding.severity.value}): {sanitise(finding.title)}; {fence(finding.evidence)}"
-            )
+            # Titles come from the catalogue or the user's policy; evidence quotes the request
+            # (token symbols, ERC-7730 texts, the injected phrase itself): fenced as untrusted.
+            line = f"  - {finding.id} ({finding.severity.value}): {sanitise(finding.title)}"
+            if adds_to(finding.evidence, facts.lines):
+                line += f"; {fence(finding.evidence)}"
+            else:
+                facts.repeated.append(finding.evidence)
+            facts.lines.append(line)
     else:
         facts.lines.append("- findings of the deterministic checks: none")
-    facts.lines.append(
-        f"- policy verdict: {review.verdict} (decided by {review.decided_by}), risk score {review.risk_score}/100"
-    )
+    facts.lines.append(f"- policy verdict: {review.verdict}, risk score {review.risk_score}/100")
     return facts
+
+
+def adds_to(evidence: str, lines: list[str]) -> bool:
+    """Whether a finding's evidence names an address, amount, token or protocol the lines do not."""
+    from copilot.llm.grounding import FactIndex, ungrounded_terms
+
+    return bool(evidence.strip()) and bool(ungrounded_terms(evidence, FactIndex("\n".join(lines))))
 
 
 def _call_facts(facts: ReviewFacts, call: DecodedCall) -> None:
@@ -194,8 +191,6 @@ def _call_facts(facts: ReviewFacts, call: DecodedCall) -> None:
     facts.lines.append(line)
     if call.contract or call.to:
         facts.key("contract", call.contract or call.to)
-    if call.contract and call.to:
-        facts.short.add(call.to)
     shown: set[str] = set()
     for param in call.params:
         shown.update(str(v).lower() for v in (param.value, param.display) if v is not None)
@@ -237,8 +232,6 @@ def _typed_data_facts(facts: ReviewFacts, typed: dict[str, Any]) -> None:
             f"- verifying contract: {typed['verifying_contract']}{f' ({label})' if label else ''}"
         )
         facts.key("contract", label or typed["verifying_contract"])
-        if label:
-            facts.short.add(typed["verifying_contract"])
     for key, value in typed.get("domain", {}).items():
         if key != "verifyingContract":
             facts.lines.append(f"- domain {key}: {_value(facts, f'domain {key}', value)}")

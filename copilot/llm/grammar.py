@@ -7,12 +7,18 @@ token of the 49k vocabulary is checked against. This grammar fixes the key order
 (the keys become a single possible continuation), caps list lengths, and lets a risk's `finding`
 be only one of this review's finding IDs or "new". tests/test_llm_grammar.py checks it against
 the pydantic model.
+
+Grounded by construction where it matters most: free text has no digits, so an address or an
+amount can only be one the facts state, copied whole from the grammar's `fact` alternatives. A small
+model that starts to invent "1 ETH" or "0x4CD7B9E2…" is steered onto a real one instead. (Token and
+protocol names stay free text; the grounding check drops a sentence that invents one.)
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+import re
+from collections.abc import Iterable, Sequence
 
 from copilot.llm.schema import NEW_CONCERN, RISK_LEVELS
 
@@ -20,7 +26,18 @@ MAX_STEPS = 2
 MAX_RISKS = 3
 MAX_QUESTIONS = 1
 # A small model that misses the full stop otherwise runs on until the token limit cuts the answer.
-MAX_SENTENCE_CHARS = 120
+MAX_SENTENCE_CHARS = 90
+MAX_FACT_TERMS = 48
+_ADDRESS_TERM = re.compile(r"0x[0-9a-fA-F]{40}(?![0-9a-fA-F])|0x[0-9a-fA-F]{4}…[0-9a-fA-F]{4}")
+# An amount with its unit ("5,000 USDC", "0.25 ETH"); a bare number (a chain id, a score) is not one.
+_AMOUNT_TERM = re.compile(r"(?<![\w.,])\d[\d,]*(?:\.\d+)? (?:[A-Z][A-Za-z0-9]{1,9}|[a-z]{1,3}[A-Z]{2,}[A-Za-z0-9]*)\b")
+
+
+def fact_terms(facts_text: str) -> list[str]:
+    """The addresses (as the prompt shows them) and amounts the model may name, in order of appearance."""
+    terms = dict.fromkeys(m.group(0) for m in _ADDRESS_TERM.finditer(facts_text))
+    terms.update(dict.fromkeys(m.group(0) for m in _AMOUNT_TERM.finditer(facts_text)))
+    return list(terms)[:MAX_FACT_TERMS]
 
 
 def _literal(text: str) -> str:
@@ -37,9 +54,27 @@ def _list(item: str, max_items: int, *, allow_empty: bool) -> str:
     return f'"[" ({body})? "]"' if allow_empty else f'"[" {body} "]"'
 
 
-def answer_grammar(finding_ids: Iterable[str]) -> str:
-    """GBNF for one LLMAnswer whose risks may cite only `finding_ids` (or "new")."""
-    ids = sorted({*finding_ids, NEW_CONCERN})
+def _risks(must_explain: Sequence[str]) -> str:
+    """The risks list: one per finding in `must_explain` (its ID fixed, the model writes the text),
+    then room for one more of the model's choosing, up to MAX_RISKS."""
+    fixed = [
+        _literal('{"finding": ' + json.dumps(finding_id) + ', "text": ') + " text " + _literal("}")
+        for finding_id in must_explain[:MAX_RISKS]
+    ]
+    if len(fixed) == MAX_RISKS:
+        return '"[" ' + ' ", " '.join(fixed) + ' "]"'
+    if not fixed:
+        return '"[" risk? "]"'
+    return '"[" ' + ' ", " '.join(fixed) + ' (", " risk)? "]"'
+
+
+def answer_grammar(finding_ids: Iterable[str], facts_text: str = "", must_explain: Sequence[str] = ()) -> str:
+    """GBNF for one LLMAnswer whose risks explain `must_explain` in that order and may cite only
+    `finding_ids` (or "new") besides, and whose text names only the addresses and amounts in
+    `facts_text`."""
+    ids = sorted({*finding_ids, *must_explain, NEW_CONCERN})
+    terms = fact_terms(facts_text)
+    fact = " | fact" if terms else ""
     root = " ".join(
         [
             _literal('{"summary": "You '),
@@ -49,11 +84,11 @@ def answer_grammar(finding_ids: Iterable[str]) -> str:
             _literal(', "what_happens": '),
             _list("text", MAX_STEPS, allow_empty=False),
             _literal(', "risks": '),
-            _list("risk", MAX_RISKS, allow_empty=True),
+            _risks(must_explain),
             _literal(', "risk_level": '),
             "level",
             _literal(', "questions": '),
-            _list("text", MAX_QUESTIONS, allow_empty=True),
+            _list("text", MAX_QUESTIONS, allow_empty=False),
             _literal("}"),
         ]
     )
@@ -66,8 +101,9 @@ def answer_grammar(finding_ids: Iterable[str]) -> str:
             # Printable text without quotes, backslashes or control characters: nothing to unescape;
             # no brackets either, so the model cannot echo JSON or the <untrusted> fences into prose.
             'text ::= "\\"" sentence "\\""',
-            # One sentence, ended by . ! or ?; a dot followed by a character ("1.5", "e.g.") goes on.
-            'sentence ::= (char | "." [0-9a-z]){1,' + str(MAX_SENTENCE_CHARS) + "} [.!?]",
-            'char ::= [^"\\\\\\x00-\\x1f.!?<>{}]',
+            # One sentence, ended by . ! or ?; a dot followed by a letter ("e.g.") goes on.
+            f'sentence ::= (char | "." [a-z]{fact}){{1,{MAX_SENTENCE_CHARS}}} [.!?]',
+            'char ::= [^"\\\\\\x00-\\x1f.!?<>{}0-9]',
+            *([f"fact ::= {' | '.join(_literal(term) for term in terms)}"] if terms else []),
         ]
     )

@@ -239,7 +239,22 @@ class Worker:
             encoding="utf-8",
             bufsize=1,
         )
+        self.started = time.perf_counter()
+        self.loading = False  # a load request is out and its reply not read yet
         self.load_s = 0.0
+
+    def wait_loaded(self, *, timeout_s: float = 120.0) -> None:
+        """Reads the reply to the load request; load_s is the time from start to the model ready."""
+        if not self.loading:
+            return
+        try:
+            self.receive(timeout_s=timeout_s)
+        except BaseException:
+            self.close()
+            raise
+        finally:
+            self.loading = False
+        self.load_s = time.perf_counter() - self.started
 
     @property
     def layers(self) -> list[IsolationLayer]:
@@ -254,13 +269,28 @@ class Worker:
         final: tuple[str, ...] = ("ready", "done", "probe", "self_check"),
     ) -> dict[str, Any]:
         """Sends one request and reads replies until a final one (or an error)."""
-        stdin, stdout = self.process.stdin, self.process.stdout
-        assert stdin is not None and stdout is not None
+        self.send(message)
+        return self.receive(timeout_s=timeout_s, on_message=on_message, final=final)
+
+    def send(self, message: dict[str, Any]) -> None:
+        stdin = self.process.stdin
+        assert stdin is not None
         try:
             stdin.write(json.dumps(message) + "\n")
             stdin.flush()
         except (BrokenPipeError, OSError):
             raise WorkerError(f"the model worker exited ({self._why()})", "run `txcopilot doctor`") from None
+
+    def receive(
+        self,
+        *,
+        timeout_s: float = 120.0,
+        on_message: Callable[[dict[str, Any]], None] | None = None,
+        final: tuple[str, ...] = ("ready", "done", "probe", "self_check"),
+    ) -> dict[str, Any]:
+        """Reads replies to the request sent last until a final one (or an error)."""
+        stdout = self.process.stdout
+        assert stdout is not None
         timer = threading.Timer(timeout_s, self.process.kill)
         timer.start()
         try:
@@ -309,13 +339,20 @@ class Worker:
 
 def start_worker(load: dict[str, Any], hidden_dirs: list[Path], *, timeout_s: float = 120.0) -> Worker:
     """Starts a worker and loads the backend described by `load` (see copilot.llm.worker)."""
+    worker = launch_worker(load, hidden_dirs)
+    worker.wait_loaded(timeout_s=timeout_s)
+    return worker
+
+
+def launch_worker(load: dict[str, Any], hidden_dirs: list[Path]) -> Worker:
+    """Starts a worker and asks it to load, without waiting: the model loads while the caller works
+    on (a review decodes and checks the request meanwhile). Call `wait_loaded` before a request."""
     plan = plan_sandbox(load.get("model_path"), hidden_dirs, gpu=int(load.get("n_gpu_layers") or 0) > 0)
-    started = time.perf_counter()
     worker = Worker(plan)
     try:
-        worker.request({"type": "load", **load}, timeout_s=timeout_s)
+        worker.send({"type": "load", **load})
     except BaseException:
         worker.close()
         raise
-    worker.load_s = time.perf_counter() - started
+    worker.loading = True
     return worker
