@@ -146,7 +146,7 @@ def test_text_the_grammar_forces_is_fast_forwarded_not_sampled() -> None:
     assert answer is not None and out.text.startswith('{"summary": "You ')
     # The keys, the fixed finding ID and the brackets came in batches: more tokens in the answer
     # than the model sampled, and every one of them within the limit of sampled tokens.
-    assert out.extra["forced_tokens"] >= 20
+    assert out.forced_tokens >= 20
     assert len(backend.tokenize(out.text)) > out.generated_tokens
     assert out.generated_tokens <= 128
     if out.stopped_by == "eos":

@@ -24,7 +24,7 @@ import ctypes
 import os
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 TokenCallback = Callable[[str], None]
@@ -49,18 +49,21 @@ class Generation:
     text: str
     prompt_tokens: int = 0
     cached_prompt_tokens: int = 0
-    generated_tokens: int = 0
+    generated_tokens: int = 0  # sampled by the model: what `max_tokens` limits
+    forced_tokens: int = 0  # text the grammar forced, evaluated in batches without sampling
     first_token_s: float = 0.0
     total_s: float = 0.0
     stopped_by: str = "eos"  # "eos" or "max_tokens"
-    extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def tokens_per_s(self) -> float:
+        """Tokens of the answer (sampled and forced) per second after the first: comparable with a
+        plain generation's tokens/s, where every token of the text is sampled."""
+        tokens = self.generated_tokens + self.forced_tokens
         decode_s = self.total_s - self.first_token_s
-        if self.generated_tokens <= 1 or decode_s <= 0:
+        if tokens <= 1 or decode_s <= 0:
             return 0.0
-        return (self.generated_tokens - 1) / decode_s
+        return (tokens - 1) / decode_s
 
 
 class Backend(Protocol):
@@ -247,7 +250,6 @@ class LlamaCppBackend:
         forced = 0
         first_token_s = 0.0
         stopped_by = "max_tokens"
-        rejected = 0
         recent: list[int] = []
         try:
             while generated < max_tokens:
@@ -258,7 +260,6 @@ class LlamaCppBackend:
                     logits = self._penalise(logits, recent)
                 token = int(logits.argmax())
                 if sampler is not None and not self._grammar_allows(sampler, token):
-                    rejected += 1
                     token = self._best_allowed(sampler, logits)
                 if sampler is not None:
                     lib.llama_sampler_accept(sampler, token)
@@ -294,10 +295,10 @@ class LlamaCppBackend:
             prompt_tokens=len(tokens),
             cached_prompt_tokens=cached,
             generated_tokens=generated,
+            forced_tokens=forced,
             first_token_s=first_token_s,
             total_s=time.perf_counter() - start,
             stopped_by=stopped_by,
-            extra={"grammar_rejections": rejected, "forced_tokens": forced},
         )
 
     def _reuse_prefix(self, tokens: list[int]) -> int:

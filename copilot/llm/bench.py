@@ -20,8 +20,7 @@ from typing import Any
 
 from copilot.config import ModelSettings
 from copilot.llm.facts import collect_facts
-from copilot.llm.grammar import answer_grammar
-from copilot.llm.prompt import SYSTEM_PROMPT, user_prompt
+from copilot.llm.prompt import SYSTEM_PROMPT
 from copilot.llm.schema import LLMAnswer
 from copilot.models import Review
 
@@ -99,13 +98,12 @@ def run_bench(
     import llama_cpp
 
     from copilot.llm.backend import BackendSettings, LlamaCppBackend, silence_llama_logs
-    from copilot.llm.explain import close_workers, enrich_review
+    from copilot.llm.explain import close_workers, enrich_review, generate_request
     from copilot.llm.sandbox import start_worker
 
     silence_llama_logs(llama_cpp)
-    facts = collect_facts(review)
-    user = user_prompt(facts.text())
-    grammar = answer_grammar(f.id for f in review.findings)
+    explain = generate_request(review, collect_facts(review), BackendSettings.n_ctx, None)
+    user, grammar = explain["user"], explain["grammar"]
     result = BenchResult(model_path.name, threads, n_gpu_layers)
 
     # In-process peer: the same model, prompt and greedy decoding through llama-cpp-python's own API.

@@ -222,6 +222,25 @@ def close_workers() -> None:
     _workers.clear()
 
 
+def generate_request(review: Review, facts: ReviewFacts, n_ctx: int, prefix_cache: str | None) -> dict[str, Any]:
+    """The worker request that explains `review`: the prompt of its facts, and the grammar that fixes
+    the answer's shape, lets it name only those facts' addresses and amounts, and has it explain
+    every finding above info."""
+    facts_text = facts.text(fact_budget(n_ctx))
+    return {
+        "type": "generate",
+        "system": SYSTEM_PROMPT,
+        "user": user_prompt(facts_text),
+        "grammar": answer_grammar(
+            (f.id for f in review.findings),
+            facts_text,
+            must_explain=[f.id for f in review.findings if f.severity.value != "info"],
+        ),
+        "max_tokens": MAX_TOKENS,
+        "prefix_cache": prefix_cache,
+    }
+
+
 def _explain_with_model(
     review: Review,
     facts: ReviewFacts,
@@ -233,20 +252,8 @@ def _explain_with_model(
     from copilot.llm.stream import HumanStream
 
     stream = HumanStream(on_token) if on_token else None
-    facts_text = facts.text(fact_budget(int(load.get("n_ctx", 2048))))
     done = worker.request(
-        {
-            "type": "generate",
-            "system": SYSTEM_PROMPT,
-            "user": user_prompt(facts_text),
-            "grammar": answer_grammar(
-                (f.id for f in review.findings),
-                facts_text,
-                must_explain=[f.id for f in review.findings if f.severity.value != "info"],
-            ),
-            "max_tokens": MAX_TOKENS,
-            "prefix_cache": prefix_cache_path(load),
-        },
+        generate_request(review, facts, int(load.get("n_ctx", 2048)), prefix_cache_path(load)),
         timeout_s=REQUEST_TIMEOUT_S,
         on_message=(lambda message: stream.feed(message.get("text", ""))) if stream else None,
     )
@@ -257,6 +264,7 @@ def _explain_with_model(
         prompt_tokens=done["prompt_tokens"],
         cached_prompt_tokens=done["cached_prompt_tokens"],
         generated_tokens=done["generated_tokens"],
+        forced_tokens=done.get("forced_tokens", 0),
         tokens_per_s=round(done["tokens_per_s"], 1),
     )
     answer = parse_answer(done["text"])

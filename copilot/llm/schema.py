@@ -62,8 +62,9 @@ class Timing(_Strict):
     total_s: float = 0.0
     prompt_tokens: int = 0
     cached_prompt_tokens: int = 0  # reused from the KV cache of an earlier request
-    generated_tokens: int = 0
-    tokens_per_s: float = 0.0
+    generated_tokens: int = 0  # sampled by the model
+    forced_tokens: int = 0  # fixed by the grammar (keys, finding IDs, the rest of an address)
+    tokens_per_s: float = 0.0  # answer tokens, sampled and forced
 
 
 class LLMReport(_Strict):

@@ -118,6 +118,7 @@ def serve(stdin: IO[str], stdout: IO[str]) -> None:
                         "prompt_tokens": generation.prompt_tokens,
                         "cached_prompt_tokens": generation.cached_prompt_tokens,
                         "generated_tokens": generation.generated_tokens,
+                        "forced_tokens": generation.forced_tokens,
                         "first_token_s": generation.first_token_s,
                         "total_s": generation.total_s,
                         "tokens_per_s": generation.tokens_per_s,
