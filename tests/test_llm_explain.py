@@ -242,3 +242,39 @@ def test_a_missing_model_named_by_the_user_is_one_error_from_the_explanation_not
     with pytest.raises(EnvironmentProblem, match="model file not found"):
         review_input(DEMO.read_text(), ReviewOptions(model=str(tmp_path / "missing.gguf")))
     assert not explain._workers
+
+
+def test_eval_scores_key_facts_findings_level_agreement_and_false_alarms() -> None:
+    from copilot.llm.evaluate import EvalReport, score_case
+
+    deterministic = approval_review()  # score 70: "high"
+    explained = enrich_review(
+        deterministic,
+        Options(),
+        backend_override=fake(
+            answer(
+                f"You let {SPENDER[:6]}…{SPENDER[-4:]} spend unlimited USDC of USD Coin.",
+                level="high",
+                risks=[{"finding": "approval.unlimited", "text": "The approval has no limit."}],
+            )
+        ),
+    )
+    case = score_case("approval-x", deterministic, explained, 1.5)
+    assert case.completed and case.dropped == 0
+    assert (case.key_facts_named, case.key_facts) == (3, 3)  # spender (short form), amount, token
+    assert (case.findings_cited, case.findings) == (1, 1) and case.level_agrees and not case.raised
+    benign = score_case("benign-x", transfer_review(), enrich_review(
+        transfer_review(), Options(), backend_override=fake(answer("You send USDC.", level="critical",
+        risks=[{"finding": "new", "text": "It may be a scam."}]))), 2.0)
+    assert benign.raised and not benign.level_agrees
+    summary = EvalReport("fake", [case, benign]).summary()
+    assert summary["false_alarms"] == "1/1" and summary["level_agreement"] == 0.5
+
+
+def test_eval_counts_a_token_named_by_its_symbol_or_its_name() -> None:
+    from copilot.llm.evaluate import named
+
+    assert named("USD Coin (USDC)", "You let it spend unlimited USDC.")
+    assert named("USD Coin (USDC)", "It is USD Coin.")
+    assert not named("USD Coin (USDC)", "You let it spend unlimited DAI.")
+    assert named(SPENDER, f"{SPENDER[:6]}…{SPENDER[-4:]} may spend it") and not named(SPENDER, "0x1111 may")

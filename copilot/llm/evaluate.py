@@ -2,8 +2,12 @@
 
 Per case the deterministic review runs first (as the corpus tests do), then the model explains it.
 Reported per model: how many answers completed, the grounding rate, whether the explanation names
-the key facts (spender, amount, token, recipient), agreement with the deterministic findings, and
-how often the model's advisory raised an everyday ("benign-") request: a false alarm.
+the key facts (spender, amount, token, recipient), agreement with the deterministic review (findings
+its risks cite; its risk level against the level of the deterministic score), and how often the
+model's advisory raised an everyday ("benign-") request: a false alarm.
+
+The answer grammar fixes the finding IDs of the first risks (each finding above info), so "findings
+cited" mostly measures the grammar; the risk level is the model's own call.
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ class CaseResult:
     key_facts_named: int = 0
     findings: int = 0
     findings_cited: int = 0
+    level_agrees: bool = False
     raised: bool = False
     benign: bool = False
     seconds: float = 0.0
@@ -58,22 +63,29 @@ class EvalReport:
             else None,
             "key_facts_named": round(sum(c.key_facts_named for c in done) / keys, 3) if keys else None,
             "findings_cited": round(sum(c.findings_cited for c in done) / findings, 3) if findings else None,
+            "level_agreement": round(sum(c.level_agrees for c in done) / len(done), 3) if done else None,
             "false_alarms": f"{sum(c.raised for c in benign)}/{len(benign)}",
             "p50_s": round(times[len(times) // 2], 2) if times else None,
         }
 
 
 def named(value: str, text: str) -> bool:
-    """Whether `text` names `value`: an address in full or as 0xabcd…1234, or a label/amount word for word."""
+    """Whether `text` names `value`: an address in full or as 0xabcd…1234, a token label "Name (SYM)"
+    by its name or its symbol, any other label or amount word for word."""
     lowered = text.lower()
     value = value.strip()
     if re.fullmatch(r"0x[0-9a-fA-F]{40}", value):
         v = value.lower()
         return v in lowered or bool(re.search(rf"{v[:6]}[0-9a-f]*(…|\.\.\.)[0-9a-f]*{v[-4:]}", lowered))
+    label = re.fullmatch(r"(.+) \((\w+)\)", value)
+    if label:
+        return any(named(part, text) for part in label.groups())
     return value.lower() in lowered
 
 
 def score_case(name: str, deterministic: Review, explained: Review, seconds: float) -> CaseResult:
+    from copilot.llm.explain import level_of_score
+
     result = CaseResult(
         name=name, completed=explained.llm is not None, benign=name.startswith("benign-"), seconds=seconds
     )
@@ -91,6 +103,7 @@ def score_case(name: str, deterministic: Review, explained: Review, seconds: flo
     ids = {f.id for f in deterministic.findings}
     cited = {r.finding for r in report.risks if r.finding}
     result.findings, result.findings_cited = len(ids), len(ids & cited)
+    result.level_agrees = report.risk_level == level_of_score(deterministic.risk_score)
     result.raised = (
         explained.verdict != deterministic.verdict or explained.risk_score != deterministic.risk_score
     )
