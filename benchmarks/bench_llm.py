@@ -1,6 +1,7 @@
 """LLM benchmark: the sandboxed worker against plain llama-cpp-python on the same model and prompt.
 
     python benchmarks/bench_llm.py [--model PATH] [--threads 2] [--tokens 128] [--runs 5] [--json]
+                                   [--n-gpu-layers 99]   (GPU offload: needs a CUDA/Metal build)
 
 Prints tokens/s of plain llama-cpp-python (`create_completion`, greedy), of its naive JSON-schema
 grammar, of our worker without and with our lean grammar, their ratios, time to first token, the
@@ -32,6 +33,7 @@ def main() -> None:
     parser.add_argument("--model", help="GGUF file (default: the configured or bundled model)")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--tokens", type=int, default=128)
+    parser.add_argument("--n-gpu-layers", type=int, default=0, help="layers to offload to the GPU")
     parser.add_argument("--runs", type=int, default=5, help="reviews timed cold and warm")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
@@ -41,7 +43,7 @@ def main() -> None:
     from copilot.llm.discovery import resolve_model
     from copilot.risk.corpus import load_cases, review_case
 
-    path, why = resolve_model(args.model, ModelSettings(threads=args.threads))
+    path, why = resolve_model(args.model, ModelSettings(threads=args.threads, n_gpu_layers=args.n_gpu_layers))
     if path is None:
         sys.exit(why)
     cases = {case.name: case for case in load_cases()}
@@ -57,7 +59,14 @@ def main() -> None:
     ]
     reviews = [review_case(cases[name]) for name in names[: args.runs]]
     started = time.perf_counter()
-    result = run_bench(path, sample, threads=args.threads, max_tokens=args.tokens, review_runs=reviews)
+    result = run_bench(
+        path,
+        sample,
+        threads=args.threads,
+        n_gpu_layers=args.n_gpu_layers,
+        max_tokens=args.tokens,
+        review_runs=reviews,
+    )
     summary = result.summary()
     summary["grounding_rate"] = result.grounding_rate
     summary["wall_s"] = round(time.perf_counter() - started, 1)
