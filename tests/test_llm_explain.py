@@ -278,3 +278,24 @@ def test_eval_counts_a_token_named_by_its_symbol_or_its_name() -> None:
     assert named("USD Coin (USDC)", "It is USD Coin.")
     assert not named("USD Coin (USDC)", "You let it spend unlimited DAI.")
     assert named(SPENDER, f"{SPENDER[:6]}…{SPENDER[-4:]} may spend it") and not named(SPENDER, "0x1111 may")
+
+
+def test_a_sentence_the_model_repeats_as_a_step_risk_or_question_is_said_once() -> None:
+    said = "You approve USDC for the spender."
+    out = enrich_review(
+        approval_review(),
+        Options(),
+        backend_override=fake(
+            answer(
+                said,
+                steps=[said, "The spender can move it later."],
+                risks=[{"finding": "approval.unlimited", "text": "you approve USDC for the spender!"}],
+            )
+        ),
+    )
+    assert out.llm is not None
+    assert out.llm.summary == said
+    assert out.llm.what_happens == ["The spender can move it later."]
+    assert out.llm.risks == []  # its only text repeated the summary
+    assert "2 repeated sentences left out" in out.llm.notes
+    assert out.llm.grounding.dropped == 0  # repeating is not inventing

@@ -39,7 +39,7 @@ class BackendSettings:
     repeat_penalty: float = 1.3
 
 
-REPEAT_WINDOW = 32
+REPEAT_WINDOW = 64  # llama.cpp's default; 32 let the 135M model repeat its summary as every step and risk
 TOP_CANDIDATES = 16
 MAX_FORCED_CHARS = 200
 

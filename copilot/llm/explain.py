@@ -354,20 +354,36 @@ def ground_answer(answer: LLMAnswer, review: Review, facts: ReviewFacts, model_n
     check = GroundingCheck(facts.full_text() + "\n" + review.explanation)
     # The schema's summary is 1 to 2 sentences: the grammar caps it, a backend without one may not.
     summary = check.filter_text(" ".join(split_sentences(answer.summary)[:MAX_SUMMARY_SENTENCES]))
-    steps = [step for step in answer.what_happens if check.keep(step)]
+    # A small model repeats its summary as a step, a risk and a question: said once is enough.
+    said = {_said(sentence) for sentence in split_sentences(summary)}
+    repeated = 0
+
+    def keep(text: str) -> bool:
+        nonlocal repeated
+        if not check.keep(text):
+            return False
+        if _said(text) in said:
+            repeated += 1
+            return False
+        said.add(_said(text))
+        return True
+
+    steps = [step for step in answer.what_happens if keep(step)]
     finding_ids = {f.id for f in review.findings}
     risks = [
         ReportRisk(finding=risk.finding if risk.finding in finding_ids else None, text=risk.text)
         for risk in answer.risks
-        if check.keep(risk.text)
+        if keep(risk.text)
     ]
-    questions = [question for question in answer.questions if check.keep(question)]
+    questions = [question for question in answer.questions if keep(question)]
     notes = []
     if check.result.dropped:
         notes.append(
             f"{check.result.dropped} of {check.result.checked} sentences dropped: they named addresses, amounts, "
             "tokens or protocols that are not in the request"
         )
+    if repeated:
+        notes.append(f"{repeated} repeated sentence{'s' if repeated > 1 else ''} left out")
     return LLMReport(
         model=model_name,
         summary=summary,
@@ -379,6 +395,11 @@ def ground_answer(answer: LLMAnswer, review: Review, facts: ReviewFacts, model_n
         grounding_rate=round(check.result.rate, 3),
         notes=notes,
     )
+
+
+def _said(sentence: str) -> str:
+    """A sentence reduced to its words, to spot one the answer already said."""
+    return " ".join(re.findall(r"\w+", sentence.lower()))
 
 
 def _apply_advisory(review: Review, report: LLMReport) -> None:
