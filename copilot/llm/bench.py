@@ -6,7 +6,7 @@ Every ratio compares two things measured in the same run on the same model and p
   naive `LlamaGrammar.from_json_schema` through `create_completion` for reference;
 - time to first token; time to a complete review with explanation, cold (new worker that restores
   the saved prompt prefix from the cache dir: what one `txcopilot review` pays) and warm (reused
-  worker and KV cache: what `audit` and `serve` pay).
+  worker and KV cache: what `audit` and `eval` pay).
 """
 
 from __future__ import annotations

@@ -147,7 +147,7 @@ def load_message(path: Path, settings: ModelSettings) -> dict[str, Any]:
 
 
 def get_worker(load: dict[str, Any]) -> Any:
-    """One worker per model per process: `audit` and `serve` reuse its KV cache across reviews."""
+    """One worker per model per process: `audit` and `eval` reuse its KV cache across reviews."""
     key = json.dumps(load, sort_keys=True)
     worker = _workers.get(key)
     if worker is not None and worker.process.poll() is None:

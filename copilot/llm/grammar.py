@@ -101,11 +101,11 @@ def answer_grammar(finding_ids: Iterable[str], facts_text: str = "", must_explai
             # Printable text without quotes, backslashes or control characters: nothing to unescape;
             # no brackets either, so the model cannot echo JSON or the <untrusted> fences into prose.
             'text ::= "\\"" sentence "\\""',
-            # One sentence, ended by . ! or ? right after a word (not "or ."); a dot followed by a
-            # letter ("e.g.") goes on.
+            # One sentence, ended by . ! or ? right after a word or a fact (not "or ." or "been-!");
+            # a dot followed by a letter ("e.g.") goes on.
             f'sentence ::= (char | "." [a-z]{fact}){{0,{MAX_SENTENCE_CHARS - 1}}} (solid{fact}) [.!?]',
             'char ::= [^"\\\\\\x00-\\x1f.!?<>{}0-9]',
-            'solid ::= [^ "\\\\\\x00-\\x1f.!?<>{}0-9]',
+            "solid ::= [a-zA-Z)]",
             *([f"fact ::= {' | '.join(_literal(term) for term in terms)}"] if terms else []),
         ]
     )
