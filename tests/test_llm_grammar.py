@@ -97,3 +97,11 @@ def test_grammar_fixes_the_finding_ids_of_the_risks_and_asks_one_question() -> N
     root = grammar.splitlines()[0]
     assert '{\\"finding\\": \\"approval.unlimited\\", \\"text\\": ' in root
     assert root.endswith('"[" text "]" "}"')  # questions: exactly one, never an empty list
+
+
+def test_counts_are_fact_terms_only_when_asked_and_without_their_punctuation() -> None:
+    from copilot.llm.grammar import fact_terms
+
+    facts = "- open approvals: 4, of which risky: 2\n- wallet: 0x8ba1…BA72, 1,250 USDC"
+    assert fact_terms(facts) == ["0x8ba1…BA72", "1,250 USDC"]
+    assert fact_terms(facts, counts=True) == ["0x8ba1…BA72", "1,250 USDC", "4", "2", "1,250"]

@@ -151,3 +151,13 @@ def test_text_the_grammar_forces_is_fast_forwarded_not_sampled() -> None:
     assert out.generated_tokens <= 128
     if out.stopped_by == "eos":
         assert answer.risks[0].finding == "approval.unlimited" and len(answer.questions) == 1
+
+
+def test_the_audit_narrative_grammar_allows_the_audits_counts_and_no_other_number() -> None:
+    from copilot.llm.narrate import narrative_grammar
+
+    backend = LlamaCppBackend(BackendSettings(str(default_model()), n_ctx=512, threads=2))
+    grammar = narrative_grammar("- open approvals: 4, of which risky: 2\n- revoke transactions planned: 2")
+    assert _accepts(backend, grammar, "Your wallet has 4 open approvals, 2 of them risky.")
+    assert not _accepts(backend, grammar, "Your wallet has 40 open")  # "4" then "0" is not a fact
+    assert not _accepts(backend, grammar, "Your wallet has 7 open")

@@ -30,14 +30,39 @@ MAX_SENTENCE_CHARS = 90
 MAX_FACT_TERMS = 48
 _ADDRESS_TERM = re.compile(r"0x[0-9a-fA-F]{40}(?![0-9a-fA-F])|0x[0-9a-fA-F]{4}…[0-9a-fA-F]{4}")
 # An amount with its unit ("5,000 USDC", "0.25 ETH"); a bare number (a chain id, a score) is not one.
-_AMOUNT_TERM = re.compile(r"(?<![\w.,])\d[\d,]*(?:\.\d+)? (?:[A-Z][A-Za-z0-9]{1,9}|[a-z]{1,3}[A-Z]{2,}[A-Za-z0-9]*)\b")
+_AMOUNT_TERM = re.compile(r"(?<![\w.,])\d(?:[\d,]*\d)?(?:\.\d+)? (?:[A-Z][A-Za-z0-9]{1,9}|[a-z]{1,3}[A-Z]{2,}[A-Za-z0-9]*)\b")
 
 
-def fact_terms(facts_text: str) -> list[str]:
-    """The addresses (as the prompt shows them) and amounts the model may name, in order of appearance."""
+_COUNT_TERM = re.compile(r"(?<![\w.,…])\d(?:[\d,]*\d)?(?:\.\d+)?(?![\w…])")
+
+
+def fact_terms(facts_text: str, *, counts: bool = False) -> list[str]:
+    """The addresses (as the prompt shows them) and amounts the model may name, in order of
+    appearance; with `counts`, bare numbers too (an audit's "4 open approvals")."""
     terms = dict.fromkeys(m.group(0) for m in _ADDRESS_TERM.finditer(facts_text))
     terms.update(dict.fromkeys(m.group(0) for m in _AMOUNT_TERM.finditer(facts_text)))
+    if counts:
+        without_addresses = _ADDRESS_TERM.sub(" ", facts_text)
+        terms.update(dict.fromkeys(m.group(0) for m in _COUNT_TERM.finditer(without_addresses)))
     return list(terms)[:MAX_FACT_TERMS]
+
+
+def sentence_rules(facts_text: str, *, counts: bool = False) -> list[str]:
+    """GBNF rules for `sentence`: one sentence of printable text without digits, in which addresses
+    and amounts (and with `counts` numbers) can only be those of `facts_text`, copied whole."""
+    terms = fact_terms(facts_text, counts=counts)
+    # A fact is followed by a character, never by another fact: "4" and "0" must not make "40".
+    fact = ' | fact char' if terms else ""
+    return [
+        # One sentence, ended by . ! or ? right after a word or a fact (not "or ." or "been-!");
+        # a dot followed by a letter ("e.g.") goes on.
+        f'sentence ::= (char | "." [a-z]{fact}){{0,{MAX_SENTENCE_CHARS - 1}}} (solid{" | fact" if terms else ""}) [.!?]',
+        # Printable text without quotes, backslashes or control characters: nothing to unescape;
+        # no brackets either, so the model cannot echo JSON or the <untrusted> fences into prose.
+        'char ::= [^"\\\\\\x00-\\x1f.!?<>{}0-9]',
+        "solid ::= [a-zA-Z)]",
+        *([f"fact ::= {' | '.join(_literal(term) for term in terms)}"] if terms else []),
+    ]
 
 
 def _literal(text: str) -> str:
@@ -73,8 +98,6 @@ def answer_grammar(finding_ids: Iterable[str], facts_text: str = "", must_explai
     `finding_ids` (or "new") besides, and whose text names only the addresses and amounts in
     `facts_text`."""
     ids = sorted({*finding_ids, *must_explain, NEW_CONCERN})
-    terms = fact_terms(facts_text)
-    fact = " | fact" if terms else ""
     root = " ".join(
         [
             _literal('{"summary": "You '),
@@ -98,14 +121,7 @@ def answer_grammar(finding_ids: Iterable[str], facts_text: str = "", must_explai
             f'risk ::= {_literal("{" + chr(34) + "finding" + chr(34) + ": ")} finding {_literal(", " + chr(34) + "text" + chr(34) + ": ")} text "}}"',
             f"finding ::= {_alternatives(ids)}",
             f"level ::= {_alternatives(RISK_LEVELS)}",
-            # Printable text without quotes, backslashes or control characters: nothing to unescape;
-            # no brackets either, so the model cannot echo JSON or the <untrusted> fences into prose.
             'text ::= "\\"" sentence "\\""',
-            # One sentence, ended by . ! or ? right after a word or a fact (not "or ." or "been-!");
-            # a dot followed by a letter ("e.g.") goes on.
-            f'sentence ::= (char | "." [a-z]{fact}){{0,{MAX_SENTENCE_CHARS - 1}}} (solid{fact}) [.!?]',
-            'char ::= [^"\\\\\\x00-\\x1f.!?<>{}0-9]',
-            "solid ::= [a-zA-Z)]",
-            *([f"fact ::= {' | '.join(_literal(term) for term in terms)}"] if terms else []),
+            *sentence_rules(facts_text),
         ]
     )
