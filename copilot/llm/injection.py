@@ -25,11 +25,58 @@ _PATTERNS = [
     r"<\|?(im_start|im_end|system|assistant|user|start_of_turn|end_of_turn)\|?>|\[/?INST\]|###\s*(instruction|system)",
     r"\bnew\s+instructions?\b",
 ]
-_DETECTOR = re.compile("|".join(f"(?:{p})" for p in _PATTERNS), re.IGNORECASE | re.DOTALL)
+# The same orders in other languages a token or dApp may use (read on the NFKC text, not the Latin
+# skeleton, which would turn Cyrillic into nonsense).
+_OTHER_LANGUAGES = [
+    r"\b(ignora|olvida)\b.{0,30}\binstrucciones\b",  # es
+    r"\b(esta|la)\s+(transacci[oó]n|firma|solicitud)\s+es\s+(segura|leg[ií]tima)\b",
+    r"\b(ignore[zr]?|oublie[zr]?)\b.{0,30}\binstructions\b",  # fr
+    r"\b(cette|la)\s+(transaction|signature|demande)\s+est\s+(s[uû]re|l[ée]gitime)\b",
+    r"\b(ignorier(e|en)?|vergiss)\b.{0,30}\b(anweisungen|regeln)\b",  # de
+    r"\b(diese|die)\s+(transaktion|signatur|anfrage)\s+ist\s+(sicher|legitim)\b",
+    r"(игнорируй|игнорировать|забудь).{0,30}(инструкци|правил)",  # ru
+    r"(транзакция|подпись|запрос)\s+(безопасн|надёжн|надежн)",
+    r"(忽略|无视|忘记).{0,12}(指令|指示|规则|提示)",  # zh
+    r"(交易|签名|请求).{0,6}(是)?(安全|可信)的",
+]
+_DETECTOR = re.compile("|".join(f"(?:{p})" for p in _PATTERNS + _OTHER_LANGUAGES), re.IGNORECASE | re.DOTALL)
+
+# Letters that look Latin in other scripts, and the digits of leetspeak: "іgnоrе" (Cyrillic і, о, е)
+# or "1gn0re" must read as "ignore". Unicode's confusables table is far larger; these are the ones
+# that can spell the English words above.
+_LOOKALIKES = str.maketrans(
+    "аеорсухіјѕԁһӏԛԝαεικνορτυχΑΒΕΖΗΙΚΜΝΟΡΤΥΧАВЕКМНОРСТХІЅЈ", "aeopcyxijsdhlqwaeikvoptuxABEZHIKMNOPTYXABEKMHOPCTXISJ"
+)
+_LEET = str.maketrans("013457@$", "oieastas")
+_INVISIBLE = re.compile("[\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180e\u200b-\u200f\u202a-\u202e\u2060-\u206f\ufeff]")
+_SPACED_LETTERS = re.compile(r"\b(?:[A-Za-z][ _.\-*]){3,}[A-Za-z]\b")  # "i g n o r e", "i.g.n.o.r.e"
+_JOINERS = re.compile(r"(?<=[A-Za-z])[_*](?=[A-Za-z])")  # "ignore_previous*instructions"
+
+
+def readings(text: str) -> list[str]:
+    """The text as written (NFKC, invisible characters removed) and its Latin skeleton: lookalike
+    letters and leetspeak digits mapped to Latin, spaced-out letters joined, word joiners as spaces."""
+    import unicodedata
+
+    plain = _INVISIBLE.sub("", unicodedata.normalize("NFKC", text))
+    decomposed = unicodedata.normalize("NFKD", plain)
+    skeleton = "".join(c for c in decomposed if not unicodedata.combining(c)).translate(_LOOKALIKES)
+    # Letters first, then digits: "#7 i g n o r e" must not become "tignore".
+    skeleton = _SPACED_LETTERS.sub(lambda m: re.sub(r"[ _.\-*]", "", m.group(0)), skeleton).translate(_LEET)
+    return [plain, _JOINERS.sub(" ", skeleton)]
+
+
+def injection_match(text: str) -> str | None:
+    """The phrase that reads like an order to an AI reviewer, as found (in either reading), or None."""
+    for reading in readings(text):
+        match = _DETECTOR.search(reading)
+        if match:
+            return match.group(0)
+    return None
 
 
 def looks_like_injection(text: str) -> bool:
-    return bool(_DETECTOR.search(text))
+    return injection_match(text) is not None
 
 
 def injection_findings(facts: ReviewFacts) -> list[Finding]:
@@ -37,7 +84,7 @@ def injection_findings(facts: ReviewFacts) -> list[Finding]:
     findings: list[Finding] = []
     seen: set[str] = set()
     for item in facts.untrusted:
-        match = _DETECTOR.search(item.raw)
+        match = injection_match(item.raw)
         if match is None or item.where in seen:
             continue
         seen.add(item.where)
@@ -46,7 +93,7 @@ def injection_findings(facts: ReviewFacts) -> list[Finding]:
                 id=FINDING_ID,
                 severity=Severity.HIGH,
                 title="Text in the request tries to instruct an AI reviewer",
-                evidence=f'the {item.where} contains "{match.group(0)[:80]}": a dApp or token that tries to talk '
+                evidence=f'the {item.where} contains "{match[:80]}": a dApp or token that tries to talk '
                 "a reviewer into calling it safe is not to be trusted",
                 location=item.where,
             )
