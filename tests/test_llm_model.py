@@ -161,3 +161,28 @@ def test_the_audit_narrative_grammar_allows_the_audits_counts_and_no_other_numbe
     assert _accepts(backend, grammar, "Your wallet has 4 open approvals, 2 of them risky.")
     assert not _accepts(backend, grammar, "Your wallet has 40 open")  # "4" then "0" is not a fact
     assert not _accepts(backend, grammar, "Your wallet has 7 open")
+
+
+@pytest.mark.parametrize(
+    "case", ["address-poisoning-usdc", "value-large-to-new-address", "permit2-single-unlimited-unknown-spender"]
+)
+def test_the_real_model_names_no_address_or_number_outside_the_facts(case: str) -> None:
+    import re
+
+    from copilot.llm.facts import collect_facts
+    from copilot.llm.grounding import FactIndex, ungrounded_terms
+    from copilot.risk.corpus import load_cases, review_case
+
+    review = review_case(next(c for c in load_cases() if c.name == case))
+    out = explain.enrich_review(review, Options())
+    assert out.llm is not None, out.explanation_note
+    report = out.llm
+    said = [report.summary, *report.what_happens, *(r.text for r in report.risks), *report.questions]
+    said += [dropped.split(" [not in the facts")[0] for dropped in report.grounding.dropped_sentences]
+    facts = FactIndex(collect_facts(review).full_text())
+    for sentence in said:
+        invented = [t for t in ungrounded_terms(sentence, facts) if re.search(r"\d", t)]
+        assert invented == [], f"{sentence!r} names {invented}"
+    assert len(report.questions) <= 1
+    if report.risks:  # unless dropped, the first risk explains the worst finding (fixed by the grammar)
+        assert report.risks[0].finding == review.findings[0].id
