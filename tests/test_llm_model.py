@@ -186,3 +186,25 @@ def test_the_real_model_names_no_address_or_number_outside_the_facts(case: str) 
     assert len(report.questions) <= 1
     if report.risks:  # unless dropped, the first risk explains the worst finding (fixed by the grammar)
         assert report.risks[0].finding == review.findings[0].id
+
+
+def test_model_bench_measures_every_peer_and_a_cold_review() -> None:
+    import json
+
+    from click.testing import CliRunner
+
+    from copilot.cli.main import cli
+
+    result = CliRunner().invoke(cli, ["model", "bench", "--tokens", "16", "--runs", "1", "--threads", "2", "--json"])
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    labels = {rate["label"] for rate in summary["rates"]}
+    assert labels == {
+        "llama-cpp-python plain",
+        "worker plain",
+        "llama-cpp-python naive JSON-schema grammar",
+        "worker lean grammar",
+    }
+    assert all(rate["tokens_per_s"] > 0 for rate in summary["rates"])
+    assert summary["worker_vs_plain"] > 0 and summary["worker_grammar_vs_plain"] > 0
+    assert 0 < summary["review_cold_first_token_p50_s"] <= summary["review_cold_p50_s"]

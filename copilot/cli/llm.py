@@ -152,7 +152,7 @@ def print_bench(summary: dict[str, Any]) -> None:
         f"  lean grammar / plain           {summary['worker_grammar_vs_plain']:.2f}x  (target >= 0.80)"
     )
     click.echo(f"  naive JSON-schema / plain      {summary['naive_grammar_vs_plain']:.2f}x")
-    for name in ("review_cold", "review_warm"):
+    for name in ("review_cold", "review_warm", "review_cold_first_token"):
         if f"{name}_p50_s" in summary:
             click.echo(
                 f"  {name.replace('_', ' ')}: p50 {summary[f'{name}_p50_s']} s, max {summary[f'{name}_max_s']} s"

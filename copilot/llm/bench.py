@@ -41,6 +41,8 @@ class BenchResult:
     rates: list[Rate] = field(default_factory=list)
     review_cold_s: list[float] = field(default_factory=list)
     review_warm_s: list[float] = field(default_factory=list)
+    # request sent -> first answer token in a cold review: prefix restore and the facts' evaluation
+    review_cold_first_token_s: list[float] = field(default_factory=list)
     checked: int = 0
     dropped: int = 0
 
@@ -64,7 +66,11 @@ class BenchResult:
                 self.rate("llama-cpp-python naive JSON-schema grammar").tokens_per_s / plain, 3
             ),
         }
-        for name, values in (("review_cold", self.review_cold_s), ("review_warm", self.review_warm_s)):
+        for name, values in (
+            ("review_cold", self.review_cold_s),
+            ("review_warm", self.review_warm_s),
+            ("review_cold_first_token", self.review_cold_first_token_s),
+        ):
             if values:
                 out[f"{name}_p50_s"] = round(statistics.median(values), 2)
                 out[f"{name}_max_s"] = round(max(values), 2)
@@ -154,6 +160,7 @@ def run_bench(
         explained = enrich_review(sample, options)
         result.review_cold_s.append(time.perf_counter() - started)
         if explained.llm:
+            result.review_cold_first_token_s.append(explained.llm.timing.first_token_s)
             result.checked += explained.llm.grounding.checked
             result.dropped += explained.llm.grounding.dropped
     for sample in review_runs or []:
