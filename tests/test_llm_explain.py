@@ -263,12 +263,14 @@ def test_eval_scores_key_facts_findings_level_agreement_and_false_alarms() -> No
     assert case.completed and case.dropped == 0
     assert (case.key_facts_named, case.key_facts) == (3, 3)  # spender (short form), amount, token
     assert (case.findings_cited, case.findings) == (1, 1) and case.level_agrees and not case.raised
+    assert case.asked  # the fake answer's question
     benign = score_case("benign-x", transfer_review(), enrich_review(
         transfer_review(), Options(), backend_override=fake(answer("You send USDC.", level="critical",
         risks=[{"finding": "new", "text": "It may be a scam."}]))), 2.0)
     assert benign.raised and not benign.level_agrees
     summary = EvalReport("fake", [case, benign]).summary()
     assert summary["false_alarms"] == "1/1" and summary["level_agreement"] == 0.5
+    assert summary["questions_asked"] == 1.0
 
 
 def test_eval_counts_a_token_named_by_its_symbol_or_its_name() -> None:

@@ -176,7 +176,8 @@ def eval_command(model_path: str | None, limit: int | None, as_json: bool) -> No
 
     Reports the grounding rate, whether explanations name the key facts (spender, amount, token,
     recipient), how many deterministic findings they cite, how often the model's risk level agrees
-    with the deterministic score's, and false alarms on everyday requests.
+    with the deterministic score's, how often a question for the user survives, and false alarms on
+    everyday requests.
     """
     from rich.progress import Progress
 

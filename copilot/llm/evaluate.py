@@ -36,6 +36,7 @@ class CaseResult:
     findings: int = 0
     findings_cited: int = 0
     level_agrees: bool = False
+    asked: bool = False  # a question for the user survived the grounding check
     raised: bool = False
     benign: bool = False
     seconds: float = 0.0
@@ -64,6 +65,7 @@ class EvalReport:
             "key_facts_named": round(sum(c.key_facts_named for c in done) / keys, 3) if keys else None,
             "findings_cited": round(sum(c.findings_cited for c in done) / findings, 3) if findings else None,
             "level_agreement": round(sum(c.level_agrees for c in done) / len(done), 3) if done else None,
+            "questions_asked": round(sum(c.asked for c in done) / len(done), 3) if done else None,
             "false_alarms": f"{sum(c.raised for c in benign)}/{len(benign)}",
             "p50_s": round(times[len(times) // 2], 2) if times else None,
         }
@@ -104,6 +106,7 @@ def score_case(name: str, deterministic: Review, explained: Review, seconds: flo
     cited = {r.finding for r in report.risks if r.finding}
     result.findings, result.findings_cited = len(ids), len(ids & cited)
     result.level_agrees = report.risk_level == level_of_score(deterministic.risk_score)
+    result.asked = bool(report.questions)
     result.raised = (
         explained.verdict != deterministic.verdict or explained.risk_score != deterministic.risk_score
     )
