@@ -301,3 +301,22 @@ def test_a_sentence_the_model_repeats_as_a_step_risk_or_question_is_said_once() 
     assert out.llm.risks == []  # its only text repeated the summary
     assert "2 repeated sentences left out" in out.llm.notes
     assert out.llm.grounding.dropped == 0  # repeating is not inventing
+
+
+def test_a_prestarted_worker_that_fails_to_load_is_reported_once_and_not_kept(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from copilot.llm import sandbox
+    from copilot.pipeline import ReviewOptions, review_input
+
+    broken = {"backend": "llama-cpp", "model_path": str(tmp_path / "gone.gguf"), "n_ctx": 512}
+    monkeypatch.setattr(explain, "_load_request", lambda *args: (broken, "gone.gguf"))
+    launched: list[sandbox.Worker] = []
+    original = sandbox.launch_worker
+    monkeypatch.setattr(sandbox, "launch_worker", lambda *a, **k: launched.append(original(*a, **k)) or launched[-1])
+    explain.close_workers()
+    review = review_input(DEMO.read_text(), ReviewOptions())
+    assert len(launched) == 1  # the failed load is not hidden behind a second start
+    assert review.explanation_source == "deterministic"
+    assert review.explanation_note is not None and "model worker failed" in review.explanation_note
+    assert not explain._workers and launched[0].process.poll() is not None

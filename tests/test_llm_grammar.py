@@ -87,8 +87,8 @@ def test_fact_terms_are_the_addresses_as_shown_and_amounts_with_their_unit() -> 
     assert fact_terms(facts) == [
         "0x8ba1…BA72",
         "0x4CD7B9999999999999999999999999999991c2D3",
-        "5,000 USDC",
         "0.25 ETH",
+        "5,000 USDC",  # from a fence (the token chose its symbol): after the decoded facts
     ]  # no bare numbers: a chain id or a score is not an amount the model may write
 
 
@@ -105,3 +105,4 @@ def test_counts_are_fact_terms_only_when_asked_and_without_their_punctuation() -
     facts = "- open approvals: 4, of which risky: 2\n- wallet: 0x8ba1…BA72, 1,250 USDC"
     assert fact_terms(facts) == ["0x8ba1…BA72", "1,250 USDC"]
     assert fact_terms(facts, counts=True) == ["0x8ba1…BA72", "1,250 USDC", "4", "2", "1,250"]
+    assert fact_terms("- exposed 1,234… of 12.5 ETH", counts=True) == ["12.5 ETH", "12.5"]  # no "1"

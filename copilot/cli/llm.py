@@ -151,6 +151,9 @@ def print_bench(summary: dict[str, Any]) -> None:
     click.echo(
         f"  lean grammar / plain           {summary['worker_grammar_vs_plain']:.2f}x  (target >= 0.80)"
     )
+    click.echo(
+        f"  lean grammar, sampled tokens only / plain  {summary['worker_grammar_sampled_vs_plain']:.2f}x"
+    )
     click.echo(f"  naive JSON-schema / plain      {summary['naive_grammar_vs_plain']:.2f}x")
     for name in ("review_cold", "review_warm", "review_cold_first_token"):
         if f"{name}_p50_s" in summary:

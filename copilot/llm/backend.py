@@ -22,6 +22,7 @@ from __future__ import annotations
 import codecs
 import ctypes
 import os
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -59,7 +60,14 @@ class Generation:
     def tokens_per_s(self) -> float:
         """Tokens of the answer (sampled and forced) per second after the first: comparable with a
         plain generation's tokens/s, where every token of the text is sampled."""
-        tokens = self.generated_tokens + self.forced_tokens
+        return self._rate(self.generated_tokens + self.forced_tokens)
+
+    @property
+    def sampled_tokens_per_s(self) -> float:
+        """Only the tokens the model sampled, each a full decoding step."""
+        return self._rate(self.generated_tokens)
+
+    def _rate(self, tokens: int) -> float:
         decode_s = self.total_s - self.first_token_s
         if tokens <= 1 or decode_s <= 0:
             return 0.0
@@ -176,15 +184,13 @@ class LlamaCppBackend:
         # Reused for every full-vocabulary grammar pass: one allocation per process.
         self._candidates = (llama_cpp.llama_token_data * self._n_vocab)()
         self._one = (llama_cpp.llama_token_data * 1)()
-        # Printable ASCII characters that are one token each: what the forced-text probe asks about.
-        self._char_tokens: dict[int, str] = {}
+        # Printable ASCII characters that are one token each, and exactly that character (a
+        # SentencePiece vocabulary may prepend a space): what the forced-text probe asks about.
+        self._char_token: dict[str, int] = {}
         for code in range(0x20, 0x7F):
-            ids = self.tokenize(chr(code))
-            if len(ids) == 1:
-                self._char_tokens[ids[0]] = chr(code)
-        self._char_ids = list(self._char_tokens)
-        self._char_index = {char: index for index, char in enumerate(self._char_tokens.values())}
-        self._char_candidates = (llama_cpp.llama_token_data * len(self._char_ids))()
+            ids = self.tokenize(chr(code), special=False)
+            if len(ids) == 1 and self._piece(ids[0]) == chr(code).encode():
+                self._char_token[chr(code)] = ids[0]
 
     def format_chat(self, system: str, user: str) -> str:
         messages = [{"role": "system", "content": system}, {"role": "user", "content": user}]
@@ -202,8 +208,10 @@ class LlamaCppBackend:
             "<|im_start|>assistant\n"
         )
 
-    def tokenize(self, text: str) -> list[int]:
-        return list(self.llm.tokenize(text.encode("utf-8"), add_bos=False, special=True))
+    def tokenize(self, text: str, *, special: bool = True) -> list[int]:
+        """`special`: parse control tokens such as <|im_start|> (the chat template needs them; text
+        from a request or a grammar must never turn into one)."""
+        return list(self.llm.tokenize(text.encode("utf-8"), add_bos=False, special=special))
 
     def generate(
         self,
@@ -244,6 +252,7 @@ class LlamaCppBackend:
             sampler = lib.llama_sampler_init_grammar(self._vocab, grammar.encode("utf-8"), b"root")
             if not sampler:
                 raise ValueError("the grammar does not parse")
+            probe = _ForcedTextProbe(self, grammar)
         decoder = codecs.getincrementaldecoder("utf-8")("replace")
         pieces: list[str] = []
         generated = 0
@@ -269,7 +278,7 @@ class LlamaCppBackend:
                 if lib.llama_vocab_is_eog(self._vocab, token):
                     stopped_by = "eos"
                     break
-                batch = [token, *self._forced_tokens(sampler)] if sampler is not None else [token]
+                batch = [token, *probe.forced_tokens(sampler)] if sampler is not None else [token]
                 forced += len(batch) - 1
                 piece = "".join(decoder.decode(self._piece(t)) for t in batch)
                 if piece:
@@ -373,43 +382,6 @@ class LlamaCppBackend:
         lib.llama_sampler_apply(sampler, ctypes.byref(array))
         return bool(self._one[0].logit != float("-inf"))
 
-    def _forced_tokens(self, sampler: Any) -> list[int]:
-        """The tokens of the text the grammar forces next (none when the model has a choice),
-        already accepted by `sampler`."""
-        lib = self._lib
-        char = self._only_char(sampler)
-        if char is None:
-            return []
-        probe = lib.llama_sampler_clone(sampler)
-        text = ""
-        try:
-            while char is not None and len(text) < MAX_FORCED_CHARS:
-                text += char
-                lib.llama_sampler_accept(probe, self._char_ids[self._char_index[char]])
-                char = self._only_char(probe)
-        finally:
-            lib.llama_sampler_free(probe)
-        # A forced trailing space is left to the model: its next word's token carries one (" have").
-        tokens = self.tokenize(text.rstrip(" ")) if text.strip(" ") else []
-        for token in tokens:
-            lib.llama_sampler_accept(sampler, token)
-        return tokens
-
-    def _only_char(self, sampler: Any) -> str | None:
-        """The one printable character the grammar allows next, or None when it allows several
-        (or only something else: a multi-byte character, the end)."""
-        import numpy as np
-
-        view = np.ctypeslib.as_array(self._char_candidates)
-        view["id"] = self._char_ids
-        view["logit"] = 1.0
-        array = self._lib.llama_token_data_array(
-            data=self._char_candidates, size=len(self._char_ids), selected=-1, sorted=False
-        )
-        self._lib.llama_sampler_apply(sampler, ctypes.byref(array))
-        allowed = np.flatnonzero(view["logit"] != -np.inf)
-        return self._char_tokens[self._char_ids[allowed[0]]] if len(allowed) == 1 else None
-
     def _best_allowed(self, sampler: Any, logits: Any) -> int:
         """The best token the grammar allows: the model's top candidates first, then the whole vocabulary.
 
@@ -437,6 +409,68 @@ class LlamaCppBackend:
         buffer = ctypes.create_string_buffer(64)
         size = self._lib.llama_token_to_piece(self._vocab, token, buffer, len(buffer), 0, False)
         return buffer.raw[:size] if size > 0 else b""
+
+
+class _ForcedTextProbe:
+    """Finds the text a grammar forces next, for one generation.
+
+    It asks the grammar which of the printable ASCII characters may come next; when exactly one may,
+    and neither the end nor any non-ASCII character the grammar spells (the "…" of a short address)
+    may, that character is forced. Repeated on a clone of the sampler until there is a choice.
+    """
+
+    def __init__(self, backend: LlamaCppBackend, grammar: str) -> None:
+        self.backend = backend
+        self.chars = list(backend._char_token)
+        # One token per non-ASCII character the grammar names (its first byte, for a partial
+        # match), and the end of text: allowed or not, they make a choice.
+        spelled = {c for c in grammar if ord(c) > 0x7F}
+        spelled |= {chr(int(code, 16)) for code in re.findall(r"\\u([0-9a-fA-F]{4})", grammar)}
+        others = {backend.tokenize(c, special=False)[0] for c in spelled} | {backend._eos}
+        self.ids = [backend._char_token[c] for c in self.chars] + sorted(others)
+        self.candidates = (backend._lib.llama_token_data * len(self.ids))()
+
+    def forced_tokens(self, sampler: Any) -> list[int]:
+        """The tokens of the text the grammar forces next (none when the model has a choice),
+        already accepted by `sampler`."""
+        lib = self.backend._lib
+        char = self.only_char(sampler)
+        if char is None:
+            return []
+        probe = lib.llama_sampler_clone(sampler)
+        text = ""
+        try:
+            while char is not None and len(text) < MAX_FORCED_CHARS:
+                text += char
+                lib.llama_sampler_accept(probe, self.backend._char_token[char])
+                char = self.only_char(probe)
+        finally:
+            lib.llama_sampler_free(probe)
+        # A forced trailing space is left to the model: its next word's token carries one (" have").
+        text = text.rstrip(" ")
+        tokens = self.backend.tokenize(text, special=False) if text else []
+        if b"".join(self.backend._piece(t) for t in tokens) != text.encode():
+            return []  # a tokeniser that adds or merges bytes: the model samples this text instead
+        for token in tokens:
+            lib.llama_sampler_accept(sampler, token)
+        return tokens
+
+    def only_char(self, sampler: Any) -> str | None:
+        """The one printable ASCII character the grammar allows next, or None when it allows
+        several, or anything else (a non-ASCII character it spells, the end), or nothing."""
+        import numpy as np
+
+        view = np.ctypeslib.as_array(self.candidates)
+        view["id"] = self.ids
+        view["logit"] = 1.0
+        array = self.backend._lib.llama_token_data_array(
+            data=self.candidates, size=len(self.ids), selected=-1, sorted=False
+        )
+        self.backend._lib.llama_sampler_apply(sampler, ctypes.byref(array))
+        allowed = np.flatnonzero(view["logit"] != -np.inf)
+        if len(allowed) != 1 or allowed[0] >= len(self.chars):
+            return None
+        return self.chars[allowed[0]]
 
 
 def silence_llama_logs(llama_cpp: Any) -> None:

@@ -15,6 +15,7 @@ import atexit
 import hashlib
 import json
 import re
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -43,9 +44,10 @@ _workers: dict[str, Any] = {}
 
 
 def fact_budget(n_ctx: int) -> int:
-    """Characters of facts that fit the context with the system prompt and the answer: hex-heavy
-    facts tokenise at about 1.5 characters a token."""
-    return max(1000, int((n_ctx - MAX_TOKENS - 300) * 1.5))
+    """Characters of facts that fit the context with the system prompt and the answer (its sampled
+    tokens and about as many forced by the grammar): hex-heavy facts tokenise at about 1.5
+    characters a token."""
+    return max(1000, int((n_ctx - 2 * MAX_TOKENS - 300) * 1.5))
 
 
 def level_of_score(score: int) -> RiskLevel:
@@ -150,16 +152,20 @@ def get_worker(load: dict[str, Any]) -> Any:
     """One worker per model per process: `audit` and `eval` reuse its KV cache across reviews."""
     key = json.dumps(load, sort_keys=True)
     worker = _workers.get(key)
-    if worker is not None and worker.process.poll() is None:
-        if worker.loading:  # launched by prestart: its load time is what this review pays
-            try:
-                worker.wait_loaded(timeout_s=REQUEST_TIMEOUT_S)
-            except BaseException:
-                del _workers[key]
-                raise
-        else:
-            worker.load_s = 0.0
+    if worker is not None and worker.loading:
+        # Launched by prestart: the review pays only what is left of the load. A worker that died
+        # meanwhile says why here (wait_loaded reads its exit), instead of a second start hiding it.
+        try:
+            worker.wait_loaded(timeout_s=REQUEST_TIMEOUT_S, since=time.perf_counter())
+        except BaseException:
+            del _workers[key]
+            raise
         return worker
+    if worker is not None and worker.process.poll() is None:
+        worker.load_s = 0.0
+        return worker
+    if worker is not None:
+        worker.close()  # exited since its last request: start afresh
     worker = _launch(key, load)
     worker.wait_loaded(timeout_s=REQUEST_TIMEOUT_S)
     return worker
@@ -234,7 +240,7 @@ def generate_request(review: Review, facts: ReviewFacts, n_ctx: int, prefix_cach
         "grammar": answer_grammar(
             (f.id for f in review.findings),
             facts_text,
-            must_explain=[f.id for f in review.findings if f.severity.value != "info"],
+            must_explain=list(dict.fromkeys(f.id for f in review.findings if f.severity.value != "info")),
         ),
         "max_tokens": MAX_TOKENS,
         "prefix_cache": prefix_cache,

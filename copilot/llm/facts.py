@@ -20,6 +20,14 @@ _ADDRESS = re.compile(r"0x[0-9a-fA-F]{40}(?![0-9a-fA-F])")
 # ("unlimited USDC", "1,000 DAI") does not.
 MAX_RAW_DIGITS = 20
 _NUMBER = re.compile(r"^-?\d+(\.\d+)?$")
+_WORD = re.compile(r"[a-z]{3,}")
+# Words that phrase evidence without adding to it ("approve lets 0x… spend an unlimited amount").
+_FILLER = {
+    *("the", "and", "for", "with", "this", "that", "these", "lets", "let", "can", "may", "spend"),
+    *("spends", "has", "have", "was", "are", "were", "from", "into", "its", "their", "any", "all"),
+    *("but", "you", "your", "one", "who", "which", "what", "when", "than", "then", "there"),
+    *("would", "could", "will"),
+}
 # Chat-template control tokens of common model families, and our own fence markers: untrusted text
 # must not be able to open a new turn or close its fence.
 _CONTROL = re.compile(
@@ -158,7 +166,7 @@ def collect_facts(review: Review) -> ReviewFacts:
             # Titles come from the catalogue or the user's policy; evidence quotes the request
             # (token symbols, ERC-7730 texts, the injected phrase itself): fenced as untrusted.
             line = f"  - {finding.id} ({finding.severity.value}): {sanitise(finding.title)}"
-            if adds_to(finding.evidence, facts.lines):
+            if adds_to(finding.evidence, [*facts.lines, line]):
                 line += f"; {fence(finding.evidence)}"
             else:
                 facts.repeated.append(finding.evidence)
@@ -170,10 +178,15 @@ def collect_facts(review: Review) -> ReviewFacts:
 
 
 def adds_to(evidence: str, lines: list[str]) -> bool:
-    """Whether a finding's evidence names an address, amount, token or protocol the lines do not."""
+    """Whether a finding's evidence says something the lines do not: an address, amount, token or
+    protocol they lack, or a word ("has no code", "blocklist") they never use."""
     from copilot.llm.grounding import FactIndex, ungrounded_terms
 
-    return bool(evidence.strip()) and bool(ungrounded_terms(evidence, FactIndex("\n".join(lines))))
+    known = "\n".join(lines)
+    if ungrounded_terms(evidence, FactIndex(known)):
+        return True
+    words = set(_WORD.findall(known.lower())) | _FILLER
+    return any(word not in words for word in _WORD.findall(evidence.lower()))
 
 
 def _call_facts(facts: ReviewFacts, call: DecodedCall) -> None:

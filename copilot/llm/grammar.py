@@ -25,25 +25,32 @@ from copilot.llm.schema import NEW_CONCERN, RISK_LEVELS
 MAX_STEPS = 2
 MAX_RISKS = 3
 MAX_QUESTIONS = 1
-# A small model that misses the full stop otherwise runs on until the token limit cuts the answer.
-MAX_SENTENCE_CHARS = 90
+# Characters (or whole facts) in a sentence: a small model that misses the full stop otherwise runs
+# on until the token limit cuts the answer.
+MAX_SENTENCE_PIECES = 90
 MAX_FACT_TERMS = 48
 _ADDRESS_TERM = re.compile(r"0x[0-9a-fA-F]{40}(?![0-9a-fA-F])|0x[0-9a-fA-F]{4}…[0-9a-fA-F]{4}")
 # An amount with its unit ("5,000 USDC", "0.25 ETH"); a bare number (a chain id, a score) is not one.
 _AMOUNT_TERM = re.compile(r"(?<![\w.,])\d(?:[\d,]*\d)?(?:\.\d+)? (?:[A-Z][A-Za-z0-9]{1,9}|[a-z]{1,3}[A-Z]{2,}[A-Za-z0-9]*)\b")
 
 
-_COUNT_TERM = re.compile(r"(?<![\w.,…])\d(?:[\d,]*\d)?(?:\.\d+)?(?![\w…])")
+# A whole number: not the "1" of "1,234…" or the "12" of "12.5".
+_COUNT_TERM = re.compile(r"(?<![\w.,…])\d(?:[\d,]*\d)?(?:\.\d+)?(?![\w…]|[.,]\d)")
+_FENCED = re.compile(r"<untrusted>.*?</untrusted>", re.DOTALL)
 
 
 def fact_terms(facts_text: str, *, counts: bool = False) -> list[str]:
-    """The addresses (as the prompt shows them) and amounts the model may name, in order of
-    appearance; with `counts`, bare numbers too (an audit's "4 open approvals")."""
-    terms = dict.fromkeys(m.group(0) for m in _ADDRESS_TERM.finditer(facts_text))
-    terms.update(dict.fromkeys(m.group(0) for m in _AMOUNT_TERM.finditer(facts_text)))
-    if counts:
-        without_addresses = _ADDRESS_TERM.sub(" ", facts_text)
-        terms.update(dict.fromkeys(m.group(0) for m in _COUNT_TERM.finditer(without_addresses)))
+    """The addresses (as the prompt shows them) and amounts the model may name; with `counts`, bare
+    numbers too (an audit's "4 open approvals"). The decoded facts come first, then what sits in
+    <untrusted> fences (a display amount, or a number a dApp wrote into its message), so a request
+    full of its own numbers cannot crowd the decoded ones out of the cap."""
+    terms: dict[str, None] = {}
+    for text in (_FENCED.sub(" ", facts_text), " ".join(_FENCED.findall(facts_text))):
+        terms.update(dict.fromkeys(m.group(0) for m in _ADDRESS_TERM.finditer(text)))
+        terms.update(dict.fromkeys(m.group(0) for m in _AMOUNT_TERM.finditer(text)))
+        if counts:
+            without_addresses = _ADDRESS_TERM.sub(" ", text)
+            terms.update(dict.fromkeys(m.group(0) for m in _COUNT_TERM.finditer(without_addresses)))
     return list(terms)[:MAX_FACT_TERMS]
 
 
@@ -55,8 +62,8 @@ def sentence_rules(facts_text: str, *, counts: bool = False) -> list[str]:
     fact = ' | fact char' if terms else ""
     return [
         # One sentence, ended by . ! or ? right after a word or a fact (not "or ." or "been-!");
-        # a dot followed by a letter ("e.g.") goes on.
-        f'sentence ::= (char | "." [a-z]{fact}){{0,{MAX_SENTENCE_CHARS - 1}}} (solid{" | fact" if terms else ""}) [.!?]',
+        # a dot directly followed by a letter ("app.example", "e.g") goes on.
+        f'sentence ::= (char | "." [a-z]{fact}){{0,{MAX_SENTENCE_PIECES - 1}}} (solid{" | fact" if terms else ""}) [.!?]',
         # Printable text without quotes, backslashes or control characters: nothing to unescape;
         # no brackets either, so the model cannot echo JSON or the <untrusted> fences into prose.
         'char ::= [^"\\\\\\x00-\\x1f.!?<>{}0-9]',

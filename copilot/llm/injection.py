@@ -35,9 +35,9 @@ _OTHER_LANGUAGES = [
     r"\b(ignorier(e|en)?|vergiss)\b.{0,30}\b(anweisungen|regeln)\b",  # de
     r"\b(diese|die)\s+(transaktion|signatur|anfrage)\s+ist\s+(sicher|legitim)\b",
     r"(игнорируй|игнорировать|забудь).{0,30}(инструкци|правил)",  # ru
-    r"(транзакция|подпись|запрос)\s+(безопасн|надёжн|надежн)",
+    r"(транзакция|подпись|запрос)\s+(полностью\s+|абсолютно\s+)?(безопасн|надёжн|надежн)(а|ен|о)\b",
     r"(忽略|无视|忘记).{0,12}(指令|指示|规则|提示)",  # zh
-    r"(交易|签名|请求).{0,6}(是)?(安全|可信)的",
+    r"(交易|签名|请求)(是|很|非常|绝对)+(安全|可信)的",
 ]
 _DETECTOR = re.compile("|".join(f"(?:{p})" for p in _PATTERNS + _OTHER_LANGUAGES), re.IGNORECASE | re.DOTALL)
 
@@ -48,6 +48,7 @@ _LOOKALIKES = str.maketrans(
     "аеорсухіјѕԁһӏԛԝαεικνορτυχΑΒΕΖΗΙΚΜΝΟΡΤΥΧАВЕКМНОРСТХІЅЈ", "aeopcyxijsdhlqwaeikvoptuxABEZHIKMNOPTYXABEKMHOPCTXISJ"
 )
 _LEET = str.maketrans("013457@$", "oieastas")
+_LEET_WORD = re.compile(r"(?<![\w@$])(?=[\w@$]*[A-Za-z][\w@$]*[A-Za-z])[\w@$]{4,}")
 _INVISIBLE = re.compile("[\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180e\u200b-\u200f\u202a-\u202e\u2060-\u206f\ufeff]")
 _SPACED_LETTERS = re.compile(r"\b(?:[A-Za-z][ _.\-*]){3,}[A-Za-z]\b")  # "i g n o r e", "i.g.n.o.r.e"
 _JOINERS = re.compile(r"(?<=[A-Za-z])[_*](?=[A-Za-z])")  # "ignore_previous*instructions"
@@ -62,7 +63,9 @@ def readings(text: str) -> list[str]:
     decomposed = unicodedata.normalize("NFKD", plain)
     skeleton = "".join(c for c in decomposed if not unicodedata.combining(c)).translate(_LOOKALIKES)
     # Letters first, then digits: "#7 i g n o r e" must not become "tignore".
-    skeleton = _SPACED_LETTERS.sub(lambda m: re.sub(r"[ _.\-*]", "", m.group(0)), skeleton).translate(_LEET)
+    skeleton = _SPACED_LETTERS.sub(lambda m: re.sub(r"[ _.\-*]", "", m.group(0)), skeleton)
+    # Leetspeak only inside longer words ("1gn0re", "prev10us"), not in names like "A1" -> "Ai".
+    skeleton = _LEET_WORD.sub(lambda m: m.group(0).translate(_LEET), skeleton)
     return [plain, _JOINERS.sub(" ", skeleton)]
 
 

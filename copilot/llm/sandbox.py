@@ -243,8 +243,9 @@ class Worker:
         self.loading = False  # a load request is out and its reply not read yet
         self.load_s = 0.0
 
-    def wait_loaded(self, *, timeout_s: float = 120.0) -> None:
-        """Reads the reply to the load request; load_s is the time from start to the model ready."""
+    def wait_loaded(self, *, timeout_s: float = 120.0, since: float | None = None) -> None:
+        """Reads the reply to the load request; load_s is the time from `since` (default: the
+        worker's start) to the model ready."""
         if not self.loading:
             return
         try:
@@ -254,7 +255,7 @@ class Worker:
             raise
         finally:
             self.loading = False
-        self.load_s = time.perf_counter() - self.started
+        self.load_s = time.perf_counter() - (self.started if since is None else since)
 
     @property
     def layers(self) -> list[IsolationLayer]:
@@ -322,6 +323,8 @@ class Worker:
         return f"{signal}{': ' + tail[-1] if tail else ''}"
 
     def close(self) -> None:
+        if self.process.poll() is None and self.loading:
+            self.process.kill()  # still loading a model nobody will ask for: do not wait for it
         if self.process.poll() is None:
             if self.process.stdin:
                 self.process.stdin.close()

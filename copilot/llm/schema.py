@@ -57,7 +57,9 @@ class IsolationLayer(_Strict):
 
 
 class Timing(_Strict):
-    load_s: float = 0.0  # worker start and model load (0 when reused)
+    # Worker start and model load this review waited for: 0 when reused, less than the load when
+    # it loaded while the request was decoded (prestart).
+    load_s: float = 0.0
     first_token_s: float = 0.0  # request sent -> first generated token
     total_s: float = 0.0
     prompt_tokens: int = 0

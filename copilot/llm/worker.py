@@ -122,6 +122,7 @@ def serve(stdin: IO[str], stdout: IO[str]) -> None:
                         "first_token_s": generation.first_token_s,
                         "total_s": generation.total_s,
                         "tokens_per_s": generation.tokens_per_s,
+                        "sampled_tokens_per_s": generation.sampled_tokens_per_s,
                         "stopped_by": generation.stopped_by,
                     },
                 )
