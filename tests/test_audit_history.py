@@ -189,7 +189,8 @@ def test_etherscan_token_csv() -> None:
 )
 def test_no_line_ever_aborts_reading(tmp_path: Path, lines: list[str]) -> None:
     path = tmp_path / "fuzz.jsonl"
-    path.write_text("\n".join(['{"from": "' + USER + '"}', *lines]) + "\n", encoding="utf-8")
+    text = "\n".join(['{"from": "' + USER + '"}', *lines]) + "\n"
+    path.write_text(text, encoding="utf-8", errors="surrogatepass")  # lone surrogates: bytes that are not UTF-8
     rows = read_all(path, chunk_bytes=64)
     expected = 1 + sum(1 for line in lines if line.strip())
     assert len(rows) == expected

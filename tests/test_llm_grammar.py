@@ -96,7 +96,9 @@ def test_grammar_fixes_the_finding_ids_of_the_risks_and_asks_one_question() -> N
     grammar = answer_grammar(["approval.unlimited", "address.first_interaction"], must_explain=["approval.unlimited"])
     root = grammar.splitlines()[0]
     assert '{\\"finding\\": \\"approval.unlimited\\", \\"text\\": ' in root
-    assert root.endswith('"[" text "]" "}"')  # questions: exactly one, never an empty list
+    assert root.endswith('"[" asked "]" "}"')  # questions: exactly one, never an empty list
+    assert 'asked ::= "\\"" question "\\""' in grammar and 'question ::= clause "?"' in grammar
+    assert 'question ::= clause "?"' in grammar  # and a question it is
 
 
 def test_counts_are_fact_terms_only_when_asked_and_without_their_punctuation() -> None:

@@ -374,6 +374,9 @@ def ground_answer(answer: LLMAnswer, review: Review, facts: ReviewFacts, model_n
         said.add(_said(text))
         return True
 
+    # The question first: a step or a risk that repeats it ("What is the purpose of this request?")
+    # is the one out of place.
+    questions = [question for question in answer.questions if keep(question)]
     steps = [step for step in answer.what_happens if keep(step)]
     finding_ids = {f.id for f in review.findings}
     risks = [
@@ -381,7 +384,6 @@ def ground_answer(answer: LLMAnswer, review: Review, facts: ReviewFacts, model_n
         for risk in answer.risks
         if keep(risk.text)
     ]
-    questions = [question for question in answer.questions if keep(question)]
     notes = []
     if check.result.dropped:
         notes.append(

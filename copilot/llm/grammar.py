@@ -55,15 +55,18 @@ def fact_terms(facts_text: str, *, counts: bool = False) -> list[str]:
 
 
 def sentence_rules(facts_text: str, *, counts: bool = False) -> list[str]:
-    """GBNF rules for `sentence`: one sentence of printable text without digits, in which addresses
-    and amounts (and with `counts` numbers) can only be those of `facts_text`, copied whole."""
+    """GBNF rules for `sentence` and `question` (one ending in "?"): printable text without digits,
+    in which addresses and amounts (and with `counts` numbers) can only be those of `facts_text`,
+    copied whole."""
     terms = fact_terms(facts_text, counts=counts)
     # A fact is followed by a character, never by another fact: "4" and "0" must not make "40".
     fact = ' | fact char' if terms else ""
     return [
         # One sentence, ended by . ! or ? right after a word or a fact (not "or ." or "been-!");
-        # a dot directly followed by a letter ("app.example", "e.g") goes on.
-        f'sentence ::= (char | "." [a-z]{fact}){{0,{MAX_SENTENCE_PIECES - 1}}} (solid{" | fact" if terms else ""}) [.!?]',
+        # a dot directly followed by a letter ("app.example", "e.g") goes on. A question ends in "?".
+        f'clause ::= (char | "." [a-z]{fact}){{0,{MAX_SENTENCE_PIECES - 1}}} (solid{" | fact" if terms else ""})',
+        "sentence ::= clause [.!?]",
+        'question ::= clause "?"',
         # Printable text without quotes, backslashes or control characters: nothing to unescape;
         # no brackets either, so the model cannot echo JSON or the <untrusted> fences into prose.
         'char ::= [^"\\\\\\x00-\\x1f.!?<>{}0-9]',
@@ -118,7 +121,7 @@ def answer_grammar(finding_ids: Iterable[str], facts_text: str = "", must_explai
             _literal(', "risk_level": '),
             "level",
             _literal(', "questions": '),
-            _list("text", MAX_QUESTIONS, allow_empty=False),
+            _list("asked", MAX_QUESTIONS, allow_empty=False),
             _literal("}"),
         ]
     )
@@ -129,6 +132,7 @@ def answer_grammar(finding_ids: Iterable[str], facts_text: str = "", must_explai
             f"finding ::= {_alternatives(ids)}",
             f"level ::= {_alternatives(RISK_LEVELS)}",
             'text ::= "\\"" sentence "\\""',
+            'asked ::= "\\"" question "\\""',
             *sentence_rules(facts_text),
         ]
     )
