@@ -457,3 +457,36 @@ def test_a_siwe_chain_outside_the_allowed_chains_is_a_policy_hit(tmp_path: Path)
     decision = judge(decoded, [], policy, context())
     assert (decision.verdict, decision.decided_by) == ("block", "policy:mine.toml:chains.allowed")
     assert "chain 56" in decision.findings[0].evidence
+
+
+WETH = "0xC02aaA39b223FE8D0A0e5C4F27eAD9083C756Cc2"
+USDC_LIMIT = '[limits]\naction = "block"\n[limits.assets.USDC]\ntx = 200\n'
+
+
+def test_a_swaps_token_input_counts_against_the_limits(tmp_path: Path) -> None:
+    from copilot.decoding import decode
+    from copilot.inputs import parse_request
+    from copilot.resources import fixtures_dir
+
+    swap = decode(parse_request((fixtures_dir() / "requests" / "benign-uniswap-v3-exact-input-single.json").read_text()))
+    assert [(s.symbol, s.amount) for s in spend_of(swap)] == [("USDC", 500 * 10**6)]  # exactInputSingle amountIn
+    decision = judge(swap, [], write_policy(tmp_path, USDC_LIMIT), context())
+    assert (decision.verdict, decision.decided_by) == ("block", "policy:mine.toml:limits.assets.USDC.tx")
+
+
+def test_an_exact_output_swap_counts_its_maximum_input_and_the_router_paying_itself_counts_nothing() -> None:
+    v2 = call(
+        ROUTER,
+        "swapTokensForExactTokens(uint256,uint256,address[],address,uint256)",
+        [("amountOut", "uint256", 10**17), ("amountInMax", "uint256", 400 * 10**6),
+         ("path", "address[]", [USDC, WETH]), ("to", "address", USER), ("deadline", "uint256", NOW + 60)],
+    )  # fmt: skip
+    assert [(s.asset, s.amount) for s in spend_of(tx_request(v2))] == [(USDC, 400 * 10**6)]
+    # V3 paths of exact-output swaps are encoded output first: the input is the last token
+    path = "0x" + WETH[2:].lower() + "0001f4" + USDC[2:].lower()
+    params = [("recipient", "address", USER), ("amountOut", "uint256", 10**17), ("amountInMax", "uint256", 300 * 10**6),
+              ("path", "bytes", path)]  # fmt: skip
+    mine = call(ROUTER, "V3_SWAP_EXACT_OUT(address,uint256,uint256,bytes,bool)", [*params, ("payerIsUser", "bool", True)])
+    routers = call(ROUTER, "V3_SWAP_EXACT_OUT(address,uint256,uint256,bytes,bool)", [*params, ("payerIsUser", "bool", False)])
+    assert [(s.asset, s.amount) for s in spend_of(tx_request(mine))] == [(USDC, 300 * 10**6)]
+    assert spend_of(tx_request(routers)) == []

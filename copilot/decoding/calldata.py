@@ -353,6 +353,35 @@ def _is_exact_output(function: str) -> bool:
     return function.startswith("exactOutput") or function == "V3_SWAP_EXACT_OUT"
 
 
+# Uniswap V2 Router02, V3 SwapRouter/SwapRouter02 and the Universal Router's swap commands.
+_SWAP_FUNCTIONS = frozenset(
+    {"swapExactTokensForTokens", "swapExactTokensForETH", "swapTokensForExactTokens", "swapTokensForExactETH",
+     "swapExactTokensForTokensSupportingFeeOnTransferTokens", "swapExactTokensForETHSupportingFeeOnTransferTokens",
+     "exactInputSingle", "exactInput", "exactOutputSingle", "exactOutput",
+     "V2_SWAP_EXACT_IN", "V2_SWAP_EXACT_OUT", "V3_SWAP_EXACT_IN", "V3_SWAP_EXACT_OUT"}
+)  # fmt: skip
+_MOST_IN = ("amountIn", "amountInMax", "amountInMaximum")  # exact input, or an exact output's cap
+
+
+def swap_input(call: DecodedCall) -> tuple[str, int] | None:
+    """The token a swap takes from its payer and the most it takes, for the swap functions of
+    Uniswap's routers; None for any other call, and for a Universal Router swap the router pays
+    itself (`payerIsUser` false: funds it already holds, such as ETH it wrapped)."""
+    name = (call.function or "").split("(")[0]
+    if name not in _SWAP_FUNCTIONS:
+        return None
+    scope: dict[str, Any] = {param.name: param.value for param in call.params}
+    if len(call.params) == 1 and isinstance(call.params[0].value, dict):
+        scope = call.params[0].value  # the V3 routers take one struct
+    if scope.get("payerIsUser") is False:
+        return None
+    amount = next((scope[key] for key in _MOST_IN if key in scope), None)
+    token = scope.get("tokenIn") or next(iter(_path_tokens(scope.get("path"), name) or []), None)
+    if not isinstance(token, str) or not isinstance(amount, int | str) or not str(amount).isdigit():
+        return None
+    return _checksum(token), int(amount)
+
+
 def _v3_path_display(path: str, context: _Context) -> str | None:
     """A V3 path as "USDC → 0.05% → WETH", in the order it is encoded."""
     from copilot.decoding.nested import decode_v3_path

@@ -13,6 +13,7 @@ from decimal import Decimal
 
 from copilot.decoding.tokens import native_symbol
 from copilot.models import DecodedRequest, Finding, Severity, TokenMeta, Verdict
+from copilot.policy.addresses import to_checksum
 from copilot.policy.extract import request_chain_id, request_sender, to_int
 from copilot.policy.loader import Policy
 from copilot.policy.schema import AssetLimit
@@ -66,7 +67,10 @@ _TRANSFER_FROM = "transferFrom(address,address,uint256)"
 def spend_of(
     decoded: DecodedRequest, prices: PriceTable | None = None, tokens: Mapping[str, TokenMeta] | None = None
 ) -> list[Spend]:
-    """Native value and ERC-20 transfers out of the signer's wallet, one Spend per asset."""
+    """Native value, ERC-20 transfers out of the signer's wallet and what its swaps may take (the
+    exact input, or an exact output's maximum), one Spend per asset."""
+    from copilot.decoding.calldata import swap_input
+
     chain_id = request_chain_id(decoded)
     prices = prices or PriceTable()
     totals: dict[str, int] = {}
@@ -88,7 +92,11 @@ def spend_of(
         elif call.function == _TRANSFER_FROM and len(values) == 3 and str(values[0]).lower() == sender:
             amount = to_int(values[2])
         if amount:
-            totals[call.to] = totals.get(call.to, 0) + amount
+            totals[to_checksum(call.to)] = totals.get(to_checksum(call.to), 0) + amount
+        swapped = swap_input(call)
+        if swapped:
+            token, most = swapped
+            totals[token] = totals.get(token, 0) + most
     spends: list[Spend] = []
     if value:
         spends.append(_priced(native, native, value, NATIVE_DECIMALS, prices, address=None))
