@@ -112,3 +112,40 @@ def test_a_hostile_token_symbol_is_shown_as_text_in_every_format(anvil: Any, tmp
     html, md = html_path.read_text(), md_path.read_text()
     assert "<script>alert" not in html and "&lt;script&gt;alert(1)" in html
     assert "<script>" not in md and "&lt;script&gt;" in md and "\\|" in md
+
+
+@pytest.mark.anvil
+def test_rpc_audit_checks_permit2_allowances_against_permit2_on_the_node(anvil: Any) -> None:
+    """Permit2Like (fixtures/contracts) runs at Permit2's canonical address: the audit finds the
+    Permit2 approvals in the node's logs and reads each one's allowance() now."""
+    import time
+
+    from copilot.audit.events import PERMIT2
+
+    user, spender = anvil.accounts[1][0], anvil.accounts[2][0]
+    permit2 = to_checksum(PERMIT2)
+    anvil.rpc("anvil_setCode", [permit2, anvil.rpc("eth_getCode", [deploy(anvil, "Permit2Like"), "latest"])])
+    token = deploy(anvil, "TestToken", "Test USD", "TUSD", 6)
+    transact(anvil, token, "mint(address,uint256)", [user, 1_000 * 10**6])
+    transact(anvil, token, "approve(address,uint256)", [permit2, MAX], sender=1)
+    later = int(time.time()) + 30 * 86400
+    approve = "approve(address,address,uint160,uint48)"
+    transact(anvil, permit2, approve, [token, DRAINER, 2**160 - 1, later], sender=1)
+    transact(anvil, permit2, approve, [token, spender, 300 * 10**6, later], sender=1)
+    transact(anvil, permit2, approve, [token, OPERATOR, 500 * 10**6, 1], sender=1)  # expired long ago
+    transact(anvil, permit2, "transferFrom(address,address,uint160,address)", [user, spender, 120 * 10**6, token], sender=2)
+    transact(anvil, permit2, approve, [token, LATER_REVOKED, 50 * 10**6, later], sender=1)
+    receipt = transact(anvil, permit2, "lockdown((address,address)[])", [[(token, LATER_REVOKED)]], sender=1)
+
+    result = CliRunner().invoke(
+        cli,
+        ["audit", "--address", user, "--rpc", anvil.url, "--from-block", "0", "--to-block",
+         str(int(receipt["blockNumber"], 16)), "--json", "--no-llm"],
+    )
+    assert result.exit_code == 0, result.stderr
+    permits = {a["spender"]: a for a in json.loads(result.stdout)["approvals"] if a["kind"] == "permit2"}
+    assert set(permits) == {DRAINER, spender}  # the expired one and the locked-down one are closed
+    assert permits[DRAINER]["unlimited"] and permits[DRAINER]["on_chain"] == str(2**160 - 1)
+    assert permits[DRAINER]["exposure"] == str(880 * 10**6)  # min(allowance, balance after the pull)
+    # 300 approved in the history; the spender pulled 120 through Permit2: allowance() says 180 now
+    assert permits[spender]["on_chain"] == str(180 * 10**6) and permits[spender]["amount"] == str(180 * 10**6)
