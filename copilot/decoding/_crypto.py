@@ -35,7 +35,7 @@ def to_checksum_address(address: bytes) -> str:
     )
 
 
-@lru_cache(maxsize=8192)
+@lru_cache(maxsize=65536)  # an audit's history names tens of thousands of addresses
 def checksum_hex(address: str) -> str:
     """EIP-55 form of a 20-byte address written in hex, "0x" optional (ValueError when it is not)."""
     digits = address[2:] if address[:2] in ("0x", "0X") else address

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from functools import lru_cache
 
 _ADDRESS = re.compile(r"^0x[0-9a-fA-F]{40}$")
 
@@ -18,12 +17,11 @@ def is_address(value: object) -> bool:
     return isinstance(value, str) and _ADDRESS.match(value) is not None
 
 
-@lru_cache(maxsize=65536)
 def to_checksum(address: str) -> str:
-    """EIP-55 form of a 0x-prefixed 40-hex address."""
-    from copilot.decoding._crypto import to_checksum_address
+    """EIP-55 form of a 0x-prefixed 40-hex address (ValueError when it is not one)."""
+    from copilot.decoding._crypto import checksum_hex
 
-    return to_checksum_address(bytes.fromhex(address[2:]))
+    return checksum_hex(address)
 
 
 def selector_of(signature: str) -> str:

@@ -8,7 +8,6 @@ Lookups are by lowercase address so the checksum casing of inputs never matters.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import lru_cache
 from typing import Any
 
 from copilot.decoding.registry import KnownContract, known_contract
@@ -28,11 +27,10 @@ def as_address(value: Any) -> str | None:
     return None
 
 
-@lru_cache(maxsize=4096)
 def checksum(address: str) -> str:
-    from copilot.decoding._crypto import to_checksum_address
+    from copilot.decoding._crypto import checksum_hex
 
-    return to_checksum_address(bytes.fromhex(address[2:]))
+    return checksum_hex(address)
 
 
 def short(address: str) -> str:
