@@ -122,7 +122,7 @@ def test_rpc_audit_checks_permit2_allowances_against_permit2_on_the_node(anvil: 
 
     from copilot.audit.events import PERMIT2
 
-    user, spender = anvil.accounts[1][0], anvil.accounts[2][0]
+    user, spender, emptied = anvil.accounts[1][0], anvil.accounts[2][0], anvil.accounts[0][0]
     permit2 = to_checksum(PERMIT2)
     anvil.rpc("anvil_setCode", [permit2, anvil.rpc("eth_getCode", [deploy(anvil, "Permit2Like"), "latest"])])
     token = deploy(anvil, "TestToken", "Test USD", "TUSD", 6)
@@ -133,7 +133,10 @@ def test_rpc_audit_checks_permit2_allowances_against_permit2_on_the_node(anvil: 
     transact(anvil, permit2, approve, [token, DRAINER, 2**160 - 1, later], sender=1)
     transact(anvil, permit2, approve, [token, spender, 300 * 10**6, later], sender=1)
     transact(anvil, permit2, approve, [token, OPERATOR, 500 * 10**6, 1], sender=1)  # expired long ago
-    transact(anvil, permit2, "transferFrom(address,address,uint160,address)", [user, spender, 120 * 10**6, token], sender=2)
+    transact(anvil, permit2, approve, [token, emptied, 100 * 10**6, later], sender=1)
+    pull = "transferFrom(address,address,uint160,address)"
+    transact(anvil, permit2, pull, [user, spender, 120 * 10**6, token], sender=2)
+    transact(anvil, permit2, pull, [user, emptied, 100 * 10**6, token], sender=0)  # all of it
     transact(anvil, permit2, approve, [token, LATER_REVOKED, 50 * 10**6, later], sender=1)
     receipt = transact(anvil, permit2, "lockdown((address,address)[])", [[(token, LATER_REVOKED)]], sender=1)
 
@@ -144,8 +147,12 @@ def test_rpc_audit_checks_permit2_allowances_against_permit2_on_the_node(anvil: 
     )
     assert result.exit_code == 0, result.stderr
     permits = {a["spender"]: a for a in json.loads(result.stdout)["approvals"] if a["kind"] == "permit2"}
-    assert set(permits) == {DRAINER, spender}  # the expired one and the locked-down one are closed
+    # closed: expired, locked down, and (only the chain knows) pulled down to 0 through Permit2
+    assert set(permits) == {DRAINER, spender}
+    allowance = "allowance(address,address,address)"
+    assert view(anvil, permit2, allowance, [user, token, emptied], "uint160") == 0
+    assert view(anvil, permit2, allowance, [user, token, LATER_REVOKED], "uint160") == 0  # lockdown
     assert permits[DRAINER]["unlimited"] and permits[DRAINER]["on_chain"] == str(2**160 - 1)
-    assert permits[DRAINER]["exposure"] == str(880 * 10**6)  # min(allowance, balance after the pull)
+    assert permits[DRAINER]["exposure"] == str(780 * 10**6)  # min(allowance, balance after the pulls)
     # 300 approved in the history; the spender pulled 120 through Permit2: allowance() says 180 now
     assert permits[spender]["on_chain"] == str(180 * 10**6) and permits[spender]["amount"] == str(180 * 10**6)

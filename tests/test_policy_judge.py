@@ -490,3 +490,43 @@ def test_an_exact_output_swap_counts_its_maximum_input_and_the_router_paying_its
     routers = call(ROUTER, "V3_SWAP_EXACT_OUT(address,uint256,uint256,bytes,bool)", [*params, ("payerIsUser", "bool", False)])
     assert [(s.asset, s.amount) for s in spend_of(tx_request(mine))] == [(USDC, 300 * 10**6)]
     assert spend_of(tx_request(routers)) == []
+
+
+def test_eth_a_router_wraps_for_a_weth_swap_counts_once_and_a_zero_amount_not_at_all() -> None:
+    swap = call(
+        ROUTER,
+        "exactInputSingle((address,address,uint24,address,uint256,uint256,uint160))",
+        [("params", "(address,address,uint24,address,uint256,uint256,uint160)",
+          {"tokenIn": WETH, "tokenOut": USDC, "fee": 500, "recipient": USER, "amountIn": ETHER,
+           "amountOutMinimum": 0, "sqrtPriceLimitX96": 0})],
+        value=ETHER,
+    )  # fmt: skip
+    assert [(s.asset, s.amount) for s in spend_of(tx_request(swap))] == [("ETH", ETHER)]
+    router_balance = call(
+        ROUTER,
+        "exactInput((bytes,address,uint256,uint256))",
+        [("params", "(bytes,address,uint256,uint256)",
+          {"path": "0x" + WETH[2:].lower() + "0001f4" + USDC[2:].lower(), "recipient": USER, "amountIn": 0,
+           "amountOutMinimum": 0})],
+    )  # fmt: skip
+    assert spend_of(tx_request(router_balance)) == []  # SwapRouter02: 0 means "the router's balance"
+
+
+def test_universal_router_permit2_pulls_count_as_spends() -> None:
+    pull = call(ROUTER, "PERMIT2_TRANSFER_FROM(address,address,uint160)",
+                [("token", "address", USDC), ("recipient", "address", ROUTER), ("amount", "uint160", 900 * 10**6)])  # fmt: skip
+    details = [{"from": USER, "to": ROUTER, "amount": 70 * 10**6, "token": USDC},
+               {"from": FRIEND, "to": ROUTER, "amount": 5 * 10**6, "token": USDC}]  # fmt: skip
+    batch = call(ROUTER, "PERMIT2_TRANSFER_FROM_BATCH((address,address,uint160,address)[])",
+                 [("transferDetails", "(address,address,uint160,address)[]", details)])  # fmt: skip
+    plan = call(ROUTER, "execute(bytes,bytes[],uint256)", children=[pull, batch])
+    assert [(s.asset, s.amount) for s in spend_of(tx_request(plan))] == [(USDC, 970 * 10**6)]
+
+
+def test_native_value_inside_a_safe_multisend_is_the_safes_spend() -> None:
+    inner = call(FRIEND, value=5 * ETHER)
+    multisend = call(ROUTER, "multiSend(bytes)", [("transactions", "bytes", "0x")], children=[inner])
+    multisend = multisend.model_copy(update={"operation": "delegatecall"})
+    safe_tx = call(ROUTER, "execTransaction(address,uint256,bytes,uint8,uint256,uint256,uint256,address,address,bytes)",
+                   children=[multisend])  # fmt: skip
+    assert [(s.asset, s.amount) for s in spend_of(tx_request(safe_tx))] == [("ETH", 5 * ETHER)]

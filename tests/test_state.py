@@ -166,3 +166,12 @@ def test_a_corrupt_address_book_says_to_move_it_aside() -> None:
     with pytest.raises(ConfigError) as err:
         load_book()
     assert str(book_path()) in err.value.one_line() and "move it aside" in err.value.one_line()
+
+
+def test_an_address_book_key_with_a_trailing_newline_is_a_config_error_not_a_crash() -> None:
+    import json
+
+    book_path().parent.mkdir(parents=True, exist_ok=True)
+    book_path().write_text(json.dumps({FRIEND + "\n": "friend"}), encoding="utf-8")
+    with pytest.raises(ConfigError, match="must map 0x addresses"):
+        load_book()

@@ -363,23 +363,42 @@ _SWAP_FUNCTIONS = frozenset(
 _MOST_IN = ("amountIn", "amountInMax", "amountInMaximum")  # exact input, or an exact output's cap
 
 
-def swap_input(call: DecodedCall) -> tuple[str, int] | None:
-    """The token a swap takes from its payer and the most it takes, for the swap functions of
-    Uniswap's routers; None for any other call, and for a Universal Router swap the router pays
-    itself (`payerIsUser` false: funds it already holds, such as ETH it wrapped)."""
+def router_takes(call: DecodedCall, payer: str) -> list[tuple[str, int]]:
+    """The tokens a Uniswap router call may take from `payer` (the account that signs), and the
+    most of each: a swap's input (the exact input, or an exact output's cap) through the V2/V3
+    routers or the Universal Router's V2/V3 swap commands, and the Universal Router's
+    PERMIT2_TRANSFER_FROM(_BATCH). Nothing for other calls, for a Universal Router swap the router
+    pays itself (`payerIsUser` false: funds it already holds, such as ETH it wrapped), or for an
+    amount of 0 (SwapRouter02: "the router's balance")."""
     name = (call.function or "").split("(")[0]
-    if name not in _SWAP_FUNCTIONS:
-        return None
     scope: dict[str, Any] = {param.name: param.value for param in call.params}
     if len(call.params) == 1 and isinstance(call.params[0].value, dict):
         scope = call.params[0].value  # the V3 routers take one struct
-    if scope.get("payerIsUser") is False:
-        return None
-    amount = next((scope[key] for key in _MOST_IN if key in scope), None)
-    token = scope.get("tokenIn") or next(iter(_path_tokens(scope.get("path"), name) or []), None)
-    if not isinstance(token, str) or not isinstance(amount, int | str) or not str(amount).isdigit():
-        return None
-    return _checksum(token), int(amount)
+    taken: list[tuple[Any, Any]] = []
+    if name in _SWAP_FUNCTIONS and scope.get("payerIsUser") is not False:
+        amount = next((scope[key] for key in _MOST_IN if key in scope), None)
+        try:
+            token = scope.get("tokenIn") or next(iter(_path_tokens(scope.get("path"), name) or []), None)
+        except ValueError:  # a path that is not hex
+            token = None
+        taken.append((token, amount))
+    elif name == "PERMIT2_TRANSFER_FROM":
+        taken.append((scope.get("token"), scope.get("amount")))
+    elif name == "PERMIT2_TRANSFER_FROM_BATCH":
+        details = next((param.value for param in call.params if isinstance(param.value, list)), [])
+        taken += [
+            (item.get("token"), item.get("amount"))
+            for item in details
+            if isinstance(item, dict) and str(item.get("from", "")).lower() == payer.lower()
+        ]
+    out = []
+    for token, amount in taken:
+        if isinstance(token, str) and isinstance(amount, int) and amount > 0:
+            try:
+                out.append((checksum_hex(token), amount))
+            except ValueError:
+                continue
+    return out
 
 
 def _v3_path_display(path: str, context: _Context) -> str | None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-_ADDRESS = re.compile(r"^0x[0-9a-fA-F]{40}$")
+_ADDRESS = re.compile(r"0x[0-9a-fA-F]{40}\Z")  # \Z: "$" would also match before a trailing newline
 
 
 def keccak256(data: bytes) -> bytes:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from copilot.decoding.tokens import native_symbol
-from copilot.models import DecodedRequest, Finding, Severity, TokenMeta, Verdict
+from copilot.models import DecodedCall, DecodedRequest, Finding, Severity, TokenMeta, Verdict
 from copilot.policy.addresses import to_checksum
 from copilot.policy.extract import request_chain_id, request_sender, to_int
 from copilot.policy.loader import Policy
@@ -27,7 +27,7 @@ NATIVE_DECIMALS = 18
 
 @dataclass(frozen=True)
 class Spend:
-    asset: str  # the native coin's symbol ("ETH") or the token's address as the request wrote it
+    asset: str  # the native coin's symbol ("ETH") or the token's checksum address
     symbol: str  # "ETH", "USDC", or the address when the token is unknown
     amount: int  # base units (wei, token base units)
     decimals: int | None  # None: unknown token, amount cannot be read in whole units
@@ -67,9 +67,10 @@ _TRANSFER_FROM = "transferFrom(address,address,uint256)"
 def spend_of(
     decoded: DecodedRequest, prices: PriceTable | None = None, tokens: Mapping[str, TokenMeta] | None = None
 ) -> list[Spend]:
-    """Native value, ERC-20 transfers out of the signer's wallet and what its swaps may take (the
-    exact input, or an exact output's maximum), one Spend per asset."""
-    from copilot.decoding.calldata import swap_input
+    """Native value, ERC-20 transfers out of the signer's wallet and what Uniswap's routers may take
+    from it (copilot.decoding.calldata.router_takes), one Spend per asset."""
+    from copilot.decoding.calldata import router_takes
+    from copilot.decoding.registry import known_contract
 
     chain_id = request_chain_id(decoded)
     prices = prices or PriceTable()
@@ -78,11 +79,14 @@ def spend_of(
     value = decoded.transaction.value if decoded.transaction else 0
     value += sum(call.value for call in decoded.calls)
     if decoded.typed_data:  # a Safe transaction signed as typed data spends the Safe's coins
-        value += sum(call.value for call in decoded.typed_data.calls)
+        value += _value_sent(decoded.typed_data.calls)
     sender = (request_sender(decoded) or "").lower()
+    # Native coin sent along that a router wraps for a swap whose input is the wrapped coin (ETH
+    # into SwapRouter02 with tokenIn WETH): counted once, as the native value.
+    wrappable = value
     for call in decoded.all_calls():
         if call.function and call.function.startswith("execTransaction("):
-            value += sum(child.value for child in call.children)
+            value += _value_sent(call.children)
         values = [p.value for p in call.params]
         if not call.to:
             continue
@@ -93,10 +97,14 @@ def spend_of(
             amount = to_int(values[2])
         if amount:
             totals[to_checksum(call.to)] = totals.get(to_checksum(call.to), 0) + amount
-        swapped = swap_input(call)
-        if swapped:
-            token, most = swapped
-            totals[token] = totals.get(token, 0) + most
+        for token, most in router_takes(call, sender):
+            contract = known_contract(token, chain_id)
+            if contract is not None and "weth" in contract.abi:
+                wrapped = min(most, wrappable)
+                wrappable -= wrapped
+                most -= wrapped
+            if most:
+                totals[token] = totals.get(token, 0) + most
     spends: list[Spend] = []
     if value:
         spends.append(_priced(native, native, value, NATIVE_DECIMALS, prices, address=None))
@@ -113,6 +121,13 @@ def spend_of(
             )
         )
     return spends
+
+
+def _value_sent(calls: Sequence[DecodedCall]) -> int:
+    """Native value the calls send from the account that makes them: through a delegatecall (a Safe's
+    multiSend) its inner calls are the account's own too; a plain call's inner calls are paid by
+    the contract it calls."""
+    return sum(c.value + (_value_sent(c.children) if c.operation == "delegatecall" else 0) for c in calls)
 
 
 def _priced(
