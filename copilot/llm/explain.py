@@ -89,9 +89,10 @@ def enrich_review(review: Review, options: Any, *, backend_override: dict[str, A
         worker = get_worker(load)
     except CopilotError as exc:
         if getattr(options, "model", None):  # the user's own choice fails loudly (exit 4)
-            if "Failed to load model" in exc.message:
-                from copilot.llm.discovery import unloadable
+            from copilot.llm.discovery import unloadable
+            from copilot.llm.sandbox import ModelUnloadable
 
+            if isinstance(exc, ModelUnloadable):
                 raise unloadable(Path(load.get("model_path", model_name))) from exc
             raise
         review.explanation_note = f"deterministic explanation: {exc.one_line()}"

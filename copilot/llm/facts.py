@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from copilot.llm.grounding import FactIndex, ungrounded_terms
 from copilot.models import DecodedCall, Review
 
 _HEX = re.compile(r"^0x[0-9a-fA-F]*$")
@@ -180,8 +181,6 @@ def collect_facts(review: Review) -> ReviewFacts:
 def adds_to(evidence: str, lines: list[str]) -> bool:
     """Whether a finding's evidence says something the lines do not: an address, amount, token or
     protocol they lack, or a word ("has no code", "blocklist") they never use."""
-    from copilot.llm.grounding import FactIndex, ungrounded_terms
-
     known = "\n".join(lines)
     if ungrounded_terms(evidence, FactIndex(known)):
         return True

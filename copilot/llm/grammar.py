@@ -32,8 +32,6 @@ MAX_FACT_TERMS = 48
 _ADDRESS_TERM = re.compile(r"0x[0-9a-fA-F]{40}(?![0-9a-fA-F])|0x[0-9a-fA-F]{4}…[0-9a-fA-F]{4}")
 # An amount with its unit ("5,000 USDC", "0.25 ETH"); a bare number (a chain id, a score) is not one.
 _AMOUNT_TERM = re.compile(r"(?<![\w.,])\d(?:[\d,]*\d)?(?:\.\d+)? (?:[A-Z][A-Za-z0-9]{1,9}|[a-z]{1,3}[A-Z]{2,}[A-Za-z0-9]*)\b")
-
-
 # A whole number: not the "1" of "1,234…" or the "12" of "12.5".
 _COUNT_TERM = re.compile(r"(?<![\w.,…])\d(?:[\d,]*\d)?(?:\.\d+)?(?![\w…]|[.,]\d)")
 _FENCED = re.compile(r"<untrusted>.*?</untrusted>", re.DOTALL)

@@ -8,6 +8,7 @@ the verdict stricter, and the explanation says so whether or not a model runs.
 from __future__ import annotations
 
 import re
+import unicodedata
 
 from copilot.llm.facts import ReviewFacts
 from copilot.models import Finding, Severity
@@ -57,8 +58,6 @@ _JOINERS = re.compile(r"(?<=[A-Za-z])[_*](?=[A-Za-z])")  # "ignore_previous*inst
 def readings(text: str) -> list[str]:
     """The text as written (NFKC, invisible characters removed) and its Latin skeleton: lookalike
     letters and leetspeak digits mapped to Latin, spaced-out letters joined, word joiners as spaces."""
-    import unicodedata
-
     plain = _INVISIBLE.sub("", unicodedata.normalize("NFKC", text))
     decomposed = unicodedata.normalize("NFKD", plain)
     skeleton = "".join(c for c in decomposed if not unicodedata.combining(c)).translate(_LOOKALIKES)

@@ -219,6 +219,10 @@ class WorkerError(EnvironmentProblem):
     """The worker died, timed out or reported an error."""
 
 
+class ModelUnloadable(WorkerError):
+    """llama.cpp in the worker could not load the model file (damaged, truncated, unsupported)."""
+
+
 class Worker:
     """One running worker. Not thread-safe: one request at a time."""
 
@@ -305,7 +309,8 @@ class Worker:
                     raise WorkerError(f"the model worker exited ({self._why()})", "run `txcopilot doctor`")
                 reply = json.loads(line)
                 if reply.get("type") == "error":
-                    raise WorkerError(f"the model worker failed: {reply.get('message')}")
+                    failure = ModelUnloadable if reply.get("kind") == "unloadable" else WorkerError
+                    raise failure(f"the model worker failed: {reply.get('message')}")
                 if reply.get("type") in final:
                     return dict(reply)
                 if on_message:

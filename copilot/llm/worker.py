@@ -94,7 +94,11 @@ def serve(stdin: IO[str], stdout: IO[str]) -> None:
             kind = request.get("type")
             if kind == "load":
                 started = time.perf_counter()
-                backend = _load(request)
+                try:
+                    backend = _load(request)
+                except ValueError as exc:  # llama.cpp: "Failed to load model from file: ..."
+                    _send(stdout, {"type": "error", "kind": "unloadable", "message": f"ValueError: {exc}"})
+                    continue
                 _send(
                     stdout,
                     {"type": "ready", "backend": backend.name, "load_s": time.perf_counter() - started},
