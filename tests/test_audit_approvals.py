@@ -7,10 +7,12 @@ from eth_abi import decode as abi_decode
 
 from copilot.audit import events as ev
 from copilot.audit.approvals import ApprovalBook
-from copilot.audit.events import PERMIT2, Event, events_from_tx
+from copilot.audit.events import Event, events_from_tx
 from copilot.audit.history import HistoryTx, Log
 from copilot.audit.poisoning import find_poisoning
 from copilot.audit.revoke import lockdown_data, revoke_erc20_data, revoke_nft_data, revoke_operator_data
+from copilot.eth import logs
+from copilot.eth.logs import PERMIT2
 from copilot.policy.addresses import keccak256
 
 USER = "0xf39fd6e51aad88f6f4ce6ab8827279cfffb92266"
@@ -73,21 +75,6 @@ def test_selectors_match_their_signatures(constant: str, signature: str) -> None
     assert keccak256(signature.encode()).hex()[:8] == constant
 
 
-@pytest.mark.parametrize(
-    ("constant", "signature"),
-    [
-        (ev.TOPIC_TRANSFER, "Transfer(address,address,uint256)"),
-        (ev.TOPIC_APPROVAL, "Approval(address,address,uint256)"),
-        (ev.TOPIC_APPROVAL_FOR_ALL, "ApprovalForAll(address,address,bool)"),
-        (ev.TOPIC_PERMIT2_APPROVAL, "Approval(address,address,address,uint160,uint48)"),
-        (ev.TOPIC_PERMIT2_PERMIT, "Permit(address,address,address,uint160,uint48,uint48)"),
-        (ev.TOPIC_PERMIT2_LOCKDOWN, "Lockdown(address,address,address)"),
-    ],
-)
-def test_topics_match_their_events(constant: str, signature: str) -> None:
-    assert constant == "0x" + keccak256(signature.encode()).hex()
-
-
 def test_later_approval_overrides_and_zero_revokes() -> None:
     book = book_of(approve(TOKEN, SPENDER, MAX), approve(TOKEN, SPENDER, 50))
     assert erc20(book) == {(TOKEN, SPENDER): 50}
@@ -121,7 +108,7 @@ def test_reverted_transactions_change_nothing() -> None:
 
 def test_logs_win_over_calldata() -> None:
     # The wallet called a router; the router's logs show the approval it made for the wallet.
-    log = Log(TOKEN, [ev.TOPIC_APPROVAL, "0x" + w(USER), "0x" + w(SPENDER)], "0x" + n(77))
+    log = Log(TOKEN, [logs.TOPIC_APPROVAL, "0x" + w(USER), "0x" + w(SPENDER)], "0x" + n(77))
     book = book_of(tx(ROUTER, "0x12345678", logs=[log]))
     assert erc20(book) == {(TOKEN, SPENDER): 77}
     # A call whose receipt has no Approval log approved nothing, whatever the calldata says.
@@ -129,7 +116,7 @@ def test_logs_win_over_calldata() -> None:
 
 
 def test_spending_through_the_called_contract_reduces_a_finite_allowance() -> None:
-    spend = Log(TOKEN, [ev.TOPIC_TRANSFER, "0x" + w(USER), "0x" + w(POOL)], "0x" + n(40))
+    spend = Log(TOKEN, [logs.TOPIC_TRANSFER, "0x" + w(USER), "0x" + w(POOL)], "0x" + n(40))
     book = book_of(approve(TOKEN, ROUTER, 100), tx(ROUTER, "0x04e45aaf", logs=[spend]))
     assert erc20(book) == {(TOKEN, ROUTER): 60}
     book = book_of(approve(TOKEN, ROUTER, 40), tx(ROUTER, "0x04e45aaf", logs=[spend]))
@@ -139,19 +126,19 @@ def test_spending_through_the_called_contract_reduces_a_finite_allowance() -> No
 
 
 def test_a_token_that_logs_the_remaining_allowance_is_not_counted_twice() -> None:
-    remaining = Log(TOKEN, [ev.TOPIC_APPROVAL, "0x" + w(USER), "0x" + w(ROUTER)], "0x" + n(60))
-    spend = Log(TOKEN, [ev.TOPIC_TRANSFER, "0x" + w(USER), "0x" + w(POOL)], "0x" + n(40))
+    remaining = Log(TOKEN, [logs.TOPIC_APPROVAL, "0x" + w(USER), "0x" + w(ROUTER)], "0x" + n(60))
+    spend = Log(TOKEN, [logs.TOPIC_TRANSFER, "0x" + w(USER), "0x" + w(POOL)], "0x" + n(40))
     book = book_of(approve(TOKEN, ROUTER, 100), tx(ROUTER, "0x04e45aaf", logs=[remaining, spend]))
     assert erc20(book) == {(TOKEN, ROUTER): 60}
 
 
 def test_a_spender_pulling_tokens_itself_spends_its_allowance() -> None:
     granted = approve(TOKEN, SPENDER, 100)
-    pulled = Log(TOKEN, [ev.TOPIC_TRANSFER, "0x" + w(USER), "0x" + w(SPENDER)], "0x" + n(30))
+    pulled = Log(TOKEN, [logs.TOPIC_TRANSFER, "0x" + w(USER), "0x" + w(SPENDER)], "0x" + n(30))
     by_spender = tx(TOKEN, "0x23b872dd" + w(USER) + w(SPENDER) + n(30), sender=SPENDER, logs=[pulled])
     assert erc20(book_of(granted, by_spender)) == {(TOKEN, SPENDER): 70}
     # the owner's own transfer spends nobody's allowance
-    sent = Log(TOKEN, [ev.TOPIC_TRANSFER, "0x" + w(USER), "0x" + w(POOL)], "0x" + n(30))
+    sent = Log(TOKEN, [logs.TOPIC_TRANSFER, "0x" + w(USER), "0x" + w(POOL)], "0x" + n(30))
     own = tx(TOKEN, "0xa9059cbb" + w(POOL) + n(30), logs=[sent])
     assert erc20(book_of(granted, own)) == {(TOKEN, SPENDER): 100}
 
@@ -161,10 +148,10 @@ def test_operator_approvals_and_nft_single_approvals() -> None:
     revoke = tx(NFT, "0xa22cb465" + w(SPENDER) + n(0))
     assert set(book_of(grant).operators) == {(NFT, SPENDER)}
     assert book_of(grant, revoke).operators == {}
-    single = Log(NFT, [ev.TOPIC_APPROVAL, "0x" + w(USER), "0x" + w(SPENDER), "0x" + n(42)], "0x")
+    single = Log(NFT, [logs.TOPIC_APPROVAL, "0x" + w(USER), "0x" + w(SPENDER), "0x" + n(42)], "0x")
     book = book_of(tx(NFT, "0x095ea7b3", logs=[single]))
     assert set(book.nft) == {(NFT, 42)} and book.erc20 == {}
-    moved = Log(NFT, [ev.TOPIC_TRANSFER, "0x" + w(USER), "0x" + w(POOL), "0x" + n(42)], "0x")
+    moved = Log(NFT, [logs.TOPIC_TRANSFER, "0x" + w(USER), "0x" + w(POOL), "0x" + n(42)], "0x")
     assert book_of(tx(NFT, "0x095ea7b3", logs=[single]), tx(NFT, "0x23b872dd", logs=[moved])).nft == {}
 
 
@@ -176,7 +163,7 @@ def test_permit2_approve_lockdown_and_expiry() -> None:
     assert book.outstanding(now=2_100_000_000) == []  # expired allowances are not exposure
     lockdown = tx(PERMIT2, lockdown_data([(TOKEN, SPENDER), (NFT, ROUTER)]))
     assert book_of(approve2, lockdown).permit2 == {}
-    event_log = Log(PERMIT2, [ev.TOPIC_PERMIT2_PERMIT, "0x" + w(USER), "0x" + w(TOKEN), "0x" + w(ROUTER)],
+    event_log = Log(PERMIT2, [logs.TOPIC_PERMIT2_PERMIT, "0x" + w(USER), "0x" + w(TOKEN), "0x" + w(ROUTER)],
                     "0x" + n(500) + n(2_000_000_000) + n(0))
     assert {k: g.amount for k, g in book_of(tx(ROUTER, "0x3593564c", logs=[event_log])).permit2.items()} == {
         (TOKEN, ROUTER): 500

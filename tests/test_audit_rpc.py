@@ -120,7 +120,7 @@ def test_rpc_audit_checks_permit2_allowances_against_permit2_on_the_node(anvil: 
     Permit2 approvals in the node's logs and reads each one's allowance() now."""
     import time
 
-    from copilot.audit.events import PERMIT2
+    from copilot.eth.logs import PERMIT2
 
     user, spender, emptied = anvil.accounts[1][0], anvil.accounts[2][0], anvil.accounts[0][0]
     permit2 = to_checksum(PERMIT2)

@@ -11,7 +11,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from copilot.audit.events import NATIVE, PERMIT2, Event
+from copilot.audit.events import Event
+from copilot.eth.logs import NATIVE, PERMIT2
 
 UNLIMITED_ERC20 = 1 << 255  # wallets send 2**256-1; anything this large never runs out in practice
 UNLIMITED_PERMIT2 = 1 << 159

@@ -13,9 +13,8 @@ from contextlib import suppress
 from typing import Any, NamedTuple
 
 from copilot.audit.history import HistoryTx, TokenTransfer
-
-PERMIT2 = "0x000000000022d473030f116ddee9f6b43ac78ba3"
-NATIVE = "native"
+from copilot.eth import logs
+from copilot.eth.logs import NATIVE, PERMIT2
 
 # selectors (first 4 bytes of keccak of the signature; checked in tests)
 SEL_APPROVE = "095ea7b3"  # approve(address,uint256): ERC-20 allowance or ERC-721 single approval
@@ -29,13 +28,6 @@ SEL_TRANSFER_FROM = "23b872dd"  # transferFrom(address,address,uint256)
 SEL_PERMIT2_APPROVE = "87517c45"  # Permit2.approve(address,address,uint160,uint48)
 SEL_PERMIT2_LOCKDOWN = "cc53287f"  # Permit2.lockdown((address,address)[])
 SEL_PERMIT2_PERMIT_SINGLE = "2b67b570"  # Permit2.permit(owner, PermitSingle, bytes)
-
-TOPIC_TRANSFER = "0xddf252ad1be2c89b69c2b068fc378daa952ba7f163c4a11628f55a4df523b3ef"
-TOPIC_APPROVAL = "0x8c5be1e5ebec7d5bd14f71427d1e84f3dd0314c0f7b2291e5b200ac8c7c3b925"
-TOPIC_APPROVAL_FOR_ALL = "0x17307eab39ab6107e8899845ad3d59bd9653f200f220920489ca2b5937696c31"
-TOPIC_PERMIT2_APPROVAL = "0xda9fa7c1b00402c17d0161b249b1ab8bbec047c5a52207b9c112deffd817036b"
-TOPIC_PERMIT2_PERMIT = "0xc6a377bfc4eb120024a8ac08eef205be16b817020812c73223e81d1bdb9708ec"
-TOPIC_PERMIT2_LOCKDOWN = "0x89b1add15eff56b3dfe299ad94e01f2b52fbcb80ae1a3baea6ae8c04cb2b98a4"
 
 MAX_UINT160 = (1 << 160) - 1
 
@@ -97,7 +89,7 @@ def events_from_tx(tx: HistoryTx) -> list[Event]:
                   line=tx.line)
         )
     if tx.logs is not None:
-        logged = [e for log in tx.logs if (e := _event_from_log(tx, log.address, log.topics, log.data, log.index))]
+        logged = [e for log in tx.logs for e in _events_from_log(tx, log.address, log.topics, log.data, log.index)]
         # Tokens that log the allowance they leave after a transferFrom (OpenZeppelin before v5) have
         # already said what remains: the transfer must not be counted as a spend a second time.
         reported = {(e.owner, e.token, e.counterparty) for e in logged if e.kind == "approve"}
@@ -113,48 +105,21 @@ def events_from_tx(tx: HistoryTx) -> list[Event]:
     return out
 
 
-def _topic_address(topic: str) -> str:
-    return "0x" + topic[-40:]
+# The kinds the audit keeps: its approval book and transfer counts know these. ERC-1155 amounts, WETH
+# wraps and ownership changes are the simulation's concern (copilot.eth.logs decodes them for both).
+_AUDIT_KINDS = frozenset({logs.TRANSFER, logs.APPROVE, logs.NFT_APPROVE, logs.OPERATOR, logs.PERMIT2_GRANT,
+                          logs.PERMIT2_LOCKDOWN})
 
 
-def _event_from_log(tx: HistoryTx, address: str, topics: list[str], data: str, index: int) -> Event | None:
-    if not topics:
-        return None
-    topic0 = topics[0]
-    body = data[2:]
-    order = _order(tx, index)
-    common: dict[str, Any] = {"tx": tx.hash, "timestamp": tx.timestamp, "source": "log", "via": tx.to, "line": tx.line,
-                              "caller": tx.sender}
-    try:
-        if topic0 == TOPIC_TRANSFER and len(topics) == 3:
-            return Event("transfer", order, owner=_topic_address(topics[1]), token=address,
-                         counterparty=_topic_address(topics[2]), amount=str(_word_int(body, 0)), **common)
-        if topic0 == TOPIC_TRANSFER and len(topics) == 4:  # ERC-721: the id is the third topic
-            return Event("transfer", order, owner=_topic_address(topics[1]), token=address,
-                         counterparty=_topic_address(topics[2]), amount=str(int(topics[3], 16)), unit="nft",
-                         **common)
-        if topic0 == TOPIC_APPROVAL and len(topics) == 3:
-            return Event("approve", order, owner=_topic_address(topics[1]), token=address,
-                         counterparty=_topic_address(topics[2]), amount=str(_word_int(body, 0)), **common)
-        if topic0 == TOPIC_APPROVAL and len(topics) == 4:
-            return Event("nft_approve", order, owner=_topic_address(topics[1]), token=address,
-                         counterparty=_topic_address(topics[2]), amount=str(int(topics[3], 16)), unit="nft",
-                         **common)
-        if topic0 == TOPIC_APPROVAL_FOR_ALL and len(topics) == 3:
-            return Event("operator", order, owner=_topic_address(topics[1]), token=address,
-                         counterparty=_topic_address(topics[2]), amount="0",
-                         approved=bool(_word_int(body, 0)), **common)
-        if address == PERMIT2 and topic0 in (TOPIC_PERMIT2_APPROVAL, TOPIC_PERMIT2_PERMIT) and len(topics) == 4:
-            return Event("permit2", order, owner=_topic_address(topics[1]), token=_topic_address(topics[2]),
-                         counterparty=_topic_address(topics[3]), amount=str(_word_int(body, 0)),
-                         expiration=_word_int(body, 1), **common)
-        if address == PERMIT2 and topic0 == TOPIC_PERMIT2_LOCKDOWN and len(topics) == 2:
-            return Event("permit2_lockdown", order, owner=_topic_address(topics[1]),
-                         token=_word_address(body, 0), counterparty=_word_address(body, 1), amount="0",
-                         **common)
-    except ValueError:
-        return None  # a log that does not match its event's layout is not that event
-    return None
+def _events_from_log(tx: HistoryTx, address: str, topics: list[str], data: str, index: int) -> list[Event]:
+    """The audit's Events for one receipt log, decoded by the shared decoder (copilot.eth.logs)."""
+    return [
+        Event(item.kind, _order(tx, index), tx.hash, tx.timestamp, item.owner, item.token, item.counterparty,
+              str(item.amount), unit=item.unit, expiration=item.expiration, approved=item.approved, source="log",
+              via=tx.to, line=tx.line, caller=tx.sender)
+        for item in logs.decode_log(address, topics, data)
+        if item.kind in _AUDIT_KINDS and item.unit != "erc1155"
+    ]
 
 
 def _events_from_calldata(tx: HistoryTx) -> list[Event]:

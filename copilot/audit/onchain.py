@@ -8,7 +8,9 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from copilot.audit.approvals import Grant
-from copilot.audit.events import (
+from copilot.audit.history import HistoryTx, parse_tx_object
+from copilot.errors import InputError
+from copilot.eth.logs import (
     PERMIT2,
     TOPIC_APPROVAL,
     TOPIC_APPROVAL_FOR_ALL,
@@ -17,8 +19,6 @@ from copilot.audit.events import (
     TOPIC_PERMIT2_PERMIT,
     TOPIC_TRANSFER,
 )
-from copilot.audit.history import HistoryTx, parse_tx_object
-from copilot.errors import InputError
 
 if TYPE_CHECKING:
     from copilot.chain.node import NodeClient

@@ -12,7 +12,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 
-from copilot.audit.events import NATIVE, Event
+from copilot.audit.events import Event
+from copilot.eth.logs import NATIVE
 from copilot.risk.facts import lookalike_key
 
 NATIVE_DUST = 10**15  # 0.001 ETH

@@ -13,7 +13,8 @@ import re
 from pathlib import Path
 from typing import Any
 
-from copilot.audit.events import PERMIT2, SEL_APPROVE, SEL_PERMIT2_LOCKDOWN, SEL_SET_APPROVAL_FOR_ALL
+from copilot.audit.events import SEL_APPROVE, SEL_PERMIT2_LOCKDOWN, SEL_SET_APPROVAL_FOR_ALL
+from copilot.eth.logs import PERMIT2
 
 # Gas limits with headroom: revokes cost 25-50k; a lockdown ~30k plus ~8k per pair.
 GAS_APPROVE = 80_000

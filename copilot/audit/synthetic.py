@@ -20,12 +20,14 @@ from pathlib import Path
 from typing import Any
 
 from copilot.audit.events import (
-    PERMIT2,
     SEL_APPROVE,
     SEL_PERMIT2_APPROVE,
     SEL_SET_APPROVAL_FOR_ALL,
     SEL_TRANSFER,
     SEL_TRANSFER_FROM,
+)
+from copilot.eth.logs import (
+    PERMIT2,
     TOPIC_APPROVAL,
     TOPIC_APPROVAL_FOR_ALL,
     TOPIC_PERMIT2_APPROVAL,
