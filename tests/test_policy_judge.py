@@ -204,10 +204,23 @@ def test_daily_limit_counts_what_the_ledger_says_was_spent() -> None:
 
 
 def test_unpriced_spend_cannot_pass_a_usd_limit() -> None:
-    decision = judge(send_eth(FRIEND, 0.001), [], load_policy("daily-limit"), context())
+    unknown_token = "0x" + "5e" * 20  # neither bundled nor in prices.toml
+    decision = judge(erc20_transfer(unknown_token, FRIEND, 10), [], load_policy("daily-limit"), context())
     assert decision.verdict == "confirm"
     assert decision.findings[0].id == "policy.price_unknown"
     assert "prices.toml" in decision.findings[0].evidence
+
+
+def test_bundled_prices_apply_without_a_price_file_and_say_their_date() -> None:
+    as_of = load_prices().bundled.as_of  # type: ignore[union-attr]
+    decision = judge(send_eth(FRIEND, 1), [], load_policy("daily-limit"), context())  # about 2,500 USD
+    assert (decision.verdict, decision.decided_by) == ("confirm", "policy:daily-limit.toml:limits.daily_usd")
+    assert f"at bundled prices of {as_of}" in decision.findings[0].evidence
+    set_prices("ETH = 10\n")  # the user's own price wins, and is not called bundled
+    decision = judge(send_eth(FRIEND, 1), [], load_policy("daily-limit"), context())
+    assert decision.verdict == "allow"
+    [spend] = spend_of(send_eth(FRIEND, 1), load_prices())
+    assert (spend.usd, spend.as_of, spend.describe()) == (Decimal(10), None, "1 ETH (≈ 10.00 USD)")
 
 
 def test_token_spends_use_decimals_and_the_price_table(tmp_path: Path) -> None:
@@ -444,6 +457,46 @@ def test_default_policy_confirms_big_money_and_payments_to_new_addresses() -> No
     stranger = judge(send_eth(FRIEND, 0.5), [], policy, context())
     assert (stranger.verdict, stranger.decided_by) == ("confirm", "policy:default.toml:confirm.new_address_above_native")
     assert judge(send_eth(FRIEND, 0.05), [], policy, context()).verdict == "allow"
+
+
+WBTC = "0x2260FAC5E5542a773Aa44fBCfeDf7C193bc2C599"
+# The 2024 victim's real counterparty and the poisoner's look-alike (same first and last hex).
+WBTC_LOOKALIKE = "0xd9A1C3788D81257612E2581A6ea0aDa244853a91"
+
+
+def test_default_policy_asks_before_a_token_payment_worth_over_1000_usd_to_a_new_address() -> None:
+    policy = load_policy("default")
+    # 1,155 WBTC (about $68M then) to a first-seen look-alike: once risk 2 and `allow`.
+    stolen = judge(erc20_transfer(WBTC, WBTC_LOOKALIKE, 1155 * 10**8), [], policy, context())
+    assert (stolen.verdict, stolen.decided_by) == ("confirm", "policy:default.toml:confirm.new_address_above_usd")
+    evidence = stolen.findings[0].evidence
+    assert "1155 WBTC" in evidence and WBTC_LOOKALIKE in evidence and "never dealt with before" in evidence
+    assert f"at bundled prices of {load_prices().bundled.as_of}" in evidence  # type: ignore[union-attr]
+    assert judge(erc20_transfer(USDC, FRIEND, 500 * 10**6), [], policy, context()).verdict == "allow"
+    assert judge(erc20_transfer(USDC, FRIEND, 1001 * 10**6), [], policy, context()).verdict == "confirm"
+    known = ReviewContext(user=USER, now=NOW, known_addresses={WBTC_LOOKALIKE})
+    assert judge(erc20_transfer(WBTC, WBTC_LOOKALIKE, 1155 * 10**8), [], policy, known).verdict == "allow"
+
+
+def test_unpriced_token_payments_to_a_new_address_ask_by_count_or_by_share_of_balance() -> None:
+    policy = load_policy("default")
+    token = "0x" + "7a" * 20
+    meta = TokenMeta(address=token, symbol="NEW", decimals=6, source="rpc")
+    ctx = context(tokens={token: meta})
+    assert judge(erc20_transfer(token, FRIEND, 999 * 10**6), [], policy, ctx).verdict == "allow"
+    many = judge(erc20_transfer(token, FRIEND, 1000 * 10**6), [], policy, ctx)
+    assert (many.verdict, many.decided_by) == ("confirm", "policy:default.toml:confirm.new_address_unpriced_tokens")
+    # with a node: half of what the user holds asks, whatever the count
+    rich = context(tokens={token: meta}, balances={USER: {token: 10_000 * 10**6}})
+    assert judge(erc20_transfer(token, FRIEND, 999 * 10**6), [], policy, rich).verdict == "allow"
+    poor = context(tokens={token: meta}, balances={USER: {token: 100 * 10**6}})
+    half = judge(erc20_transfer(token, FRIEND, 50 * 10**6), [], policy, poor)
+    assert (half.verdict, half.decided_by) == ("confirm", "policy:default.toml:confirm.new_address_balance_share")
+    assert judge(erc20_transfer(token, FRIEND, 49 * 10**6), [], policy, poor).verdict == "allow"
+    # no node, no decimals: whether it is 1,000 tokens cannot be told, so it asks
+    blind = judge(erc20_transfer(token, FRIEND, 5), [], policy, context())
+    assert (blind.verdict, blind.decided_by) == ("confirm", "policy:default.toml:confirm.new_address_unpriced_tokens")
+    assert "decimals are unknown" in blind.findings[0].evidence
 
 
 def test_a_siwe_chain_outside_the_allowed_chains_is_a_policy_hit(tmp_path: Path) -> None:

@@ -98,12 +98,14 @@ def test_history_survives_concurrent_writers() -> None:
 
 
 def test_price_table_by_symbol_and_address_with_line_errors() -> None:
-    assert not load_prices()
+    assert not load_prices().by_key  # no prices.toml yet: only the bundled table
     prices_path().write_text(f'eth = 3000\n"{USDC.lower()}" = "1.00"\n')
     table = load_prices()
     assert table.usd(symbol="ETH") == 3000
     assert table.usd(address=USDC, symbol="FAKE") == 1
     assert table.usd(address=FRIEND, symbol="usdc") is None
+    assert table.usd(address=FRIEND, symbol="WBTC") is None  # bundled prices name tokens by address only
+    assert table.usd(symbol="WBTC") is None and table.usd(symbol="BNB") is not None  # natives by symbol
     prices_path().write_text("ETH = 3000\n\nDAI = -1\n")
     with pytest.raises(ConfigError, match=r"prices.toml:3: DAI"):
         load_prices()

@@ -91,3 +91,76 @@ def test_native_currency_of_the_main_chains() -> None:
     assert format_native(10**18, 43114) == "1 AVAX"
     assert format_native(10**18, 8453) == "1 ETH"
     assert format_native(3 * 10**17, 999_999) == "0.3 native units"  # a chain the table does not know
+
+
+def _bundled_tables() -> tuple[dict[str, dict[str, dict[str, object]]], dict[str, object]]:
+    import json
+
+    from copilot.resources import abis_dir
+
+    tokens = json.loads((abis_dir() / "tokens.json").read_text(encoding="utf-8"))
+    prices = json.loads((abis_dir() / "prices.json").read_text(encoding="utf-8"))
+    return tokens, prices
+
+
+def test_every_bundled_token_has_a_checksummed_address_integer_decimals_and_a_recorded_source() -> None:
+    from copilot.decoding._crypto import checksum_hex
+    from copilot.resources import abis_dir
+
+    tokens, _ = _bundled_tables()
+    sources_doc = (abis_dir() / "tokens.SOURCES.md").read_text(encoding="utf-8")
+    for chain, table in tokens.items():
+        for address, meta in table.items():
+            assert checksum_hex(address) == address, (chain, address)
+            decimals = meta["decimals"]
+            assert type(decimals) is int and 0 <= decimals <= 36, (chain, address)
+            assert isinstance(meta["symbol"], str) and meta["symbol"].isascii(), (chain, address)
+            sources = meta["source"]
+            assert isinstance(sources, list) and sources, (chain, address)
+            assert all(f"`{source}`" in sources_doc for source in sources), (chain, address, sources)
+
+
+def test_the_table_covers_mainnet_top_tokens_and_the_main_ones_on_each_l2() -> None:
+    tokens, _ = _bundled_tables()
+    mainnet = {meta["symbol"] for meta in tokens["1"].values()}
+    assert len(tokens["1"]) >= 100
+    must = {"WBTC", "cbBTC", "tBTC", "USDT", "USDC", "DAI", "USDS", "USDe", "PYUSD", "FRAX", "GHO", "stETH", "wstETH",
+            "rETH", "cbETH", "weETH", "LINK", "UNI", "AAVE", "SHIB", "PEPE", "LDO"}  # fmt: skip
+    assert must <= mainnet
+    for chain in ("10", "56", "137", "8453", "42161", "43114", "59144", "534352"):
+        symbols = {str(meta["symbol"]) for meta in tokens[chain].values()}
+        assert any(s.startswith("USDC") for s in symbols), chain
+        assert {"WETH", "WETH.e", "ETH"} & symbols, chain
+
+
+@pytest.mark.parametrize(
+    ("chain", "address", "symbol", "decimals"),
+    [  # facts any block explorer shows for these contracts
+        (1, "0xdAC17F958D2ee523a2206206994597C13D831ec7", "USDT", 6),
+        (1, "0x2260FAC5E5542a773Aa44fBCfeDf7C193bc2C599", "WBTC", 8),
+        (1, "0xcbB7C0000aB88B473b1f5aFd9ef808440eed33Bf", "cbBTC", 8),
+        (1, "0x056Fd409E1d7A124BD7017459dFEa2F387b6d5Cd", "GUSD", 2),
+        (1, "0x7f39C581F595B53c5cb19bD0b3f8dA6c935E2Ca0", "wstETH", 18),
+        (10, "0x4200000000000000000000000000000000000042", "OP", 18),
+        (42161, "0x912CE59144191C1204E64559FE8253a0e49E6548", "ARB", 18),
+        (56, "0x7130d2A12B9BCbFAe4f2634d864A1Ee1Ce3Ead9c", "BTCB", 18),
+    ],
+)
+def test_bundled_entries_match_on_chain_facts(chain: int, address: str, symbol: str, decimals: int) -> None:
+    meta = lookup_token(address, chain)
+    assert meta is not None and (meta.symbol, meta.decimals) == (symbol, decimals)
+
+
+def test_bundled_prices_are_dated_and_name_bundled_tokens_by_address() -> None:
+    from copilot.state.prices import PriceTable, bundled_prices
+
+    tokens, prices = _bundled_tables()
+    assert isinstance(prices["as_of"], str) and len(prices["as_of"]) == 10  # an ISO date
+    for chain, table in prices["tokens"].items():  # type: ignore[attr-defined]
+        for address, entry in table.items():
+            assert tokens[chain][address]["symbol"] == entry["symbol"], (chain, address)
+    table = PriceTable(bundled=bundled_prices())
+    quote = table.quote(address="0x2260fac5e5542a773aa44fbcfedf7c193bc2c599", symbol="WBTC")
+    assert quote is not None and quote.usd > 10_000 and quote.as_of == prices["as_of"]
+    assert table.usd(address="0x" + "12" * 20, symbol="WBTC") is None  # a fake "WBTC" is not priced
+    assert table.usd(symbol="ETH") is not None  # the native coin, asked by symbol

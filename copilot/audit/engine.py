@@ -467,15 +467,16 @@ def _tx_item(outcome: dict[str, Any]) -> TxItem:
     )
 
 
-def _exposure_rank(item: ApprovalItem) -> tuple[bool, bool, float, bool, bool, Decimal]:
-    """Sort key: risky first; then by USD where the price table knows the token; then unbounded exposure
-    (unlimited, balance unknown); then by amount in token units. Raw units of different tokens are never
-    compared (1 DAI is 1e18 units, 1,000,000 USDC 1e12): tokens of unknown decimals come last."""
+def _exposure_rank(item: ApprovalItem) -> tuple[bool, bool, bool, float, bool, Decimal]:
+    """Sort key: risky first; then unbounded exposure (unlimited, balance unknown: worse than any
+    priced amount, now that the bundled prices price most tokens); then by USD where a price is known;
+    then by amount in token units. Raw units of different tokens are never compared (1 DAI is 1e18
+    units, 1,000,000 USDC 1e12): tokens of unknown decimals come last."""
     unbounded = item.exposure is None and item.unlimited
     decimals_known = item.token_decimals is not None
     units = Decimal(item.exposure or 0).scaleb(-(item.token_decimals or 0))
     usd = item.exposure_usd
-    return (not item.risky, usd is None, -(usd or 0.0), not unbounded, not decimals_known, -units)
+    return (not item.risky, not unbounded, usd is None, -(usd or 0.0), not decimals_known, -units)
 
 
 def _approval_item(grant: Grant, on_chain: Any, book: ApprovalBook, knowledge: Any) -> ApprovalItem | None:

@@ -9,6 +9,7 @@ more severe finding decides, then the first one found.
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from copilot.decoding.tokens import native_symbol
 from copilot.models import (
@@ -22,8 +23,22 @@ from copilot.models import (
 )
 from copilot.policy.extract import approvals, named_addresses, request_chain_id, siwe_chain_id
 from copilot.policy.loader import Policy
-from copilot.policy.spend import POLICY_UNKNOWN_NATIVE, RuleHit, check_spend, spend_of, token_meta
+from copilot.policy.spend import (
+    POLICY_UNKNOWN_NATIVE,
+    Payment,
+    RuleHit,
+    Spend,
+    check_spend,
+    payment_spend,
+    payments,
+    prices_note,
+    spend_of,
+    token_meta,
+)
 from copilot.state.prices import PriceTable, load_prices
+
+if TYPE_CHECKING:
+    from copilot.risk.facts import Facts
 
 GWEI = 10**9
 WEI = Decimal(10) ** 18
@@ -93,7 +108,7 @@ def policy_hits(decoded: DecodedRequest, policy: Policy, context: ReviewContext)
     )
     if uses_value or spec.confirm.above_usd is not None or spec.confirm.above_native is not None:
         hits += _value_hits(decoded, policy, context)
-    if spec.confirm.new_address_above_native is not None:
+    if spec.confirm.new_address_above_native is not None or spec.confirm.new_address_above_usd is not None:
         hits += _new_address_hits(decoded, policy, context)
     if (
         spec.approvals.max_usd is not None
@@ -347,43 +362,80 @@ def _value_hits(decoded: DecodedRequest, policy: Policy, context: ReviewContext)
                         "policy.value_over_limit",
                         Severity.MEDIUM,
                         "Above your confirmation threshold",
-                        f"this request is worth ≈ {total:.2f} USD; the policy confirms above {confirm.above_usd} USD",
+                        f"this request is worth ≈ {total:.2f} USD{prices_note(spends)}; the policy confirms above {confirm.above_usd} USD",
                     )
                 )
     return hits
 
 
 def _new_address_hits(decoded: DecodedRequest, policy: Policy, context: ReviewContext) -> list[RuleHit]:
-    """`confirm.new_address_above_native`: native value to an address never dealt with before."""
-    limit = policy.spec.confirm.new_address_above_native
-    assert limit is not None
-    paid = [call for call in decoded.all_calls() if call.to and call.value]
+    """`confirm.new_address_*`: a payment to an address never dealt with before, above the policy's
+    native or USD threshold; a token without a price by its count or its share of your balance."""
+    paid = payments(decoded)
     if not paid:
         return []
     from copilot.risk.facts import Facts  # its per-context index knows history, book and allow list
 
     facts = Facts.of(decoded, context)
-    native = native_symbol(facts.chain_id, POLICY_UNKNOWN_NATIVE)
+    prices = load_prices()
     hits: list[RuleHit] = []
-    for call in paid:
-        if call.to is None or facts.seen_before(call.to):
+    for payment in paid:
+        if facts.seen_before(payment.recipient):
             continue
-        units = Decimal(call.value) / WEI
-        if units > limit:
+        spend = payment_spend(payment, facts.chain_id, prices, context.chain.tokens)
+        over = _new_address_excess(payment, spend, policy, facts)
+        if over:
+            rule, threshold = over
             hits.append(
                 _hit(
                     policy,
-                    "confirm.new_address_above_native",
+                    rule,
                     "confirm",
                     "policy.value_over_limit",
                     Severity.MEDIUM,
                     "Above your confirmation threshold for a new address",
-                    f"{units.normalize():f} {native} to {call.to}, an address you never dealt with before; "
-                    f"the policy confirms above {limit} {native} to new addresses",
-                    call.path,
+                    f"{spend.describe()} to {payment.recipient}, an address you never dealt with before; "
+                    f"the policy confirms {threshold}",
+                    payment.location,
                 )
             )
     return hits
+
+
+def _new_address_excess(payment: Payment, spend: Spend, policy: Policy, facts: Facts) -> tuple[str, str] | None:
+    """(the rule, what it asks about) when this payment to a new address needs the human."""
+    confirm = policy.spec.confirm
+    units = spend.units
+    native_limit = confirm.new_address_above_native
+    if payment.token is None and native_limit is not None and units is not None and units > native_limit:
+        return "confirm.new_address_above_native", f"above {native_limit} {spend.symbol} to new addresses"
+    if confirm.new_address_above_usd is None:
+        return None
+    if spend.usd is not None:
+        if spend.usd > confirm.new_address_above_usd:
+            return "confirm.new_address_above_usd", f"above {confirm.new_address_above_usd} USD to new addresses"
+        return None
+    if payment.token is None:
+        return None  # an unknown chain's coin: the native threshold above is the one that applies
+    many = confirm.new_address_unpriced_tokens
+    if units is not None and units >= many:
+        return "confirm.new_address_unpriced_tokens", f"payments of {many} or more unpriced tokens to new addresses"
+    share = confirm.new_address_balance_share
+    balance = facts.token_balance(facts.user, payment.token)
+    if balance is not None:
+        if payment.amount >= balance * share:
+            return (
+                "confirm.new_address_balance_share",
+                f"payments of {(share * 100).normalize():f}% or more of your balance ({balance} base units, per your node) to new addresses",
+            )
+        return None
+    if units is None:
+        return (
+            "confirm.new_address_unpriced_tokens",
+            f"payments of {many} or more unpriced tokens to new addresses, and this token's decimals are "
+            "unknown (with --rpc your node tells them, and your balance)",
+        )
+    return None
 
 
 def _approval_hits(decoded: DecodedRequest, policy: Policy, context: ReviewContext) -> list[RuleHit]:

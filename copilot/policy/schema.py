@@ -102,6 +102,12 @@ class Confirm(Section):
     # native value sent to an address you never dealt with (not in your history, address book,
     # allow list or the known-contract registry): where a mistyped or poisoned address costs most
     new_address_above_native: Decimal | None = Field(default=None, ge=0)
+    # the same for any payment, native coin or token, worth more than this many USD (bundled prices
+    # or your prices.toml); a token without a price asks from `new_address_unpriced_tokens` whole
+    # tokens up, or (with --rpc) from `new_address_balance_share` of your balance of it
+    new_address_above_usd: Decimal | None = Field(default=None, ge=0)
+    new_address_unpriced_tokens: Decimal = Field(default=Decimal(1000), ge=0)
+    new_address_balance_share: Decimal = Field(default=Decimal("0.5"), gt=0, le=1)
 
 
 class AssetLimit(Section):

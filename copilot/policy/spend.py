@@ -17,7 +17,7 @@ from copilot.policy.addresses import to_checksum
 from copilot.policy.extract import request_chain_id, request_sender, to_int
 from copilot.policy.loader import Policy
 from copilot.policy.schema import AssetLimit
-from copilot.state.prices import PriceTable
+from copilot.state.prices import PriceTable, dated
 
 USD_KEY = "USD"
 # An unknown chain's coin counts against the ETH limits: a limit must never silently stop applying.
@@ -32,6 +32,7 @@ class Spend:
     amount: int  # base units (wei, token base units)
     decimals: int | None  # None: unknown token, amount cannot be read in whole units
     usd: Decimal | None  # None: no price in the local table (or unknown decimals)
+    as_of: str | None = None  # the date of the bundled price behind `usd`; None: the user's own price
 
     @property
     def units(self) -> Decimal | None:
@@ -39,8 +40,13 @@ class Spend:
 
     def describe(self) -> str:
         amount = f"{self.units.normalize():f}" if self.units is not None else f"{self.amount} base units of"
-        usd = f" (≈ {self.usd:.2f} USD)" if self.usd is not None else ""
-        return f"{amount} {self.symbol}{usd}"
+        return f"{amount} {self.symbol}{self.usd_note()}"
+
+    def usd_note(self) -> str:
+        """" (≈ 12.00 USD)", with the date when the price is the bundled one; "" when unpriced."""
+        if self.usd is None:
+            return ""
+        return f" (≈ {self.usd:.2f} USD{dated(self.as_of)})"
 
 
 def token_meta(
@@ -123,6 +129,50 @@ def spend_of(
     return spends
 
 
+@dataclass(frozen=True)
+class Payment:
+    """Value one recipient gets from the signer's wallet."""
+
+    recipient: str
+    token: str | None  # None: the native coin
+    amount: int  # base units
+    location: str
+
+
+def payments(decoded: DecodedRequest) -> list[Payment]:
+    """Native value sent along each call, and ERC-20 `transfer`s and `transferFrom`s out of the
+    signer's wallet, each with its recipient (what a mistyped or poisoned address would receive)."""
+    sender = (request_sender(decoded) or "").lower()
+    out: list[Payment] = []
+    for call in decoded.all_calls():
+        if not call.to:
+            continue
+        if call.value:
+            out.append(Payment(call.to, None, call.value, call.path))
+        values = [p.value for p in call.params]
+        if call.function == _TRANSFER and len(values) == 2:
+            recipient, amount = values[0], to_int(values[1])
+        elif call.function == _TRANSFER_FROM and len(values) == 3 and str(values[0]).lower() == sender:
+            recipient, amount = values[1], to_int(values[2])
+        else:
+            continue
+        if amount and isinstance(recipient, str):
+            out.append(Payment(recipient, call.to, amount, call.path))
+    return out
+
+
+def payment_spend(payment: Payment, chain_id: int | None, prices: PriceTable, tokens: Mapping[str, TokenMeta] | None = None) -> Spend:
+    """One payment read like a spend: whole units and USD where the decimals and a price are known."""
+    if payment.token is None:
+        native = native_symbol(chain_id, POLICY_UNKNOWN_NATIVE)
+        return _priced(native, native, payment.amount, NATIVE_DECIMALS, prices, address=None)
+    meta = token_meta(payment.token, chain_id, tokens)
+    token = to_checksum(payment.token)
+    if meta is None:
+        return _priced(token, token, payment.amount, None, prices, address=token)
+    return _priced(token, meta.symbol, payment.amount, meta.decimals, prices, address=token)
+
+
 def _value_sent(calls: Sequence[DecodedCall]) -> int:
     """Native value the calls send from the account that makes them: through a delegatecall (a Safe's
     multiSend) its inner calls are the account's own too; a plain call's inner calls are paid by
@@ -133,12 +183,15 @@ def _value_sent(calls: Sequence[DecodedCall]) -> int:
 def _priced(
     asset: str, symbol: str, amount: int, decimals: int | None, prices: PriceTable, *, address: str | None
 ) -> Spend:
-    usd = None
-    if decimals is not None:
-        price = prices.usd(address=address, symbol=symbol)
-        if price is not None:
-            usd = Decimal(amount).scaleb(-decimals) * price
-    return Spend(asset, symbol, amount, decimals, usd)
+    quote = prices.quote(address=address, symbol=symbol) if decimals is not None else None
+    if quote is None or decimals is None:
+        return Spend(asset, symbol, amount, decimals, None)
+    return Spend(asset, symbol, amount, decimals, Decimal(amount).scaleb(-decimals) * quote.usd, quote.as_of)
+
+
+def prices_note(spends: Sequence[Spend]) -> str:
+    """" at bundled prices of DATE" when a total is made with any bundled price, else ""."""
+    return dated(next((s.as_of for s in spends if s.as_of), None))
 
 
 def ledger_amounts(spends: Sequence[Spend]) -> dict[str, int]:
@@ -191,7 +244,7 @@ def check_spend(
                     _over(
                         policy,
                         "limits.tx_usd",
-                        f"this request is worth ≈ {total:.2f} USD, over the per-transaction limit of {limits.tx_usd} USD",
+                        f"this request is worth ≈ {total:.2f} USD{prices_note(spends)}, over the per-transaction limit of {limits.tx_usd} USD",
                     )
                 )
             if limits.daily_usd is not None:
@@ -201,7 +254,7 @@ def check_spend(
                         _over(
                             policy,
                             "limits.daily_usd",
-                            f"≈ {before:.2f} USD spent in the last 24 h plus ≈ {total:.2f} USD now exceeds the daily limit of {limits.daily_usd} USD",
+                            f"≈ {before:.2f} USD spent in the last 24 h plus ≈ {total:.2f} USD now{prices_note(spends)} exceeds the daily limit of {limits.daily_usd} USD",
                         )
                     )
     for spend in spends:
