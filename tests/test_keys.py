@@ -7,6 +7,7 @@ import os
 import stat
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 from conftest import ANVIL_ACCOUNTS
@@ -228,3 +229,162 @@ def test_a_binary_password_file_is_the_password_byte_for_byte(tmp_path: Path) ->
         assert address == ANVIL_ACCOUNTS[0][0]
     with keystore.unlocked("fresh", binary) as (_key, address):
         assert address == json.loads(created.stdout)["address"]
+
+
+def _keystore_with(directory: Path, *, kdf_name: str = "scrypt", **changes: Any) -> Path:
+    """A light keystore whose crypto section is changed: `kdfparams__n=...` sets kdfparams.n."""
+    from eth_keyfile import create_keyfile_json
+
+    keyfile = create_keyfile_json(bytes.fromhex(ANVIL_ACCOUNTS[0][1][2:]), PASSWORD.encode(), kdf=kdf_name, iterations=16 if kdf_name == "scrypt" else 1000)
+    for name, value in changes.items():
+        section, _, field = name.partition("__")
+        if field:
+            keyfile["crypto"][section][field] = value
+        else:
+            keyfile["crypto"][section] = value
+    path = directory / "altered.json"
+    path.write_text(json.dumps(keyfile))
+    return path
+
+
+@pytest.mark.parametrize(
+    ("kdf", "changes", "named"),
+    [
+        ("scrypt", {"kdfparams__n": 2**19}, "scrypt n=524288"),
+        ("scrypt", {"kdfparams__n": 1000}, "scrypt n=1000"),
+        ("scrypt", {"kdfparams__r": 16}, "r=16"),
+        ("scrypt", {"kdfparams__p": 9}, "p=9"),
+        ("scrypt", {"kdfparams__n": 2**18, "kdfparams__r": 8, "kdfparams__p": 2}, "n*r*p"),
+        ("scrypt", {"kdfparams__dklen": 64}, "dklen must be 32"),
+        ("scrypt", {"kdfparams__n": "16"}, "kdfparams.n is not an integer"),
+        ("scrypt", {"kdfparams__salt": "ab" * 4096}, "kdfparams.salt"),
+        ("scrypt", {"cipher": "aes-256-ctr"}, "cipher 'aes-256-ctr'"),
+        ("scrypt", {"kdf": "argon2id"}, "kdf 'argon2id'"),
+        ("pbkdf2", {"kdfparams__c": 2**20 + 1}, "pbkdf2 c=1048577"),
+        ("pbkdf2", {"kdfparams__prf": "hmac-sha512"}, "prf must be hmac-sha256"),
+        ("pbkdf2", {"kdfparams__dklen": 16}, "dklen must be 32"),
+    ],
+)
+def test_keystore_kdf_parameters_outside_the_bounds_are_refused_with_one_line(
+    tmp_path: Path, kdf: str, changes: dict[str, Any], named: str
+) -> None:
+    source = _keystore_with(tmp_path, kdf_name=kdf, **changes)
+
+    result = invoke(["keys", "import", str(source), "--name", "k", "--password-file", str(password_file(tmp_path))])
+
+    assert result.exit_code == 2, result.output
+    assert result.stderr.count("\n") == 1 and "unusable keystore" in result.stderr and named in result.stderr
+    assert not keystore.keystore_path("k").exists()
+
+
+def test_the_bounds_accept_what_geth_cast_ape_and_the_test_vectors_write(tmp_path: Path) -> None:
+    pw = password_file(tmp_path)
+    for name, (kdf, changes) in {
+        "geth-light": ("scrypt", {}),  # n=16 here, r=8, p=1 (eth-keyfile and geth's standard shape)
+        "pbkdf2": ("pbkdf2", {}),
+    }.items():
+        source = _keystore_with(tmp_path, kdf_name=kdf, **changes)
+        assert invoke(["keys", "import", str(source), "--name", name, "--password-file", str(pw)]).exit_code == 0
+    for params in ({"n": 2**18, "r": 8, "p": 1}, {"n": 2**18, "r": 1, "p": 8}, {"n": 2**12, "r": 8, "p": 6}):
+        keyfile = json.loads(_keystore_with(tmp_path).read_text())
+        keyfile["crypto"]["kdfparams"].update(params)
+        keystore.check_keyfile_params(keyfile, tmp_path / "standard.json")  # raises when refused
+
+
+def test_a_scrypt_keystore_asking_for_gigabytes_is_refused_before_any_derivation(tmp_path: Path) -> None:
+    """n=2^20, r=64 needs 8 GiB: under a 2 GiB address-space limit, deriving would fail; refusing does not."""
+    import sys
+
+    source = _keystore_with(tmp_path, kdfparams__n=2**20, kdfparams__r=64)
+    pw = password_file(tmp_path)
+    code = (
+        "import resource\nresource.setrlimit(resource.RLIMIT_AS, (2 * 2**30, resource.getrlimit(resource.RLIMIT_AS)[1]))\n"
+        "from copilot.cli.main import cli\ncli(prog_name='txcopilot')\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code, "keys", "import", str(source), "--name", "k", "--password-file", str(pw)],
+        env=dict(os.environ), capture_output=True, text=True, timeout=120,
+    )
+
+    assert result.returncode == 2, result.stderr
+    assert "unusable keystore: scrypt n=1048576" in result.stderr and result.stderr.count("\n") == 1
+
+
+def test_a_mac_of_the_wrong_length_is_a_broken_keystore_not_a_wrong_password(tmp_path: Path) -> None:
+    source = _keystore_with(tmp_path, mac="ab" * 31)
+
+    result = invoke(["keys", "import", str(source), "--name", "k", "--password-file", str(password_file(tmp_path))])
+
+    assert result.exit_code == 2 and "mac is not 32 bytes of hex" in result.stderr and "wrong password" not in result.stderr
+
+
+# Both processes pass the early "name is free" check before either writes: the race is real.
+NEW_KEY_BARRIER = """
+import os, pathlib, time
+from copilot.signing import keystore
+_require_free = keystore._require_free
+def require_free(name):
+    _require_free(name)
+    barrier = pathlib.Path(os.environ["BARRIER"])
+    (barrier / str(os.getpid())).touch()
+    deadline = time.monotonic() + 30
+    while len(list(barrier.iterdir())) < 2 and time.monotonic() < deadline:
+        time.sleep(0.01)
+keystore._require_free = require_free
+"""
+
+
+def test_two_concurrent_keys_new_of_one_name_keep_one_key_and_fail_the_other(tmp_path: Path, isolated_home: Path) -> None:
+    import sys
+
+    from signhelpers import ROOT
+
+    barrier = tmp_path / "barrier"
+    barrier.mkdir()
+    pw = password_file(tmp_path)
+    env = {**os.environ, "TXCOPILOT_HOME": str(isolated_home), "BARRIER": str(barrier)}
+    code = NEW_KEY_BARRIER + "\nfrom copilot.cli.main import cli\ncli(prog_name='txcopilot')\n"
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", code, "keys", "new", "hot", "--password-file", str(pw), "--json"],
+            cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )
+        for _ in range(2)
+    ]
+    results = [(p.wait(timeout=120), *p.communicate()) for p in procs]
+
+    assert sorted(code for code, _, _ in results) == [0, 2], results
+    [(_, winner, _)] = [r for r in results if r[0] == 0]
+    [(_, _, loser)] = [r for r in results if r[0] == 2]
+    assert loser.count("\n") == 1 and "a key named 'hot' already exists" in loser
+    assert keystore.entry("hot").address == json.loads(winner)["address"]  # the key that was printed is the one kept
+    assert [p.name for p in keystore_dir().iterdir()] == ["hot.json"]  # no temp file left behind
+
+
+def test_existing_data_and_keystore_dirs_with_mode_0755_are_tightened_to_0700(isolated_home: Path) -> None:
+    keystores = isolated_home / "data" / "keystores"
+    keystores.mkdir(parents=True, mode=0o755)
+    keystores.chmod(0o755)
+    keystores.parent.chmod(0o755)
+
+    assert invoke(["keys", "list"]).exit_code == 0
+
+    assert stat.S_IMODE(keystores.stat().st_mode) == 0o700
+    assert stat.S_IMODE(keystores.parent.stat().st_mode) == 0o700
+
+
+def test_a_corrupt_keystore_is_listed_as_broken_and_can_be_removed(tmp_path: Path) -> None:
+    pw = str(password_file(tmp_path))
+    assert invoke(["keys", "import", str(light_keystore(tmp_path, ANVIL_ACCOUNTS[0][1])), "--name", "good", "--password-file", pw]).exit_code == 0
+    (keystore_dir() / "torn.json").write_bytes(b'{"version": 3, "cry')
+
+    listed = invoke(["keys", "list"])
+    as_json = json.loads(invoke(["keys", "list", "--json"]).stdout)
+
+    assert listed.exit_code == 0
+    assert "torn\tbroken: not a keystore" in listed.stdout and f"good\t{ANVIL_ACCOUNTS[0][0]}" in listed.stdout
+    assert [(k["name"], k["address"], bool(k["broken"])) for k in as_json] == [("good", ANVIL_ACCOUNTS[0][0], False), ("torn", None, True)]
+    removed = invoke(["keys", "remove", "torn", "--yes"])
+    assert removed.exit_code == 0, removed.output
+    assert not (keystore_dir() / "torn.json").exists()
+    assert [k["name"] for k in json.loads(invoke(["keys", "list", "--json"]).stdout)] == ["good"]

@@ -71,14 +71,14 @@ def keys() -> None:
 
 
 def _entry_json(entry: Any) -> dict[str, Any]:
-    return {"name": entry.name, "address": entry.address, "path": str(entry.path), "kdf": entry.kdf}
+    return {"name": entry.name, "address": entry.address, "path": str(entry.path), "kdf": entry.kdf, "broken": entry.broken}
 
 
 def _print_entry(entry: Any, action: str, as_json: bool) -> None:
     if as_json:
         emit_json(_entry_json(entry))
     else:
-        click.echo(f"{action} {entry.name}: {entry.address} ({entry.path})")
+        click.echo(f"{action} {entry.name}: {entry.address or 'broken keystore'} ({entry.path})")
 
 
 @keys.command("new", epilog="\b\nExample:\n  txcopilot keys new hot --password-file pw.txt")
@@ -152,7 +152,8 @@ def keys_import(
 @keys.command("list", epilog="\b\nExample:\n  txcopilot keys list --json")
 @click.option("--json", "as_json", is_flag=True, help="Print the keys as JSON.")
 def keys_list(as_json: bool) -> None:
-    """List stored keys: name, address, file. Nothing is decrypted."""
+    """List stored keys: name, address, file. Nothing is decrypted. A file that is not a usable keystore
+    is listed as broken, with the reason (`keys remove NAME` deletes it)."""
     from copilot.signing import keystore
 
     entries = keystore.list_keys()
@@ -162,7 +163,7 @@ def keys_list(as_json: bool) -> None:
     if not entries:
         click.echo("no keys yet: `txcopilot keys new NAME` or `txcopilot keys import`")
     for e in entries:
-        click.echo(f"{e.name}\t{e.address}\t{e.path}")
+        click.echo(f"{e.name}\tbroken: {e.broken}\t{e.path}" if e.broken else f"{e.name}\t{e.address}\t{e.path}")
 
 
 @keys.command("address", epilog="\b\nExample:\n  txcopilot keys address hot")
@@ -184,14 +185,15 @@ def keys_address(name: str, as_json: bool) -> None:
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 def keys_remove(name: str, yes: bool, as_json: bool) -> None:
-    """Delete key NAME's keystore. Without a backup the key is gone for good."""
+    """Delete key NAME's keystore, a broken one too. Without a backup the key is gone for good."""
     from copilot.signing import keystore
 
-    entry = keystore.entry(name)
+    entry = keystore.listed_entry(name)
     if not yes:
         if not stdin_is_interactive():
             raise InputError("removing a key needs confirmation and stdin is not a terminal", "pass --yes")
-        typed = click.prompt(f"Delete {name} ({entry.address}) for good? Type its name to confirm", err=True)
+        what = f"broken: {entry.broken}" if entry.broken else entry.address
+        typed = click.prompt(f"Delete {name} ({what}) for good? Type its name to confirm", err=True)
         if typed.strip() != name:
             raise Refused("not confirmed; the key was kept")
     _print_entry(keystore.remove_key(name), "removed", as_json)

@@ -1,9 +1,13 @@
 """Local keystores: Web3 Secret Storage v3 files (the format geth, cast and ape write).
 
-Stored as `<keystore dir>/<name>.json`, mode 0600. New keys and imported pbkdf2 keystores are
-encrypted with scrypt (n=2**18, r=8, p=1: geth's "standard" parameters); an imported scrypt keystore
-is kept as it was written. A decrypted key only ever lives in a bytearray handed to `unlocked()`.
+Stored as `<keystore dir>/<name>.json`, mode 0600, created exclusively (two `keys new NAME` at once:
+one wins, the other fails). New keys and imported pbkdf2 keystores are encrypted with scrypt
+(n=2**18, r=8, p=1: geth's "standard" parameters); an imported scrypt keystore is kept as it was
+written. A decrypted key only ever lives in a bytearray handed to `unlocked()`.
 Passwords are bytes, as geth and cast treat them: a password file is used byte for byte.
+
+Every keystore read is checked against `check_keyfile_params` before any key derivation: a file can
+ask scrypt for gigabytes and hours, so only what geth, cast, ape and the EF test vectors write passes.
 """
 
 from __future__ import annotations
@@ -18,13 +22,24 @@ from typing import Any
 
 from copilot.errors import EnvironmentProblem, InputError
 from copilot.signing.hygiene import disable_core_dumps, scrub
-from copilot.state.atomic import atomic_write_text
+from copilot.state.atomic import create_exclusive_bytes
 from copilot.state.dirs import keystore_dir
 
 ADDRESS_PATTERN = re.compile(r"(0x)?[0-9a-fA-F]{40}")
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 SECP256K1_N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
 _HEX_VALUE = {ord(c): int(c, 16) for c in "0123456789abcdefABCDEF"}
+
+# KDF bounds. scrypt: n up to 2**18 and r up to 8 (geth's standard n=2**18, r=8, p=1), p up to 8
+# (the EF KeyStoreTests vector is n=2**18, r=1, p=8; geth's light setting is p=6), and the total work
+# n*r*p at most geth's standard 2**21, so memory stays under 256 MiB and time near one second.
+# pbkdf2: c up to 2**20 (eth-keyfile writes 1,000,000). Key length 32 and aes-128-ctr: all there is.
+SCRYPT_MAX_N = 2**18
+SCRYPT_MAX_R = 8
+SCRYPT_MAX_P = 8
+SCRYPT_MAX_WORK = 2**21
+PBKDF2_MAX_C = 2**20
+MAX_SALT_BYTES = 64
 
 
 @dataclass(frozen=True)
@@ -33,6 +48,18 @@ class KeystoreEntry:
     address: str
     path: Path
     kdf: str
+    broken: None = None
+
+
+@dataclass(frozen=True)
+class BrokenKeystore:
+    """A file in the keystore dir that is not a usable keystore: `keys list` shows it, `keys remove` deletes it."""
+
+    name: str
+    path: Path
+    broken: str  # why
+    address: None = None
+    kdf: None = None
 
 
 def foundry_keystore(name: str) -> Path:
@@ -57,27 +84,25 @@ def keystore_path(name: str) -> Path:
     return keystore_dir() / f"{check_name(name)}.json"
 
 
-def list_keys() -> list[KeystoreEntry]:
-    entries = []
-    for path in sorted(keystore_dir().glob("*.json")):
-        try:
-            keyfile = _read_keyfile(path)
-        except InputError:
-            continue  # not ours to judge here; `keys address NAME` reports it
-        entries.append(KeystoreEntry(path.stem, _stated_address(keyfile, path), path, _kdf(keyfile)))
-    return entries
+def list_keys() -> list[KeystoreEntry | BrokenKeystore]:
+    """Every keystore file, a broken one too (with the reason), so that it can be seen and removed."""
+    return [_listed(path.stem, path) for path in sorted(keystore_dir().glob("*.json"))]
 
 
 def entry(name: str) -> KeystoreEntry:
-    path = keystore_path(name)
-    if not path.exists():
-        raise EnvironmentProblem(f"no key named {name!r}", "see `txcopilot keys list`, or add one with `txcopilot keys new`")
+    path = _existing(name)
     keyfile = _read_keyfile(path)
     return KeystoreEntry(name, _stated_address(keyfile, path), path, _kdf(keyfile))
 
 
-def remove_key(name: str) -> KeystoreEntry:
-    found = entry(name)
+def listed_entry(name: str) -> KeystoreEntry | BrokenKeystore:
+    """Key NAME as `keys list` shows it: a broken file is an entry with its reason, not an error."""
+    return _listed(name, _existing(name))
+
+
+def remove_key(name: str) -> KeystoreEntry | BrokenKeystore:
+    """Delete key NAME's file, whether or not it is still a usable keystore."""
+    found = listed_entry(name)
     found.path.unlink()
     return found
 
@@ -135,9 +160,7 @@ def import_keyfile(name: str, source: Path, password: bytes) -> KeystoreEntry:
         if _kdf(keyfile) != "scrypt":
             return _store(name, key, password)
     keyfile = {**keyfile, "address": address[2:].lower()}
-    path = keystore_path(name)
-    atomic_write_text(path, json.dumps(keyfile), mode=0o600)
-    return KeystoreEntry(name, address, path, "scrypt")
+    return KeystoreEntry(name, address, _create_file(name, keyfile), "scrypt")
 
 
 @contextmanager
@@ -163,8 +186,38 @@ def address_of(key: bytearray) -> str:
 
 
 def _require_free(name: str) -> None:
+    """Fail early, before the password prompt and the slow KDF; `_create_file` is what guarantees it."""
     if keystore_path(name).exists():
-        raise InputError(f"a key named {name!r} already exists", "pick another name, or `txcopilot keys remove` it first")
+        raise _name_taken(name)
+
+
+def _name_taken(name: str) -> InputError:
+    return InputError(f"a key named {name!r} already exists", "pick another name, or `txcopilot keys remove` it first")
+
+
+def _create_file(name: str, keyfile: dict[str, Any]) -> Path:
+    """Write the keystore only if no file of that name exists, atomically with the check (link(2))."""
+    path = keystore_path(name)
+    try:
+        create_exclusive_bytes(path, json.dumps(keyfile).encode("utf-8"), mode=0o600)
+    except FileExistsError:
+        raise _name_taken(name) from None
+    return path
+
+
+def _existing(name: str) -> Path:
+    path = keystore_path(name)
+    if not path.exists():
+        raise EnvironmentProblem(f"no key named {name!r}", "see `txcopilot keys list`, or add one with `txcopilot keys new`")
+    return path
+
+
+def _listed(name: str, path: Path) -> KeystoreEntry | BrokenKeystore:
+    try:
+        keyfile = _read_keyfile(path)
+        return KeystoreEntry(name, _stated_address(keyfile, path), path, _kdf(keyfile))
+    except InputError as exc:
+        return BrokenKeystore(name, path, exc.message.removeprefix(f"{path}: "))
 
 
 def _store(name: str, key: bytearray, password: bytes) -> KeystoreEntry:
@@ -177,25 +230,21 @@ def _store(name: str, key: bytearray, password: bytes) -> KeystoreEntry:
         scrub(raw)
     address = _address_of(key)
     keyfile["address"] = address[2:].lower()
-    path = keystore_path(name)
-    atomic_write_text(path, json.dumps(keyfile), mode=0o600)
-    return KeystoreEntry(name, address, path, "scrypt")
+    return KeystoreEntry(name, address, _create_file(name, keyfile), "scrypt")
 
 
 @contextmanager
 def _decrypted(keyfile: dict[str, Any], password: bytes, where: Path) -> Iterator[bytearray]:
     from eth_keyfile import decode_keyfile_json
+    from eth_keyfile.exceptions import EthKeyfileValueError
 
+    check_keyfile_params(keyfile, where)  # again: the bounds must hold for exactly what is decrypted
     disable_core_dumps()
     try:
         raw = decode_keyfile_json(keyfile, password)
-    except ValueError as exc:
-        # eth-keyfile's messages ("MAC mismatch", unsupported kdf) never contain key material.
-        if "MAC mismatch" in str(exc):
-            raise EnvironmentProblem(f"{where}: wrong password", "try again, or check --password-file") from None
-        raise InputError(f"{where}: unusable keystore ({exc})", "expected a Web3 Secret Storage v3 file") from None
-    except (KeyError, TypeError) as exc:
-        raise InputError(f"{where}: malformed keystore (missing {exc})", "expected a Web3 Secret Storage v3 file") from None
+    except EthKeyfileValueError:
+        # Every field was checked above, so the one value error left is eth-keyfile's MAC check.
+        raise EnvironmentProblem(f"{where}: wrong password", "try again, or check --password-file") from None
     key = bytearray(raw)
     scrub(raw)
     try:
@@ -226,7 +275,68 @@ def _read_keyfile(path: Path) -> dict[str, Any]:
     stated = data.get("address")
     if stated is not None and not (isinstance(stated, str) and ADDRESS_PATTERN.fullmatch(stated)):
         raise InputError(f"{path}: the keystore's address field is not an address", "the file has been altered; do not use it")
+    check_keyfile_params(data, path)
     return data
+
+
+def check_keyfile_params(keyfile: dict[str, Any], where: Path) -> None:
+    """Refuse, before any key derivation, a v3 keystore outside the bounds at the top of this module.
+
+    Also checks the length of every hex field, so that once this passes, the only way eth-keyfile can
+    fail is a MAC mismatch: a wrong password.
+    """
+    crypto = keyfile.get("crypto") or keyfile.get("Crypto")
+    if not isinstance(crypto, dict):
+        raise _unusable(where, "no crypto section")
+    if crypto.get("cipher") != "aes-128-ctr":
+        raise _unusable(where, f"cipher {str(crypto.get('cipher'))[:40]!r} (only aes-128-ctr is accepted)")
+    cipherparams = crypto.get("cipherparams")
+    _hex_field(cipherparams.get("iv") if isinstance(cipherparams, dict) else None, "cipherparams.iv", 16, 16, where)
+    _hex_field(crypto.get("ciphertext"), "ciphertext", 32, 32, where)
+    _hex_field(crypto.get("mac"), "mac", 32, 32, where)
+    params = crypto.get("kdfparams")
+    if not isinstance(params, dict):
+        raise _unusable(where, "kdfparams is not an object")
+    _hex_field(params.get("salt"), "kdfparams.salt", 1, MAX_SALT_BYTES, where)
+    if _param(params, "dklen", where) != 32:
+        raise _unusable(where, "kdfparams.dklen must be 32")
+    kdf = crypto.get("kdf")
+    if kdf == "scrypt":
+        n, r, p = (_param(params, name, where) for name in ("n", "r", "p"))
+        if not (2 <= n <= SCRYPT_MAX_N and n & (n - 1) == 0):
+            raise _unusable(where, f"scrypt n={n} (a power of two up to 2^18 is accepted)")
+        if not (1 <= r <= SCRYPT_MAX_R and 1 <= p <= SCRYPT_MAX_P and n * r * p <= SCRYPT_MAX_WORK):
+            raise _unusable(where, f"scrypt r={r}, p={p} at n={n} (r up to 8, p up to 8, n*r*p up to 2^21 are accepted)")
+    elif kdf == "pbkdf2":
+        if params.get("prf") != "hmac-sha256":
+            raise _unusable(where, "pbkdf2 prf must be hmac-sha256")
+        c = _param(params, "c", where)
+        if not 1 <= c <= PBKDF2_MAX_C:
+            raise _unusable(where, f"pbkdf2 c={c} (up to 2^20 is accepted)")
+    else:
+        raise _unusable(where, f"kdf {str(kdf)[:40]!r} (only scrypt and pbkdf2 are accepted)")
+
+
+def _unusable(where: Path, why: str) -> InputError:
+    return InputError(f"{where}: unusable keystore: {why}", "nothing was derived; expected what geth, cast or ape write")
+
+
+def _param(params: dict[str, Any], name: str, where: Path) -> int:
+    value = params.get(name)
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise _unusable(where, f"kdfparams.{name} is not an integer")
+    return value
+
+
+def _hex_field(value: object, name: str, min_bytes: int, max_bytes: int, where: Path) -> None:
+    digits = value.removeprefix("0x") if isinstance(value, str) else ""
+    if not (
+        min_bytes * 2 <= len(digits) <= max_bytes * 2
+        and len(digits) % 2 == 0
+        and all(ord(c) in _HEX_VALUE for c in digits)
+    ):
+        size = f"{min_bytes}" if min_bytes == max_bytes else f"{min_bytes} to {max_bytes}"
+        raise _unusable(where, f"{name} is not {size} bytes of hex")
 
 
 def _kdf(keyfile: dict[str, Any]) -> str:

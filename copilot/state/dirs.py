@@ -22,6 +22,15 @@ def _ensure(path: Path) -> Path:
     return path
 
 
+def _ensure_private(path: Path) -> Path:
+    """A directory only its owner can enter: one made earlier with a looser mode (0755, by hand or by
+    an older version) is tightened to 0700, since it holds keystores, the ledger and the audit log."""
+    _ensure(path)
+    if path.stat().st_mode & 0o077:
+        path.chmod(0o700)
+    return path
+
+
 def config_dir() -> Path:
     home = _home()
     if home:
@@ -34,10 +43,10 @@ def config_dir() -> Path:
 def data_dir() -> Path:
     home = _home()
     if home:
-        return _ensure(home / "data")
+        return _ensure_private(home / "data")
     from platformdirs import user_data_path
 
-    return _ensure(user_data_path(APP))
+    return _ensure_private(user_data_path(APP))
 
 
 def cache_dir() -> Path:
@@ -50,4 +59,4 @@ def cache_dir() -> Path:
 
 
 def keystore_dir() -> Path:
-    return _ensure(data_dir() / "keystores")
+    return _ensure_private(data_dir() / "keystores")
