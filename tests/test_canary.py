@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import ANVIL_ACCOUNTS, Anvil
+from nodehelpers import ANVIL_ACCOUNTS, Anvil
 from signhelpers import PASSWORD, ROOT, light_keystore, password_file, run_cli
 
 SENDER, SENDER_KEY = ANVIL_ACCOUNTS[0]

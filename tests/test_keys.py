@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import ANVIL_ACCOUNTS
+from nodehelpers import ANVIL_ACCOUNTS
 from signhelpers import PASSWORD, invoke, light_keystore, password_file
 
 from copilot.resources import fixtures_dir

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import ANVIL_ACCOUNTS, Anvil
+from nodehelpers import ANVIL_ACCOUNTS, Anvil
 from signhelpers import PASSWORD, import_account, invoke
 
 from copilot.llm import explain

@@ -7,7 +7,7 @@ import signal
 from pathlib import Path
 
 import pytest
-from conftest import ANVIL_ACCOUNTS
+from nodehelpers import ANVIL_ACCOUNTS
 from signhelpers import import_account, run_cli
 
 from copilot.signing.auditlog import AuditLog

@@ -129,20 +129,18 @@ def test_context_merges_books_history_and_policy_trust(tmp_path: Path) -> None:
     assert build_context(policy, user=FRIEND.lower()).user == FRIEND
 
 
-def test_offline_context_is_fast_and_never_imports_web3() -> None:
+def test_offline_context_never_imports_web3() -> None:
+    # Its speed is measured in benchmarks/bench_policy.py, not asserted here.
     code = (
-        "import sys, time; from copilot.policy import load_policy; from copilot.state.context import build_context;"
-        "p = load_policy('everyday'); build_context(p); t = time.perf_counter();"
-        "[build_context(p) for _ in range(100)]; print((time.perf_counter() - t) * 10);"
+        "import sys; from copilot.policy import load_policy; from copilot.state.context import build_context;"
+        "p = load_policy('everyday'); build_context(p);"
         "print('web3' in sys.modules or 'eth_account' in sys.modules)"
     )
     record_addresses(["0x" + format(i, "040x") for i in range(1000)])  # a busy wallet's history
     out = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=os.environ.copy()
     )
-    per_call_ms, imported = out.stdout.split()
-    assert float(per_call_ms) < 5
-    assert imported == "False"
+    assert out.stdout.strip() == "False"
 
 
 def test_context_with_batch_names_every_address() -> None:

@@ -1,5 +1,6 @@
-"""Regressions from the audit review: per-table sorting in the HTML report, false all-clears, conflicting
-flags, exposure ranking across tokens, piping into `head`, readable bad-row reasons."""
+"""The audit's report and input handling: per-table sorting in the HTML report, no false all-clear for a
+wallet the file does not hold, conflicting flags, exposure ranked across tokens, piping into `head`,
+readable reasons for bad rows."""
 
 from __future__ import annotations
 
