@@ -182,10 +182,45 @@ class TransactionInfo(Model):
     s: BigInt | None = None
 
 
+class OrderAsset(Model):
+    """One item of an order: a fungible amount (the worst case for the signer when it decays over
+    time) or an NFT."""
+
+    kind: Literal["native", "token", "nft"]
+    token: str | None = None  # checksum address; None for the chain's native coin
+    amount: BigInt = 0  # raw units; for an NFT the number of items
+    token_id: str | None = None  # NFT id, or a criteria root when the order takes any item of a collection
+    recipient: str | None = None  # fees: who is paid; gives and takes: the order's maker / receiver
+    display: str | None = None  # "100 WETH", "NFT #4321 of BAYC (0xBC4C…f13D)"
+
+
+class OrderInfo(Model):
+    """An off-chain order the signature authorises, read into one model whatever its format: what the
+    maker gives, what the maker gets (the worst the order allows), who receives it, until when."""
+
+    protocol: str  # "1inch v6", "0x v4 LimitOrder", "UniswapX ExclusiveDutchOrder", "Seaport", "CoW", ...
+    maker: str | None = None  # who gives; None: the signer (the format does not name them)
+    give: list[OrderAsset] = Field(default_factory=list)
+    take: list[OrderAsset] = Field(default_factory=list)  # what the receiver gets
+    receiver: str | None = None  # who gets `take`, with the format's "0x0 means the maker" resolved
+    fees: list[OrderAsset] = Field(default_factory=list)  # paid to third parties (royalties, fees)
+    expiry: BigInt | None = None  # unix seconds; 0: never; None: the format states none that can be read
+    path: str = "typed_data.message"  # where the order sits in the message (bulk orders: tree[i])
+    complete: bool = True  # False: what the maker gets is in a part no decoder here reads
+    notes: list[str] = Field(default_factory=list)
+
+
+class UnsignedField(Model):
+    """A field the request carries but its types do not declare: wallets show it, nobody signs it."""
+
+    path: str  # "typed_data.message.totalOriginalConsiderationItems"
+    value: JsonValue
+
+
 class TypedDataInfo(Model):
     primary_type: str
-    domain: dict[str, Any]
-    message: dict[str, Any]
+    domain: dict[str, Any]  # the declared (signed) fields only
+    message: dict[str, Any]  # the declared (signed) fields only: what the rules judge
     domain_hash: str
     message_hash: str
     signing_hash: str  # keccak(0x1901 ‖ domain ‖ message)
@@ -195,6 +230,10 @@ class TypedDataInfo(Model):
     intent: str | None = None  # ERC-7730
     fields: list[DisplayField] = Field(default_factory=list)
     calls: list[DecodedCall] = Field(default_factory=list)  # calldata embedded in the message, decoded
+    orders: list[OrderInfo] = Field(default_factory=list)  # the orders a known order format signs
+    standard: Literal["order", "permit", "permit2", "safe", "login"] | None = None  # a recognised standard
+    described: bool = False  # an ERC-7730 descriptor covers the verifying contract or this message
+    unsigned: list[UnsignedField] = Field(default_factory=list)  # undeclared fields: shown, never signed
 
 
 class MessageInfo(Model):

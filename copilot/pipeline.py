@@ -15,6 +15,7 @@ from copilot.models import VERDICT_RANK, DecodedRequest, Finding, Review, Review
 
 if TYPE_CHECKING:
     from copilot.policy import Policy
+    from copilot.state.prices import PriceTable
 
 
 @dataclass
@@ -48,13 +49,21 @@ def review_request(request: SigningRequest, options: ReviewOptions) -> Review:
     return review_decoded(decoded, policy, context, options)
 
 
-def review_decoded(decoded: DecodedRequest, policy: Policy, context: ReviewContext, options: ReviewOptions) -> Review:
+def review_decoded(
+    decoded: DecodedRequest,
+    policy: Policy,
+    context: ReviewContext,
+    options: ReviewOptions,
+    prices: PriceTable | None = None,
+) -> Review:
+    """`prices`: the offline price table the rules value orders with; None: the user's (load_prices)."""
     from copilot.policy import effective_findings, judge
     from copilot.risk import assess_facts, risk_score
     from copilot.risk.explain import explain
     from copilot.risk.facts import Facts
+    from copilot.state.prices import load_prices
 
-    facts = Facts.of(decoded, context)
+    facts = Facts.of(decoded, context, load_prices() if prices is None else prices)
     found = assess_facts(facts)
     decision = judge(decoded, found, policy, context)
     findings = _merge(effective_findings(found, policy), decision.findings)

@@ -237,16 +237,18 @@ def test_personal_sign_of_binary_data_is_a_hidden_payload() -> None:
     assert hidden and "32-byte hash" in hidden[0].evidence
 
 
-def test_seaport_order_for_a_dust_price_gives_assets_away() -> None:
-    bayc = "0xBC4CA0EdA7647A8aB7C2061c2E118A18a936f13D"
-    order = {"offerer": USER,
-             "offer": [{"itemType": 2, "token": bayc, "identifierOrCriteria": 1, "startAmount": 1, "endAmount": 1}],
-             "consideration": [{"itemType": 0, "token": "0x" + "00" * 20, "identifierOrCriteria": 0,
-                                "startAmount": 1000, "endAmount": 1000, "recipient": USER}]}
-    seaport = "0x0000000000000068F116a894984e2DB1123eB395"
-    little = next(f for f in assess(typed_request("OrderComponents", order, seaport), context())
-                  if f.id == "order.receives_little")
-    assert "dust" in little.evidence and little.severity == Severity.CRITICAL
+def test_seaport_order_for_a_dust_price_takes_only_dust() -> None:
+    import json
+
+    from copilot.decoding import decode
+    from copilot.inputs import parse_request
+
+    listing = json.loads((ROOT / "fixtures" / "requests" / "benign-seaport-listing.json").read_text())["request"]
+    typed = json.loads(listing["params"][1])
+    typed["message"]["consideration"] = [dict(typed["message"]["consideration"][0], startAmount="1000", endAmount="1000")]
+    decoded = decode(parse_request(json.dumps(typed)))
+    dust = next(f for f in assess(decoded, context()) if f.id == "order.dust_take")
+    assert "0.000000000000001 ETH" in dust.evidence and dust.severity == Severity.HIGH
 
 
 _JSON = st.recursive(

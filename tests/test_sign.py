@@ -261,7 +261,7 @@ def test_eth_sign_of_a_raw_hash_is_refused(tmp_path: Path, pw: Path) -> None:
     assert SpendLedger().reservations() == []
 
 
-def test_personal_sign_and_typed_data_signatures_recover_to_the_account(tmp_path: Path, pw: Path) -> None:
+def test_personal_sign_and_typed_data_signatures_recover_to_the_account(tmp_path: Path, pw: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from eth_account import Account
     from eth_account.messages import encode_defunct, encode_typed_data
 
@@ -279,7 +279,8 @@ def test_personal_sign_and_typed_data_signatures_recover_to_the_account(tmp_path
     typed_path.write_text(json.dumps({"method": "eth_signTypedData_v4", "params": [SENDER, typed]}))
 
     signed_message = invoke(["sign", str(message), "--account", "me", "--no-llm", "--password-file", str(pw), "--json"])
-    signed_typed = invoke(["sign", str(typed_path), "--account", "me", "--no-llm", "--password-file", str(pw), "--json"])
+    monkeypatch.setattr("copilot.cli.sign.stdin_is_interactive", lambda: True)  # Mail on no contract: typed.blind asks
+    signed_typed = invoke(["sign", str(typed_path), "--account", "me", "--no-llm", "--password-file", str(pw), "--json"], input="y\n")
 
     assert signed_message.exit_code == 0, signed_message.output
     assert signed_typed.exit_code == 0, signed_typed.output

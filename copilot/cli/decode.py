@@ -10,7 +10,15 @@ import click
 if TYPE_CHECKING:
     from rich.tree import Tree
 
-    from copilot.models import DecodedCall, DecodedRequest, MessageInfo, TransactionInfo, TypedDataInfo
+    from copilot.models import (
+        DecodedCall,
+        DecodedRequest,
+        MessageInfo,
+        OrderAsset,
+        OrderInfo,
+        TransactionInfo,
+        TypedDataInfo,
+    )
 
 EPILOG = """\b
 INPUT is a file path, `-` for stdin, or the request itself. Detected automatically:
@@ -268,6 +276,14 @@ def _render_typed_data(td: TypedDataInfo) -> None:
 
     add(tree, td.message)
     out.print(tree)
+    for unsigned in td.unsigned:
+        shown = _short(json.dumps(unsigned.value) if not isinstance(unsigned.value, str) else unsigned.value)
+        out.print(
+            f"[bold red]NOT SIGNED[/bold red] {escape(unsigned.path.removeprefix('typed_data.'))}: {escape(shown)} "
+            "[dim](the types do not declare it: wallets show it, the signature does not cover it)[/dim]"
+        )
+    for order in td.orders:
+        _render_order(order)
     for call in td.calls:
         out.print(_call_tree(call, f"Embedded call {call.path}"))
     out.print(
@@ -279,6 +295,39 @@ def _render_typed_data(td: TypedDataInfo) -> None:
             ]
         )
     )
+
+
+def _render_order(order: OrderInfo) -> None:
+    from datetime import UTC, datetime
+
+    from rich.markup import escape
+
+    from copilot.cli.output import console
+
+    def items(assets: list[OrderAsset]) -> str:
+        return ", ".join(asset.display or str(asset.amount) for asset in assets) or "nothing"
+
+    if order.expiry is None:
+        expiry = "not stated in a form read here"
+    elif order.expiry == 0:
+        expiry = "never"
+    elif order.expiry < 2**40:
+        expiry = f"{datetime.fromtimestamp(order.expiry, UTC):%Y-%m-%d %H:%M:%S} UTC ({order.expiry})"
+    else:
+        expiry = f"{order.expiry} (never, in practice)"
+    rows = [
+        ("Maker", order.maker or "the signer"),
+        ("Gives", items(order.give)),
+        ("Gets", items(order.take) if order.complete else "not read (see notes)"),
+        ("Receiver", order.receiver or "the signer"),
+    ]
+    if order.fees:
+        rows.append(("Also paid", ", ".join(f"{items([fee])} to {fee.recipient}" for fee in order.fees)))
+    rows.append(("Expires", expiry))
+    rows += [("Note", note) for note in order.notes]
+    out = console()
+    out.print(f"[bold]Order[/bold] {escape(order.protocol)} [dim]({escape(order.path)})[/dim]")
+    out.print(_table([(k, escape(v)) for k, v in rows]))
 
 
 def _render_message(message: MessageInfo, is_hash: bool) -> None:

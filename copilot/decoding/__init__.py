@@ -98,18 +98,29 @@ def _label_delegates(info: TransactionInfo) -> None:
 
 def _decode_typed_data(request: SigningRequest) -> DecodedRequest:
     from copilot.decoding.calldata import decode_call
-    from copilot.decoding.erc7730 import render_typed_data
+    from copilot.decoding.erc7730 import describes_eip712_contract, render_typed_data
+    from copilot.decoding.orders import decode_orders
     from copilot.decoding.registry import known_contract
-    from copilot.decoding.typed_data import embedded_calls, hash_typed_data
+    from copilot.decoding.typed_data import (
+        embedded_calls,
+        hash_typed_data,
+        read_types,
+        recognised_standard,
+        signed_typed_data,
+    )
 
     assert request.typed_data is not None
     info = hash_typed_data(request.typed_data)
     if info.verifying_contract:
         known = known_contract(info.verifying_contract, info.chain_id)
         info.verifying_contract_label = known.label if known else None
-    clear = render_typed_data(request.typed_data)
+    clear = render_typed_data(signed_typed_data(request.typed_data, info))
     if clear is not None:
         info.intent, info.fields = clear.intent, list(clear.fields)
+    types = read_types(request.typed_data["types"])
+    info.orders = decode_orders(types, info.primary_type, info.message, info.chain_id, request.sender)
+    info.standard = "order" if info.orders else recognised_standard(types, info.primary_type)
+    info.described = clear is not None or describes_eip712_contract(info.chain_id, info.verifying_contract)
     info.calls = [
         decode_call(to, value, data, info.chain_id, path=path, operation=operation)
         for path, to, value, data, operation in embedded_calls(request.typed_data)

@@ -116,6 +116,14 @@ def _erc_wide_format(chain_id: int | None, to: str, selector: str) -> int | None
     return next((c for c in candidates if index["formats"][c][0] == _ERC20_DESCRIPTOR), None)
 
 
+def describes_eip712_contract(chain_id: int | None, verifying_contract: str | None) -> bool:
+    """An ERC-7730 descriptor names this verifying contract (for some primary type) on this chain. The
+    zero address is no contract, whatever a descriptor's placeholder deployment says."""
+    if chain_id is None or not verifying_contract or int(verifying_contract, 16) == 0:
+        return False
+    return deployment_key(chain_id, verifying_contract) in load_index()["eip712"]
+
+
 def render_typed_data(typed_data: dict[str, Any]) -> ClearSign | None:
     """Render an EIP-712 message with the descriptor bound to its domain and primary type."""
     try:

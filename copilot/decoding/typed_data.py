@@ -2,21 +2,25 @@
 
 Written here rather than calling eth_account.messages.encode_typed_data because (1) importing eth_account
 costs ~0.5 s on a path that must stay under 0.3 s cold, and (2) a reviewer must refuse what wallets
-silently tolerate: message fields the types do not declare (shown to the user but never signed), missing
-fields, unknown types, malformed addresses. Values the wallets accept in several spellings (numbers as
-decimal or hex strings, short bytesN right-padded) are accepted the same way, so the hash matches what
-the wallet signs; tests compare every hash with eth_account.
+silently tolerate: missing fields, unknown types, malformed addresses; and must point out what they
+silently skip: fields the types do not declare. Those are hashed the way MetaMask (eth-sig-util) and
+eth-account hash them, over the declared fields only (OpenSea adds an undeclared
+`totalOriginalConsiderationItems` to every Seaport order), and listed as `unsigned` so the user sees
+they are not signed. `EIP712Domain` is hashed in the order its type declares, as eth-sig-util does.
+Values the wallets accept in several spellings (numbers as decimal or hex strings, short bytesN
+right-padded) are accepted the same way, so the hash matches what the wallet signs; tests compare every
+hash with eth_account.
 """
 
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, Literal
 
 from copilot.decoding._crypto import hex0x, keccak256
 from copilot.errors import InputError
 from copilot.inputs.values import input_error, parse_address, parse_hex, parse_quantity
-from copilot.models import TypedDataInfo
+from copilot.models import TypedDataInfo, UnsignedField
 
 _ARRAY_SUFFIX = re.compile(r"^(.*)\[(\d*)\]$")
 _INT_TYPE = re.compile(r"^(u?)int(\d+)$")
@@ -29,6 +33,34 @@ _DOMAIN_FIELDS = {  # the order EIP-712 gives, used when a request omits EIP712D
     "salt": "bytes32",
 }
 MAX_DEPTH = 48
+# Standards a reviewer recognises whatever contract verifies them: primary type -> the fields (as
+# encodeType writes them, without the type's name) that the standard's contracts verify.
+_PERMIT2_DETAILS = "PermitDetails(address token,uint160 amount,uint48 expiration,uint48 nonce)"
+_PERMIT2_TOKEN = "TokenPermissions(address token,uint256 amount)"
+Standard = Literal["permit", "permit2", "safe", "login"]
+_STANDARDS: dict[str, dict[str, Standard]] = {
+    "Permit": {  # EIP-2612, and DAI's
+        "(address owner,address spender,uint256 value,uint256 nonce,uint256 deadline)": "permit",
+        "(address holder,address spender,uint256 nonce,uint256 expiry,bool allowed)": "permit",
+    },
+    "PermitSingle": {f"(PermitDetails details,address spender,uint256 sigDeadline){_PERMIT2_DETAILS}": "permit2"},
+    "PermitBatch": {f"(PermitDetails[] details,address spender,uint256 sigDeadline){_PERMIT2_DETAILS}": "permit2"},
+    "PermitTransferFrom": {
+        f"(TokenPermissions permitted,address spender,uint256 nonce,uint256 deadline){_PERMIT2_TOKEN}": "permit2"
+    },
+    "PermitBatchTransferFrom": {
+        f"(TokenPermissions[] permitted,address spender,uint256 nonce,uint256 deadline){_PERMIT2_TOKEN}": "permit2"
+    },
+    "SafeTx": {  # Safe 1.3+ (baseGas), and before (dataGas)
+        "(address to,uint256 value,bytes data,uint8 operation,uint256 safeTxGas,uint256 baseGas,uint256 gasPrice,"
+        "address gasToken,address refundReceiver,uint256 nonce)": "safe",
+        "(address to,uint256 value,bytes data,uint8 operation,uint256 safeTxGas,uint256 dataGas,uint256 gasPrice,"
+        "address gasToken,address refundReceiver,uint256 nonce)": "safe",
+    },
+    "SafeMessage": {"(bytes message)": "safe"},
+}
+# Logins: a dApp's own EIP-712 sign-in (no contract verifies it), recognised by the primary type's name.
+LOGIN_TYPES = frozenset({"Login", "SignIn", "Signin", "SignInWithEthereum", "Authentication", "Authenticate"})
 
 
 def _bad(message: str, hint: str | None = None) -> InputError:
@@ -58,6 +90,7 @@ class _Encoder:
     def __init__(self, types: Types) -> None:
         self.types = types
         self._type_hashes: dict[str, bytes] = {}
+        self.unsigned: list[tuple[str, Any]] = []  # (path, value) of every undeclared field met
 
     def type_hash(self, name: str) -> bytes:
         if name not in self._type_hashes:
@@ -71,12 +104,7 @@ class _Encoder:
             raise _bad(f"{path} must be an object of type {name}")
         fields = self.types[name]
         declared = {field_name for field_name, _ in fields}
-        extra = sorted(set(value) - declared)
-        if extra:
-            raise _bad(
-                f"{path} has field(s) {', '.join(extra)} that type {name} does not declare",
-                "undeclared fields are shown by some wallets but never signed",
-            )
+        self.unsigned += [(f"{path}.{key}", value[key]) for key in value if key not in declared]
         parts = [self.type_hash(name)]
         for field_name, field_type in fields:
             if field_name not in value:
@@ -105,6 +133,17 @@ class _Encoder:
             if exc.message.startswith("invalid typed data"):
                 raise
             raise _bad(exc.message, exc.hint) from None
+
+
+def declared_view(types: Types, field_type: str, value: Any) -> Any:
+    """The value with every field its types do not declare left out: exactly what is signed.
+    Call it only on a value `hash_typed_data` accepted."""
+    array = _ARRAY_SUFFIX.match(field_type)
+    if array:
+        return [declared_view(types, array.group(1), item) for item in value]
+    if field_type in types:
+        return {name: declared_view(types, kind, value[name]) for name, kind in types[field_type]}
+    return value
 
 
 def _base_type(field_type: str) -> str:
@@ -222,14 +261,18 @@ def hash_typed_data(td: dict[str, Any]) -> TypedDataInfo:
     domain_hash = encoder.hash_struct("EIP712Domain", domain, "domain")
     message_hash = encoder.hash_struct(primary, message, "message")
     signing_hash = keccak256(b"\x19\x01" + domain_hash + message_hash)
+    # Only what is signed counts: a chainId or verifyingContract the types leave out binds nothing.
+    signed_domain = declared_view(types, "EIP712Domain", domain)
     chain_id = (
-        parse_quantity(domain["chainId"], "domain.chainId") if domain.get("chainId") is not None else None
+        parse_quantity(signed_domain["chainId"], "domain.chainId")
+        if signed_domain.get("chainId") is not None
+        else None
     )
-    verifying = domain.get("verifyingContract")
+    verifying = signed_domain.get("verifyingContract")
     return TypedDataInfo(
         primary_type=primary,
-        domain=domain,
-        message=message,
+        domain=signed_domain,
+        message=declared_view(types, primary, message),
         domain_hash=hex0x(domain_hash),
         message_hash=hex0x(message_hash),
         signing_hash=hex0x(signing_hash),
@@ -237,7 +280,21 @@ def hash_typed_data(td: dict[str, Any]) -> TypedDataInfo:
         if verifying
         else None,
         chain_id=chain_id,
+        unsigned=[UnsignedField(path=f"typed_data.{path}", value=value) for path, value in encoder.unsigned],
     )
+
+
+def recognised_standard(types: Types, primary: str) -> Standard | None:
+    """"permit", "permit2", "safe" or "login" when the primary type is that standard's, else None
+    (orders are recognised by copilot.decoding.orders)."""
+    if primary in LOGIN_TYPES:
+        return "login"
+    return _STANDARDS.get(primary, {}).get(encode_type(types, primary).removeprefix(primary))
+
+
+def signed_typed_data(td: dict[str, Any], info: TypedDataInfo) -> dict[str, Any]:
+    """The request's typed data reduced to what is signed: the declared domain and message."""
+    return {**td, "domain": info.domain, "message": info.message}
 
 
 def embedded_calls(td: dict[str, Any]) -> list[tuple[str, str | None, int, bytes, str]]:

@@ -34,7 +34,7 @@ def to_int(value: Any) -> int | None:
 def request_chain_id(decoded: DecodedRequest) -> int | None:
     if decoded.transaction and decoded.transaction.chain_id is not None:
         return decoded.transaction.chain_id
-    if decoded.typed_data and decoded.typed_data.chain_id is not None:
+    if decoded.typed_data:  # only a chainId the types declare is signed
         return decoded.typed_data.chain_id
     return decoded.request.chain_id
 

@@ -134,12 +134,28 @@ def _hit(
 
 
 def _chain_hits(decoded: DecodedRequest, policy: Policy) -> list[RuleHit]:
-    """The request's chain, and the chain a Sign-In-With-Ethereum message signs in to, must be allowed."""
+    """The request's chain, and the chain a Sign-In-With-Ethereum message signs in to, must be allowed;
+    typed data that signs no chain is valid on every one, so it needs at least a confirmation."""
     allowed = policy.spec.chains.allowed
     if not allowed:
         return []
     stated = (("the request is for", request_chain_id(decoded), None), ("the SIWE message signs in on", siwe_chain_id(decoded), "message"))
-    return [
+    anywhere: list[RuleHit] = []
+    if decoded.typed_data is not None and decoded.typed_data.chain_id is None:
+        # Valid on every chain, those outside the list too, and on those in it: a question, not a refusal.
+        anywhere.append(
+            _hit(
+                policy,
+                "chains.allowed",
+                "confirm",
+                "policy.chain_not_allowed",
+                Severity.HIGH,
+                "Chain not allowed by your policy",
+                f"the typed data names no chain, so it is valid on every chain; the policy allows {', '.join(map(str, allowed))}",
+                "typed_data.domain",
+            )
+        )
+    return anywhere + [
         _hit(
             policy,
             "chains.allowed",

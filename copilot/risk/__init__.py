@@ -4,7 +4,7 @@ findings into a 0-100 score. The catalogue (`copilot.risk.catalogue.CATALOGUE`) 
 from __future__ import annotations
 
 from copilot.models import DecodedRequest, Finding, ReviewContext
-from copilot.risk import addresses, approvals, calls, messages, node, orders
+from copilot.risk import addresses, approvals, calls, messages, node, orders, typed
 from copilot.risk.facts import Facts
 from copilot.risk.score import risk_score
 
@@ -13,6 +13,7 @@ __all__ = ["assess", "assess_facts", "risk_score"]
 _REQUEST_RULES = (
     approvals.typed_data_findings,
     orders.order_findings,
+    typed.typed_findings,
     messages.message_findings,
     calls.safe_tx_findings,
     calls.authorization_findings,

@@ -56,7 +56,24 @@ _SPECS = [
     FindingSpec("order.receives_little", _C, "Order gives your assets away for little or nothing",
                 "Seaport OrderComponents offering your NFT with no consideration paid to you (a 0 ETH listing)"),
     FindingSpec("order.foreign_recipient", _H, "Order pays someone other than you",
-                "Seaport consideration sending the NFT or most of the price to an address that is not the offerer"),
+                "1inch Order with a receiver that is not you; Seaport consideration sending the NFT or most of the "
+                "price to an address that is not the offerer"),
+    FindingSpec("order.under_value", _H, "Order takes less than half what it gives",
+                "0x LimitOrder giving 100 WETH for 50 USDC, both priced in prices.toml"),
+    FindingSpec("order.dust_take", _H, "Order takes only dust in return",
+                "1inch Order giving 100 WETH for 0.000001 USDC: at most a millionth of one whole token"),
+    FindingSpec("order.no_expiry", _M, "Order never expires, or stays open for more than a year",
+                "1inch makerTraits with expiration 0; CoW validTo two years ahead"),
+    FindingSpec("order.expired", _L, "Order has already expired",
+                "Seaport endTime in the past: it cannot be filled; the dApp's clock is wrong, or it is probing"),
+    # EIP-712 messages as a whole
+    FindingSpec("typed.blind", _M, "Unknown typed data for an unknown contract",
+                "EIP-712 'Claim' message for a verifying contract in neither the registry, an ERC-7730 descriptor "
+                "nor your address book, and no standard type (permit, Permit2, order, Safe, login)"),
+    FindingSpec("typed.any_chain", _M, "Typed data valid on every chain",
+                "EIP-712 domain without a chainId: the signature can be used on any chain"),
+    FindingSpec("typed.unsigned_field", _L, "Typed data shows fields it does not sign",
+                "OpenSea's totalOriginalConsiderationItems in a Seaport order: not in the types, so not signed"),
     # message signing
     FindingSpec("sign.raw_hash", _C, "Blind signature of a raw 32-byte hash",
                 "eth_sign of 0x…: the hash can be a transaction or a permit; nothing says which"),

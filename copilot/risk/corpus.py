@@ -6,7 +6,8 @@ A case file is JSON:
      "expect": {"verdict": "allow|confirm|block", "findings": [ids that must appear],
                 "forbidden": [ids that must not appear]},
      "context": {optional: "address_book": {address: label}, "known_addresses": [...],
-                 "chain": <ChainFacts: chain_id, account_kinds, balances, ...>, "user": ..., "now": ...},
+                 "chain": <ChainFacts: chain_id, account_kinds, balances, ...>, "user": ..., "now": ...,
+                 "prices": {SYMBOL or 0xTOKEN: USD per whole unit, as in prices.toml}},
      "policy": optional policy path relative to the case file (default: the shipped default),
      "options": optional review flags, as the CLI takes them: {"chain_id": 1} is `--chain-id 1`}
 Tests, benchmarks and the LLM evaluation share this loader.
@@ -106,4 +107,16 @@ def review_case(case: Case) -> Review:
     from copilot.pipeline import ReviewOptions, review_decoded
 
     prepared = prepare(case)
-    return review_decoded(prepared.decoded, prepared.policy, prepared.context, ReviewOptions(use_llm=False))
+    prices = case_prices(case)
+    return review_decoded(prepared.decoded, prepared.policy, prepared.context, ReviewOptions(use_llm=False), prices)
+
+
+def case_prices(case: Case) -> Any:
+    """The case's own price table (a PriceTable), or None for the user's: a case that values an order
+    names its prices, so its verdict does not depend on the machine's prices.toml."""
+    if "prices" not in case.context:
+        return None
+    from copilot.state.prices import parse_prices
+
+    text = "\n".join(f"{json.dumps(key)} = {json.dumps(str(value))}" for key, value in case.context["prices"].items())
+    return parse_prices(text, case.path)

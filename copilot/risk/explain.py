@@ -132,9 +132,8 @@ def _typed(decoded: DecodedRequest, facts: Facts, chain: str) -> str:
     if typed.intent:
         head += f": {typed.intent}"
     fields = [f"{f.label}: {f.value}" for f in typed.fields[:MAX_FIELDS]]
-    order = describe_order(typed.primary_type, typed.message, facts)
-    if order:
-        fields = [order]
+    if typed.orders:
+        fields = [describe_order(order, facts) for order in typed.orders[:MAX_FIELDS]]
     elif not fields:
         fields = [f"{k}: {_arg(None, v, facts)}" for k, v in typed.message.items() if not isinstance(v, dict | list)][:MAX_FIELDS]
     text = head + (" (" + "; ".join(fields) + ")" if fields else "")

@@ -8,7 +8,8 @@ Lookups are by lowercase address so the checksum casing of inputs never matters.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from decimal import Decimal
+from typing import Any, Protocol
 
 from copilot.decoding.registry import KnownContract, known_contract
 from copilot.decoding.tokens import format_amount, format_native, is_unlimited, lookup_token
@@ -85,6 +86,12 @@ def _index(context: ReviewContext) -> _ContextIndex:
     return index
 
 
+class UsdPrices(Protocol):
+    """What the rules need of a price table (copilot.state.prices.PriceTable, passed in by the pipeline)."""
+
+    def usd(self, *, address: str | None = None, symbol: str | None = None) -> Decimal | None: ...
+
+
 @dataclass(slots=True)
 class Facts:
     decoded: DecodedRequest
@@ -92,13 +99,14 @@ class Facts:
     chain_id: int | None
     user: str | None  # lowercase
     index: _ContextIndex
+    prices: UsdPrices | None = None  # the offline price table (copilot.state.prices), when the caller has it
     _known: dict[str, KnownContract | None] = field(default_factory=dict)
     _tokens: dict[str, TokenMeta | None] = field(default_factory=dict)
 
     @classmethod
-    def of(cls, decoded: DecodedRequest, context: ReviewContext) -> Facts:
+    def of(cls, decoded: DecodedRequest, context: ReviewContext, prices: UsdPrices | None = None) -> Facts:
         chain_id = request_chain_id(decoded) or context.wallet_chain_id or context.chain.chain_id
-        return cls(decoded, context, chain_id, _user(decoded, context), _index(context))
+        return cls(decoded, context, chain_id, _user(decoded, context), _index(context), prices)
 
     # -- addresses
 

@@ -1,152 +1,184 @@
-"""Order signatures: Seaport (OrderComponents, BulkOrder), Blur (Order) and CoW Protocol (GPv2 Order).
+"""Order signatures, judged on the decoded model (`TypedDataInfo.orders`, copilot.decoding.orders):
+1inch, 0x, UniswapX and other Permit2 witness orders, Seaport, Blur, LooksRare, CoW.
 
-A listing pays its offerer; phishing orders list the victim's assets for nothing, or route the
-payment or the NFT to someone else. Royalties and fees go to third parties in every honest listing,
-so only a third party taking more than the offerer (in the same currency) or taking an NFT counts.
+A phishing order gives the victim's assets for nothing, for dust, or to someone else. So an order
+needs a question when:
+- what comes back goes to someone other than the signer (`order.foreign_recipient`; each format's
+  "receiver 0x0 means the maker" is resolved by the decoder), or third parties take a large share of
+  the price (royalties and fees go to third parties in every honest listing, so only more than
+  `MAX_FEE_SHARE` counts, and only to addresses in neither the registry nor the address book);
+- nothing comes back at all (`order.receives_little`, critical);
+- both sides are priced by the offline price table and what comes back is worth less than half of
+  what goes (`order.under_value`); when a side is unpriced, what comes back is at most a millionth of
+  one whole token (`order.dust_take`);
+- the order never expires, or stays open for more than a year (`order.no_expiry`), or has already
+  expired (`order.expired`: it cannot be filled, but a dApp asking for it has a wrong clock or is
+  probing; low).
+Amounts are the worst the order allows for the signer (the decoder reads decaying amounts that way).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
+from decimal import Decimal
 
-from copilot.models import Finding, RequestKind
+from copilot.decoding.tokens import NATIVE_DECIMALS, native_symbol
+from copilot.models import Finding, OrderAsset, OrderInfo, RequestKind
 from copilot.risk.catalogue import finding
-from copilot.risk.facts import ZERO_ADDRESS, Facts, as_address, to_int
+from copilot.risk.facts import Facts
 
-NFT_ITEM_TYPES = {2, 3, 4, 5}  # ERC721, ERC1155 and their criteria-based forms
-BLUR_SELL = 1
-MAX_FEE_BPS = 2_000  # Blur fees above 20% of the price send most of it elsewhere
+DAY = 86_400
+MAX_EXPIRY = 365 * DAY  # an order open longer than a year is as good as one that never expires
+MAX_FEE_SHARE = Decimal("0.2")  # third parties taking more than 20% of a price send most of it elsewhere
+DUST_PER_MILLION = 10**6  # a take of at most a millionth of one whole token is dust
+FALLBACK_DECIMALS = 18  # a token whose decimals are unknown is read as the common 18
+TRUSTED_PRICE_SOURCES = frozenset({"bundled", "user"})  # token symbols a dApp cannot choose
 
 
 def order_findings(facts: Facts) -> Iterator[Finding]:
     typed = facts.decoded.typed_data
     if typed is None or facts.decoded.request.kind != RequestKind.TYPED_DATA:
         return
-    if typed.primary_type == "OrderComponents":
-        yield from _seaport(typed.message, "typed_data.message", facts)
-    elif typed.primary_type == "BulkOrder":
-        for i, order in enumerate(_bulk_orders(typed.message.get("tree"))):
-            yield from _seaport(order, f"typed_data.message.tree[{i}]", facts)
-    elif typed.primary_type == "Order" and "trader" in typed.message:
-        yield from _blur(typed.message, facts)
-    elif typed.primary_type == "Order" and "sellToken" in typed.message:
-        yield from _cow(typed.message, facts)
+    for order in typed.orders:
+        if order.complete:
+            yield from _judge(order, facts)
 
 
-def describe_order(primary_type: str, message: dict[str, Any], facts: Facts) -> str | None:
-    """'you give NFT #1 of BAYC; you receive 29.25 ETH; others receive 0.75 ETH (…)' for a Seaport order."""
-    if primary_type != "OrderComponents":
-        return None
-    offerer = as_address(message.get("offerer"))
-    offer = [i for i in message.get("offer") or [] if isinstance(i, dict)]
-    consideration = [i for i in message.get("consideration") or [] if isinstance(i, dict)]
-    mine = [_describe(i, facts) for i in consideration if as_address(i.get("recipient")) == offerer]
-    others = [f"{_describe(i, facts)} to {facts.name(as_address(i.get('recipient')))}"
-              for i in consideration if as_address(i.get("recipient")) != offerer]
-    parts = [f"you give {', '.join(_describe(i, facts) for i in offer) or 'nothing'}",
-             f"you receive {', '.join(mine) or 'nothing'}"]
-    if others:
-        parts.append("also paid: " + ", ".join(others))
+def describe_order(order: OrderInfo, facts: Facts) -> str:
+    """'you give NFT #1 of BAYC; you receive 29.25 ETH; also paid: 0.75 ETH to OpenSea Fees (0x0000…a719)'."""
+    parts = [f"you give {_list(order.give, facts)}"]
+    if not order.complete:
+        parts.append("what you get is not read")
+    elif _is_signer(order.receiver, order, facts):
+        parts.append(f"you receive {_list(order.take, facts)}")
+    else:
+        parts.append(f"{facts.name(order.receiver)} receives {_list(order.take, facts)}")
+    if order.fees:
+        parts.append("also paid: " + ", ".join(f"{_show(fee, facts)} to {facts.name(fee.recipient)}" for fee in order.fees))
     return "; ".join(parts)
 
 
-def _bulk_orders(tree: Any) -> Iterator[dict[str, Any]]:
-    if isinstance(tree, dict) and "offerer" in tree:
-        yield tree
-    elif isinstance(tree, list):
-        for node in tree:
-            yield from _bulk_orders(node)
+def _judge(order: OrderInfo, facts: Facts) -> Iterator[Finding]:
+    where = order.path
+    gives = _list(order.give, facts)
+    if order.receiver is not None and not _is_signer(order.receiver, order, facts):
+        yield finding(
+            "order.foreign_recipient", f"you give {gives}; the {_list(order.take, facts)} in return go to {facts.name(order.receiver)}", where
+        )
+    yield from _fees(order, facts)
+    if not any(asset.amount > 0 for asset in order.take):
+        yield finding("order.receives_little", f"you give {gives} and receive nothing", where)
+    else:
+        yield from _value(order, facts)
+    yield from _expiry(order, facts)
 
 
-def _dust(amount: int, currency: str, facts: Facts) -> bool:
-    """Less than a millionth of a whole unit (a 1-wei 'price')."""
-    meta = facts.token(currency) if currency != ZERO_ADDRESS else None
-    decimals = meta.decimals if meta else 18
-    return amount * 10**6 < 10**decimals
+def _is_signer(address: str | None, order: OrderInfo, facts: Facts) -> bool:
+    """The signer, or one of the user's own addresses (address book, policy allowlist)."""
+    if address is None:
+        return True  # the format pays the signer, who is not named
+    key = address.lower()
+    signer = facts.user or (order.maker.lower() if order.maker else None)
+    return key == signer or key in facts.index.book or key in facts.index.trusted
 
 
-def _money(amount: int, currency: str, facts: Facts) -> str:
-    return facts.native(amount) if currency == ZERO_ADDRESS else facts.amount(amount, currency)
-
-
-def _item_amount(item: dict[str, Any]) -> int:
-    return max(to_int(item.get("startAmount")) or 0, to_int(item.get("endAmount")) or 0)
-
-
-def _describe(item: dict[str, Any], facts: Facts) -> str:
-    token = as_address(item.get("token")) or ZERO_ADDRESS
-    if to_int(item.get("itemType")) in NFT_ITEM_TYPES:
-        return f"NFT #{item.get('identifierOrCriteria')} of {facts.name(token)}"
-    return _money(_item_amount(item), token, facts)
-
-
-def _seaport(order: dict[str, Any], where: str, facts: Facts) -> Iterator[Finding]:
-    offerer = as_address(order.get("offerer"))
-    offer = [i for i in order.get("offer") or [] if isinstance(i, dict)]
-    consideration = [i for i in order.get("consideration") or [] if isinstance(i, dict)]
-    if offerer is None or not offer:
-        return
-    to_offerer: dict[str, int] = {}
-    to_others: dict[tuple[str, str], int] = {}
-    offerer_gets_nft = False
-    for item in consideration:
-        recipient = as_address(item.get("recipient")) or ZERO_ADDRESS
-        currency = as_address(item.get("token")) or ZERO_ADDRESS
-        is_nft = to_int(item.get("itemType")) in NFT_ITEM_TYPES
-        if recipient == offerer and is_nft:
-            offerer_gets_nft = True
-        elif recipient == offerer:
-            to_offerer[currency] = to_offerer.get(currency, 0) + _item_amount(item)
-        elif is_nft and not facts.is_known(recipient):
-            yield finding("order.foreign_recipient", f"{_describe(item, facts)} goes to {facts.name(recipient)}", where)
-        elif not is_nft:
-            key = (recipient, currency)
-            to_others[key] = to_others.get(key, 0) + _item_amount(item)
-    gives = ", ".join(_describe(item, facts) for item in offer)
-    real_payment = {c: a for c, a in to_offerer.items() if not _dust(a, c, facts)}
-    if not offerer_gets_nft and not real_payment:
-        dust = ", ".join(_money(a, c, facts) for c, a in to_offerer.items())
-        received = f"only dust ({dust})" if to_offerer else "nothing"
-        yield finding("order.receives_little", f"you give {gives} and receive {received}", where)
-    for (recipient, currency), amount in to_others.items():
-        mine = to_offerer.get(currency, 0)
-        if mine and amount > mine and not facts.is_known(recipient):
+def _fees(order: OrderInfo, facts: Facts) -> Iterator[Finding]:
+    mine: dict[str | None, int] = {}
+    for asset in order.take:
+        if asset.kind != "nft":
+            mine[asset.token] = mine.get(asset.token, 0) + asset.amount
+    paid: dict[str | None, int] = {}  # all fees, by currency
+    strangers: dict[str | None, list[OrderAsset]] = {}  # fees to unknown addresses, by currency
+    for fee in order.fees:
+        known = fee.recipient is None or facts.is_known(fee.recipient)
+        if fee.kind == "nft":
+            if not known:
+                yield finding("order.foreign_recipient", f"{_show(fee, facts)} goes to {facts.name(fee.recipient)}", order.path)
+            continue
+        paid[fee.token] = paid.get(fee.token, 0) + fee.amount
+        if not known:
+            strangers.setdefault(fee.token, []).append(fee)
+    for token, fees in strangers.items():
+        received, taken = mine.get(token, 0), sum(fee.amount for fee in fees)
+        if received and taken > MAX_FEE_SHARE * (received + paid[token]):
+            who = ", ".join(f"{facts.name(fee.recipient)} receives {_show(fee, facts)}" for fee in fees)
             yield finding(
-                "order.foreign_recipient",
-                f"{facts.name(recipient)} receives {_money(amount, currency, facts)} of the payment, "
-                f"you receive {_money(mine, currency, facts)}",
-                where,
+                "order.foreign_recipient", f"{who} of the price; you receive {_money(received, fees[0], facts)}", order.path
             )
 
 
-def _blur(order: dict[str, Any], facts: Facts) -> Iterator[Finding]:
-    where = "typed_data.message"
-    if to_int(order.get("side")) != BLUR_SELL:
+def _value(order: OrderInfo, facts: Facts) -> Iterator[Finding]:
+    give_usd = _usd(order.give, facts)
+    take_usd = _usd(order.take, facts)
+    if give_usd is not None and take_usd is not None:
+        if take_usd * 2 < give_usd:
+            yield finding(
+                "order.under_value",
+                f"you give {_list(order.give, facts)} (about ${give_usd:,.2f}) for {_list(order.take, facts)} (about ${take_usd:,.2f})",
+                order.path,
+            )
         return
-    price = to_int(order.get("price")) or 0
-    currency = as_address(order.get("paymentToken")) or ZERO_ADDRESS
-    nft = f"NFT #{order.get('tokenId')} of {facts.name(as_address(order.get('collection')))}"
-    if _dust(price, currency, facts):
-        yield finding("order.receives_little", f"you sell {nft} for {_money(price, currency, facts)}", where)
-    fees = [f for f in order.get("fees") or [] if isinstance(f, dict)]
-    total_bps = sum(to_int(f.get("rate")) or 0 for f in fees)
-    if total_bps > MAX_FEE_BPS:
-        recipients = ", ".join(facts.name(as_address(f.get("recipient"))) for f in fees)
-        yield finding(
-            "order.foreign_recipient", f"fees of {total_bps / 100:g}% of the price go to {recipients}", where
-        )
+    if any(asset.kind == "nft" for asset in order.take):
+        return
+    if all(_is_dust(asset, facts) for asset in order.take):
+        yield finding("order.dust_take", f"you give {_list(order.give, facts)} for only {_list(order.take, facts)}", order.path)
 
 
-def _cow(order: dict[str, Any], facts: Facts) -> Iterator[Finding]:
-    """CoW Protocol: the bought tokens go to `receiver` (zero: the signer)."""
-    where = "typed_data.message"
-    sell_token, buy_token = as_address(order.get("sellToken")), as_address(order.get("buyToken"))
-    sold = facts.amount(to_int(order.get("sellAmount")) or 0, sell_token)
-    buy_amount = to_int(order.get("buyAmount")) or 0
-    if buy_amount == 0:
-        yield finding("order.receives_little", f"you sell {sold} for nothing (buyAmount 0)", where)
-    receiver = as_address(order.get("receiver"))
-    if receiver and receiver != ZERO_ADDRESS and receiver != facts.user and not facts.is_known(receiver):
-        bought = facts.amount(buy_amount, buy_token)
-        yield finding("order.foreign_recipient", f"you sell {sold}; the {bought} bought go to {facts.name(receiver)}", where)
+def _is_dust(asset: OrderAsset, facts: Facts) -> bool:
+    decimals = NATIVE_DECIMALS if asset.kind == "native" else _decimals(asset, facts)
+    return asset.amount * DUST_PER_MILLION <= 10**decimals
+
+
+def _decimals(asset: OrderAsset, facts: Facts) -> int:
+    meta = facts.token(asset.token)
+    return meta.decimals if meta is not None else FALLBACK_DECIMALS
+
+
+def _usd(assets: list[OrderAsset], facts: Facts) -> Decimal | None:
+    """The USD value of all the assets, or None when one of them has no price (NFTs never do)."""
+    if facts.prices is None or not assets:
+        return None
+    total = Decimal(0)
+    for asset in assets:
+        if asset.kind == "nft":
+            return None
+        decimals: int | None = NATIVE_DECIMALS
+        if asset.kind == "native":
+            price = facts.prices.usd(symbol=native_symbol(facts.chain_id))
+        else:
+            meta = facts.token(asset.token)
+            symbol = meta.symbol if meta is not None and meta.source in TRUSTED_PRICE_SOURCES else None
+            price = facts.prices.usd(address=asset.token, symbol=symbol)
+            decimals = meta.decimals if meta is not None else None
+        if price is None or decimals is None:
+            return None
+        total += price * Decimal(asset.amount) / Decimal(10) ** decimals
+    return total
+
+
+def _expiry(order: OrderInfo, facts: Facts) -> Iterator[Finding]:
+    if order.expiry is None:
+        return
+    now = facts.context.now
+    if order.expiry == 0:
+        yield finding("order.no_expiry", "the order states no expiry: it can be filled at any time, for ever", order.path)
+    elif order.expiry - now > MAX_EXPIRY:
+        days = (order.expiry - now) // DAY
+        yield finding("order.no_expiry", f"the order stays open for {days:,} days", order.path)
+    elif order.expiry <= now:
+        yield finding("order.expired", f"the order expired at {order.expiry} (now {now})", order.path)
+
+
+def _show(asset: OrderAsset, facts: Facts) -> str:
+    if asset.kind == "nft":
+        return asset.display or f"NFT of {facts.name(asset.token)}"
+    return _money(asset.amount, asset, facts)
+
+
+def _money(amount: int, like: OrderAsset, facts: Facts) -> str:
+    """`amount` of the asset `like` is in: "0.1 ETH", "2,500 USDC"."""
+    return facts.native(amount) if like.kind == "native" else facts.amount(amount, like.token)
+
+
+def _list(assets: list[OrderAsset], facts: Facts) -> str:
+    return ", ".join(_show(asset, facts) for asset in assets) or "nothing"

@@ -191,9 +191,7 @@ class Signer:
         if fresh.transaction is not None:
             return self._sign_transaction(job, fresh.transaction, password, base)
         if fresh.typed_data is not None and fresh.request.typed_data is not None:
-            from eth_account.messages import encode_typed_data
-
-            signable = encode_typed_data(full_message=fresh.request.typed_data)
+            signable = typed_data_signable(fresh.request.typed_data)
             return self._sign_message(job, signable, fresh.typed_data.signing_hash, password, base)
         if fresh.message is not None:
             from eth_account.messages import encode_defunct
@@ -254,6 +252,22 @@ class Signer:
             transaction_hash="0x" + bytes(signed_tx.hash).hex(),
             authorizations=authorizations,
         )
+
+
+def typed_data_signable(typed: dict[str, Any]) -> Any:
+    """The EIP-712 SignableMessage, hashed by eth-account over the fields the types declare, in the order
+    they declare them: as MetaMask (eth-sig-util) signs and as the review hashed. Not
+    eth_account.messages.encode_typed_data: it hashes EIP712Domain in the canonical field order whatever
+    the types say, and refuses undeclared domain fields, so it would sign (or refuse) something other
+    than what was reviewed. The caller still checks the digest against the reviewed signing hash."""
+    from eth_account._utils.encode_typed_data.encoding_and_hashing import hash_domain, hash_struct
+    from eth_account.messages import SignableMessage
+    from hexbytes import HexBytes
+
+    types = typed["types"]
+    domain = hash_struct("EIP712Domain", types, typed["domain"]) if "EIP712Domain" in types else hash_domain(typed["domain"])
+    message = hash_struct(typed["primaryType"], types, typed["message"])
+    return SignableMessage(HexBytes(b"\x01"), HexBytes(domain), HexBytes(message))
 
 
 def _with_key(key: bytearray, use: Callable[[Any], Any]) -> Any:
