@@ -131,10 +131,15 @@ def test_a_one_sided_order_is_not_signed_without_a_prompt(order: Any, tmp_path: 
     assert "CONFIRM" in result.stderr and "typed confirmation" in result.stderr and result.stdout == ""
 
 
-def test_without_prices_a_millionth_of_a_token_is_dust() -> None:
-    dust = review_at(zerox_limit(taking=1))
+def test_when_a_side_is_unpriced_a_millionth_of_a_token_is_dust() -> None:
+    def unpriced_give(taking: int) -> dict[str, Any]:
+        order = zerox_limit(taking=taking)
+        order["message"]["makerToken"] = "0x00000000000000000000000000000000000b0b05"  # no price anywhere
+        return order
+
+    dust = review_at(unpriced_give(1))  # 0.000001 USDC: one millionth of a USDC
     assert "order.dust_take" in ids(dust) and dust.verdict == "confirm"
-    fair = review_at(zerox_limit(taking=250_000 * 10**6))  # 250,000 USDC: not dust, and unpriced
+    fair = review_at(unpriced_give(2))  # 0.000002 USDC: more than a millionth
     assert not ids(fair) & {"order.dust_take", "order.under_value", "order.receives_little"}
 
 

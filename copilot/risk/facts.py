@@ -86,10 +86,18 @@ def _index(context: ReviewContext) -> _ContextIndex:
     return index
 
 
+class UsdQuote(Protocol):
+    @property
+    def usd(self) -> Decimal: ...  # per whole unit
+
+    @property
+    def as_of(self) -> str | None: ...  # the date of a bundled price; None: the user's own prices.toml
+
+
 class UsdPrices(Protocol):
     """What the rules need of a price table (copilot.state.prices.PriceTable, passed in by the pipeline)."""
 
-    def usd(self, *, address: str | None = None, symbol: str | None = None) -> Decimal | None: ...
+    def quote(self, *, address: str | None = None, symbol: str | None = None) -> UsdQuote | None: ...
 
 
 @dataclass(slots=True)

@@ -20,6 +20,7 @@ Amounts are the worst the order allows for the signer (the decoder reads decayin
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from decimal import Decimal
 
 from copilot.decoding.tokens import NATIVE_DECIMALS, native_symbol
@@ -108,13 +109,16 @@ def _fees(order: OrderInfo, facts: Facts) -> Iterator[Finding]:
 
 
 def _value(order: OrderInfo, facts: Facts) -> Iterator[Finding]:
-    give_usd = _usd(order.give, facts)
-    take_usd = _usd(order.take, facts)
-    if give_usd is not None and take_usd is not None:
-        if take_usd * 2 < give_usd:
+    give = _usd(order.give, facts)
+    take = _usd(order.take, facts)
+    if give is not None and take is not None:
+        if take.usd * 2 < give.usd:
+            dates = sorted({as_of for as_of in give.dates | take.dates if as_of})
+            priced = f" at bundled prices of {', '.join(dates)}" if dates else ""
             yield finding(
                 "order.under_value",
-                f"you give {_list(order.give, facts)} (about ${give_usd:,.2f}) for {_list(order.take, facts)} (about ${take_usd:,.2f})",
+                f"you give {_list(order.give, facts)} (about ${give.usd:,.2f}) for {_list(order.take, facts)} "
+                f"(about ${take.usd:,.2f}){priced}",
                 order.path,
             )
         return
@@ -134,26 +138,33 @@ def _decimals(asset: OrderAsset, facts: Facts) -> int:
     return meta.decimals if meta is not None else FALLBACK_DECIMALS
 
 
-def _usd(assets: list[OrderAsset], facts: Facts) -> Decimal | None:
+@dataclass(frozen=True, slots=True)
+class _Value:
+    usd: Decimal
+    dates: frozenset[str | None]  # the bundled prices' dates it used (None: the user's own prices)
+
+
+def _usd(assets: list[OrderAsset], facts: Facts) -> _Value | None:
     """The USD value of all the assets, or None when one of them has no price (NFTs never do)."""
     if facts.prices is None or not assets:
         return None
-    total = Decimal(0)
+    total, dates = Decimal(0), set()
     for asset in assets:
         if asset.kind == "nft":
             return None
         decimals: int | None = NATIVE_DECIMALS
         if asset.kind == "native":
-            price = facts.prices.usd(symbol=native_symbol(facts.chain_id))
+            quote = facts.prices.quote(symbol=native_symbol(facts.chain_id))
         else:
             meta = facts.token(asset.token)
             symbol = meta.symbol if meta is not None and meta.source in TRUSTED_PRICE_SOURCES else None
-            price = facts.prices.usd(address=asset.token, symbol=symbol)
+            quote = facts.prices.quote(address=asset.token, symbol=symbol)
             decimals = meta.decimals if meta is not None else None
-        if price is None or decimals is None:
+        if quote is None or decimals is None:
             return None
-        total += price * Decimal(asset.amount) / Decimal(10) ** decimals
-    return total
+        total += quote.usd * Decimal(asset.amount) / Decimal(10) ** decimals
+        dates.add(quote.as_of)
+    return _Value(total, frozenset(dates))
 
 
 def _expiry(order: OrderInfo, facts: Facts) -> Iterator[Finding]:
