@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import ANVIL_ACCOUNTS
+from nodehelpers import ANVIL_ACCOUNTS
 from signhelpers import import_account, invoke
 
 from copilot.decoding import decode
