@@ -5,8 +5,10 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 from signhelpers import ROOT, invoke
 
 from copilot.signing.auditlog import AuditLog
@@ -172,3 +174,94 @@ def test_binary_garbage_in_the_log_is_a_finding_of_verify_and_one_line_for_show(
     assert verified.exit_code == 4 and "line 3: not valid JSON" in verified.stdout, verified.output
     assert "internal error" not in verified.stderr and verified.stderr.count("\n") == 1
     assert shown.exit_code == 4 and shown.stderr.count("\n") == 1 and "line 3" in shown.stderr and "log verify" in shown.stderr, shown.output
+
+
+@pytest.mark.parametrize(
+    "edit",
+    [
+        # a second "verdict" key before the real one: JSON parsers keep the last, so the parsed entry
+        # and its hash are unchanged, but a reader that keeps the first sees "block"
+        lambda line: line.replace('"data": {', '"data": {"verdict": "block", ', 1),
+        lambda line: line.replace('", "', '",  "', 1),  # whitespace
+        lambda line: line.replace('"allow"', '"\\u0061llow"', 1),  # the same string, escaped
+        lambda line: line.rstrip("\n") + " \n",  # trailing space
+    ],
+    ids=["duplicate-key", "whitespace", "escape", "trailing-space"],
+)
+def test_verify_checks_the_exact_bytes_of_each_line(edit: Callable[[str], str]) -> None:
+    log = _log_with(3)
+    lines = _lines(log)
+    edited = edit(lines[1])
+    assert edited != lines[1] and json.loads(edited)["hash"] == json.loads(lines[1])["hash"]
+    lines[1] = edited
+    log.path.write_text("".join(lines))
+
+    result = invoke(["log", "verify", "--json"])
+
+    assert result.exit_code == 4
+    assert any(p.startswith("line 2: ") for p in json.loads(result.stdout)["problems"]), result.stdout
+
+
+def test_verify_names_a_duplicate_key() -> None:
+    log = _log_with(2)
+    lines = _lines(log)
+    lines[0] = lines[0].replace('"data": {', '"data": {"verdict": "block", ', 1)
+    log.path.write_text("".join(lines))
+
+    assert "line 1: the key verdict appears twice (entry edited)" in log.verify().problems
+
+
+HASH_SECRET = "4c0883a69102937d6231471b5dbb6204fe5129617082792ae468d01a3f362318"  # shaped like a private key
+
+
+def _files_holding(root: Path, needle: str) -> list[Path]:
+    raw = bytes.fromhex(needle)
+    return [
+        path
+        for path in root.rglob("*")
+        if path.is_file() and (needle.encode() in (data := path.read_bytes()).lower() or raw in data)
+    ]
+
+
+@pytest.mark.parametrize(
+    "request_text",
+    [
+        "0x" + HASH_SECRET,
+        json.dumps({"method": "eth_sign", "params": ["0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266", "0x" + HASH_SECRET.upper()]}),
+        json.dumps({"jsonrpc": "2.0", "id": 7, "method": "eth_sign", "params": ["0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266", "0x" + HASH_SECRET]}),
+    ],
+    ids=["bare", "json-rpc-upper", "json-rpc-envelope"],
+)
+def test_an_eth_sign_hash_is_never_written_to_any_file(tmp_path: Path, isolated_home: Path, request_text: str) -> None:
+    from conftest import ANVIL_ACCOUNTS
+    from signhelpers import import_account
+
+    request = tmp_path / "request.json"
+    request.write_text(request_text)
+    pw = import_account(tmp_path, ANVIL_ACCOUNTS[0][1], "me")
+
+    reviewed = invoke(["review", str(request), "--no-llm", "--json"])
+    signed = invoke(["sign", str(request), "--account", "me", "--no-llm", "--password-file", str(pw)])
+
+    assert reviewed.exit_code == 0 and signed.exit_code == 5, signed.output
+    assert HASH_SECRET in reviewed.stdout.lower()  # shown to the user, on stdout only
+    assert _files_holding(isolated_home, HASH_SECRET) == []
+    entries = AuditLog().entries()
+    assert [e["event"] for e in entries] == ["review", "review", "refusal"]
+    assert {e["data"]["payload_hash"] for e in entries} == {json.loads(reviewed.stdout)["decoded"]["payload_hash"]}
+    verified = invoke(["log", "verify", "--json"])
+    assert verified.exit_code == 0 and json.loads(verified.stdout)["notes"] == []
+
+
+def test_verify_notes_eth_sign_entries_of_the_old_form_that_hold_the_hash() -> None:
+    log = AuditLog()
+    log.append("review", {"verdict": "confirm", "kind": "hash", "payload_hash": "0x" + HASH_SECRET, "findings": ["sign.raw_hash"]})
+    log.append("refusal", {"payload_hash": "0x" + HASH_SECRET, "verdict": "confirm", "reason": "eth_sign of a raw hash is refused: ..."})
+    log.append("review", {"verdict": "allow", "kind": "transaction", "payload_hash": "0x" + "11" * 32, "findings": []})
+
+    result = invoke(["log", "verify", "--json"])
+
+    assert result.exit_code == 0
+    notes = json.loads(result.stdout)["notes"]
+    assert [n.split(":")[0] for n in notes] == ["line 1", "line 2"]
+    assert all("treat that key as exposed" in n for n in notes)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from eth_account.messages import _hash_eip191_message, encode_defunct
+from eth_utils import keccak
 
 from copilot.decoding import decode
 from copilot.decoding.message import parse_siwe, personal_message_info
@@ -76,4 +77,6 @@ def test_decode_personal_sign_and_eth_sign() -> None:
     digest = "0x" + "cd" * 32
     hashed = decode(parse_request(digest))
     assert hashed.message is not None
-    assert hashed.message.signing_hash == digest == hashed.payload_hash
+    assert hashed.message.signing_hash == digest  # what would be signed is the hash itself
+    # What is stored is a labelled digest of it: the 32 bytes may be a pasted private key.
+    assert hashed.payload_hash == "0x" + keccak(b"txcopilot eth_sign payload\x00" + bytes.fromhex("cd" * 32)).hex()

@@ -127,3 +127,45 @@ def test_kill_9_mid_signature_leaves_ledger_and_log_consistent(
     after = run_cli(["log", "verify"], isolated_home)
     assert after.returncode == 0, after.stdout + after.stderr
     assert ("stopped after logging" in after.stdout) == (stage == "logged")
+
+
+def fsize_limit_on_signature(headroom: int) -> str:
+    """Only the signature's log write runs under RLIMIT_FSIZE = the log's size + HEADROOM bytes (the
+    kernel then writes part of the line and fails the rest, as on a full disk)."""
+    return (
+        "import resource\nfrom copilot.signing import auditlog\n"
+        "_append = auditlog.AuditLog.append\n"
+        "def append(self, event, data):\n"
+        "    if event != 'signature':\n"
+        "        return _append(self, event, data)\n"
+        "    soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)\n"
+        f"    resource.setrlimit(resource.RLIMIT_FSIZE, (self.path.stat().st_size + {headroom}, hard))\n"
+        "    try:\n"
+        "        return _append(self, event, data)\n"
+        "    finally:\n"
+        "        resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))\n"
+        "auditlog.AuditLog.append = append\n"
+    )
+
+
+@pytest.mark.parametrize("headroom", [40, 0], ids=["short-write", "failed-write"])
+def test_a_short_or_failed_audit_log_write_releases_no_signature(
+    tmp_path: Path, isolated_home: Path, setup: tuple[Path, Path], headroom: int
+) -> None:
+    pw, policy = setup
+
+    result = run_cli(sign_cli(request_file(tmp_path, ETH // 10), pw, policy), isolated_home, prelude=fsize_limit_on_signature(headroom))
+
+    assert result.returncode == 4, result.stderr
+    assert result.stdout == ""  # no signature left the process
+    [error] = [line for line in result.stderr.splitlines() if line.startswith("error: ")]  # the review is above it
+    assert "the audit log" in error and "could not take the entry" in error and "internal error" not in result.stderr
+    [row] = SpendLedger().reservations()
+    assert row.state == "aborted"  # the line was cut back off: that signature never existed
+    report = AuditLog().verify()
+    assert report.ok, report.problems
+    assert [e["event"] for e in AuditLog().entries()] == ["review", "refusal"]
+    # The log takes entries again once there is room: the next signature goes through.
+    again = run_cli(sign_cli(request_file(tmp_path, ETH // 10), pw, policy), isolated_home)
+    assert again.returncode == 0, again.stderr
+    assert [r.state for r in SpendLedger().reservations()] == ["aborted", "signed"]

@@ -8,14 +8,14 @@ keystore file, or a key typed at a hidden prompt. Passwords come from a hidden p
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
 
 from copilot.cli.output import emit_json, err_console, stdin_is_interactive
-from copilot.errors import CopilotError, InputError, Refused
+from copilot.errors import CopilotError, EnvironmentProblem, InputError, Refused
 
 if TYPE_CHECKING:
     from copilot.models import Review
@@ -255,7 +255,7 @@ def sign(
     from copilot.pipeline import ReviewOptions, review_request
     from copilot.policy.loader import load_policy
     from copilot.signing import keystore
-    from copilot.signing.auditlog import AuditLog, review_record
+    from copilot.signing.auditlog import AuditLog, payload_record, review_record
     from copilot.signing.confirmation import confirmation_for
     from copilot.signing.ledger import SpendLedger
     from copilot.signing.limits import plan_spend
@@ -305,7 +305,7 @@ def sign(
             answer = click.prompt(need.prompt, default="", show_default=False, err=True)
             if not need.accepts(answer):
                 raise Refused("not confirmed; nothing was signed")
-            log.append("confirmation", {"payload_hash": review.decoded.payload_hash, "typed": need.expected, "target": need.target})
+            log.append("confirmation", {**payload_record(review), "typed": need.expected, "target": need.target})
         password = read_password(password_file)
         job = SignJob.from_review(review, account, entry.address, plan.amounts)
         signed = Signer(ledger, log).sign(job, password, plan.check)
@@ -420,7 +420,12 @@ def _remember_counterparties(review: Review) -> None:
 
 
 def _log_refusal(log: AuditLog, review: Review, reason: str) -> None:
-    log.append("refusal", {"payload_hash": review.decoded.payload_hash, "verdict": review.verdict, "reason": reason})
+    """Record why nothing was signed. A log that cannot take it does not change the refusal, and the
+    error that caused the refusal (maybe this very log failing) is the one the user must see."""
+    from copilot.signing.auditlog import payload_record
+
+    with suppress(EnvironmentProblem):
+        log.append("refusal", {**payload_record(review), "verdict": review.verdict, "reason": reason})
 
 
 def _show_review(review: Review, limit_findings: list[Any], delegation: bool) -> None:

@@ -3,7 +3,8 @@
 `payload_hash` binds the review to what will be signed (the signer refuses if it changes):
 - transactions: keccak of the unsigned signing payload, i.e. the signing hash; for an object that still
   lacks nonce, gas, fees or chain id, keccak of its canonical JSON;
-- typed data: the EIP-712 signing hash; personal_sign: the EIP-191 hash; eth_sign: the hash itself;
+- typed data: the EIP-712 signing hash; personal_sign: the EIP-191 hash; eth_sign: a labelled keccak
+  of the hash (`eth_sign_payload_hash`: the 32 bytes may be a pasted private key, and are never stored);
 - wallet_sendCalls: keccak of the canonical JSON of chain id, sender and calls.
 Canonical JSON: keys sorted, no whitespace, ASCII, integers as decimal strings (README, "Decoding").
 """
@@ -143,12 +144,12 @@ def _decode_batch(request: SigningRequest) -> DecodedRequest:
 
 
 def _decode_message(request: SigningRequest) -> DecodedRequest:
-    from copilot.decoding.message import hash_info, personal_message_info
+    from copilot.decoding.message import eth_sign_payload_hash, hash_info, personal_message_info
 
     if request.kind == RequestKind.HASH:
         assert request.hash is not None
-        info = hash_info(bytes.fromhex(request.hash[2:]))
-    else:
-        assert request.message is not None
-        info = personal_message_info(bytes.fromhex(request.message[2:]))
+        raw = bytes.fromhex(request.hash[2:])
+        return DecodedRequest(request=request, message=hash_info(raw), payload_hash=eth_sign_payload_hash(raw))
+    assert request.message is not None
+    info = personal_message_info(bytes.fromhex(request.message[2:]))
     return DecodedRequest(request=request, message=info, payload_hash=info.signing_hash)

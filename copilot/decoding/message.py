@@ -54,6 +54,19 @@ def hash_info(digest: bytes) -> MessageInfo:
     return MessageInfo(hex=hex0x(digest), signing_hash=hex0x(digest))
 
 
+ETH_SIGN_PAYLOAD_LABEL = b"txcopilot eth_sign payload\x00"
+
+
+def eth_sign_payload_hash(digest: bytes) -> str:
+    """The payload hash of an eth_sign review: keccak256 of a label and the 32 bytes, never the bytes.
+
+    Payload hashes go to the audit log, and the 32 bytes pasted as a "hash" may be a private key; the
+    label keeps the digest from ever equalling a hash someone could be asked to sign. The signer
+    still binds to the bytes through `signing_hash` (the hash itself), which is never stored.
+    """
+    return hex0x(keccak256(ETH_SIGN_PAYLOAD_LABEL + digest))
+
+
 def parse_siwe(text: str) -> dict[str, str] | None:
     """EIP-4361 fields (snake_case keys; resources newline-separated), or None when not a SIWE message.
 

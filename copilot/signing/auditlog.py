@@ -1,9 +1,12 @@
 """The hash-chained audit log: one JSON object per line in `<data dir>/audit.jsonl`.
 
 Each entry carries `prev` (the previous entry's hash, 64 zeros for the first) and `hash`
-(SHA-256 of the entry's canonical JSON without `hash`). A head file (`audit.head`) records the count
-and hash of the last entry, so deleting entries from the end is caught too. Appends hold an
-exclusive lock on `audit.lock` and fsync the log before the head is updated.
+(SHA-256 of the entry's canonical JSON without `hash`). Each line is exactly `entry_line(entry)`, and
+`verify` checks the bytes too: a duplicate key or changed whitespace is an edit. A head file
+(`audit.head`) records the count and hash of the last entry, so deleting entries from the end is
+caught too. Appends hold an exclusive lock on `audit.lock`, write every byte of the line, fsync and
+check the file's size before the head is updated; a write that fails (full disk, RLIMIT_FSIZE) is
+cut back off the log and raises `LogWriteFailed`, so nothing that needed the entry is released.
 
 What `verify` catches and what it cannot is documented in the README ("Keys and signing").
 """
@@ -16,7 +19,7 @@ import json
 import os
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -36,6 +39,31 @@ def entry_hash(entry: dict[str, Any]) -> str:
     body = {k: v for k, v in entry.items() if k != "hash"}
     canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def entry_line(entry: dict[str, Any]) -> bytes:
+    """The exact bytes of an entry's line, without the newline: what append writes and verify expects."""
+    return json.dumps(entry, sort_keys=True, ensure_ascii=False).encode("utf-8")
+
+
+class LogWriteFailed(EnvironmentProblem):
+    """The log could not take an entry. `recorded`: the entry is durably in the log all the same
+    (only the head update failed), so whatever it records must be treated as having happened."""
+
+    def __init__(self, message: str, hint: str | None = None, *, recorded: bool) -> None:
+        super().__init__(message, hint)
+        self.recorded = recorded
+
+
+class DuplicateKey(ValueError):
+    pass
+
+
+def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    keys = [key for key, _ in pairs]
+    if len(set(keys)) != len(keys):
+        raise DuplicateKey(next(key for key in keys if keys.count(key) > 1))
+    return dict(pairs)
 
 
 @dataclass
@@ -76,15 +104,46 @@ class AuditLog:
                 "prev": prev,
             }
             entry["hash"] = entry_hash(entry)
-            line = (json.dumps(entry, sort_keys=True, ensure_ascii=False) + "\n").encode("utf-8")
-            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+            self._write_line(entry_line(entry) + b"\n")
             try:
-                os.write(fd, line)  # one write of one line: appends from other processes never interleave
-                os.fsync(fd)
-            finally:
-                os.close(fd)
-            atomic_write_text(self.head_path, json.dumps({"count": seq + 1, "hash": entry["hash"]}))
+                atomic_write_text(self.head_path, json.dumps({"count": seq + 1, "hash": entry["hash"]}))
+            except OSError as exc:
+                raise LogWriteFailed(
+                    f"the audit log's head {self.head_path} could not be updated ({exc.strerror or type(exc).__name__})",
+                    "free some disk space, then run `txcopilot log verify`",
+                    recorded=True,
+                ) from None
             return entry
+
+    def _write_line(self, line: bytes) -> None:
+        """Append every byte of `line` durably (the lock keeps other writers out), or leave the log as it was."""
+        try:
+            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        except OSError as exc:
+            raise self._write_failed(exc) from None
+        try:
+            start = os.fstat(fd).st_size
+            try:
+                written = 0
+                while written < len(line):  # a short write (RLIMIT_FSIZE, a full disk) returns less
+                    written += os.write(fd, line[written:])
+                os.fsync(fd)
+                if os.fstat(fd).st_size != start + len(line):
+                    raise OSError(0, "the log's size does not match what was written")
+            except OSError as exc:
+                with suppress(OSError):  # if this fails too, the torn line stops every later append
+                    os.ftruncate(fd, start)
+                    os.fsync(fd)
+                raise self._write_failed(exc) from None
+        finally:
+            os.close(fd)
+
+    def _write_failed(self, exc: OSError) -> LogWriteFailed:
+        return LogWriteFailed(
+            f"the audit log {self.path} could not take the entry ({exc.strerror or type(exc).__name__}); nothing that needed it was released",
+            "free some disk space (or raise the file-size limit) and run the command again",
+            recorded=False,
+        )
 
     def _last(self) -> tuple[int, str]:
         """Next sequence number and the hash to chain to, from the log itself (the head may lag)."""
@@ -104,7 +163,7 @@ class AuditLog:
         if not self.path.exists():
             return []
         out = []
-        for number, line in enumerate(self.path.read_bytes().splitlines(), start=1):
+        for number, line in enumerate(self.path.read_bytes().split(b"\n"), start=1):
             if not line.strip():
                 continue
             try:
@@ -125,15 +184,26 @@ class AuditLog:
         raw = self.path.read_bytes() if self.path.exists() else b""
         if raw and not raw.endswith(b"\n"):
             problems.append("the last line is incomplete: the log was cut mid-entry")
-        for number, line in enumerate(raw.splitlines(), start=1):
+        lines = raw.split(b"\n")
+        for number, line in enumerate(lines[:-1] if raw.endswith(b"\n") else lines, start=1):
             try:
-                entry = json.loads(line)
+                entry = json.loads(line, object_pairs_hook=_no_duplicate_keys)
+            except DuplicateKey as exc:
+                problems.append(f"line {number}: the key {exc} appears twice (entry edited)")
+                continue
             except ValueError:  # also bytes that are not UTF-8
                 problems.append(f"line {number}: not valid JSON")
                 continue
             if not isinstance(entry, dict):
                 problems.append(f"line {number}: not an entry")
                 continue
+            if entry_line(entry) != line:
+                problems.append(f"line {number}: its bytes differ from what was written (spacing, escapes or key order changed)")
+            if _holds_an_eth_sign_hash(entry):
+                notes.append(
+                    f"line {number}: an eth_sign review from before txcopilot kept only a digest of the hash holds the "
+                    "32 bytes themselves; if a private key was ever pasted as a hash, treat that key as exposed"
+                )
             if entry.get("seq") != count:
                 problems.append(f"line {number}: sequence {entry.get('seq')}, expected {count} (entry deleted, inserted or reordered)")
             if entry.get("prev") != prev:
@@ -198,7 +268,11 @@ def check_against_ledger(entries: list[dict[str, Any]], reservations: list[Reser
 
 
 def review_record(review: Review, account: str | None) -> dict[str, Any]:
-    """What the log keeps of a review: enough to match it to its signature, none of the request's secrets."""
+    """What the log keeps of a review: enough to match it to its signature, none of the request's secrets.
+
+    For eth_sign, `payload_hash` is the decoder's digest of the 32 bytes, never the bytes themselves
+    (they may be a pasted private key); `payload` says so, and marks the entry as the new form.
+    """
     return {
         "account": account,
         "verdict": review.verdict,
@@ -206,9 +280,27 @@ def review_record(review: Review, account: str | None) -> dict[str, Any]:
         "decided_by": review.decided_by,
         "policy": review.policy,
         "kind": review.decoded.request.kind.value,
-        "payload_hash": review.decoded.payload_hash,
+        **payload_record(review),
         "findings": [f.id for f in review.findings],
     }
+
+
+def payload_record(review: Review) -> dict[str, str]:
+    """The `payload_hash` field of every entry about a review (review, confirmation, refusal)."""
+    record = {"payload_hash": review.decoded.payload_hash}
+    if review.decoded.request.kind.value == "hash":
+        record["payload"] = "digest of the eth_sign hash"
+    return record
+
+
+def _holds_an_eth_sign_hash(entry: dict[str, Any]) -> bool:
+    """An entry of the old form: an eth_sign review, or its refusal, that logged the hash itself."""
+    data = entry.get("data")
+    if not isinstance(data, dict) or "payload" in data or "payload_hash" not in data:
+        return False
+    if entry.get("event") == "review":
+        return data.get("kind") == "hash"
+    return entry.get("event") == "refusal" and str(data.get("reason", "")).startswith("eth_sign of a raw hash")
 
 
 def record_review(review: Review, account: str | None = None) -> None:

@@ -6,7 +6,8 @@ Order of a signature (every step after the reservation either marks it signed or
    reviewed `payload_hash`, and the hash eth-account will sign must equal the reviewed signing hash;
 3. the key is decrypted, used, and wiped;
 4. the signed output is decoded again: its signer must be the account and its fields the reviewed ones;
-5. the audit log records the signature, then the ledger marks the reservation signed;
+5. the audit log records the signature (every byte written and fsynced, or the reservation is aborted
+   and nothing released), then the ledger marks the reservation signed;
 6. only then is the signature returned to the caller (printed, broadcast).
 """
 
@@ -21,7 +22,7 @@ from pydantic import BaseModel, Field
 from copilot.errors import CopilotError, InputError, Refused
 from copilot.models import BigInt, DecodedRequest, RequestKind, Review, SigningRequest, TransactionInfo
 from copilot.policy.extract import request_chain_id
-from copilot.signing.auditlog import AuditLog
+from copilot.signing.auditlog import AuditLog, LogWriteFailed
 from copilot.signing.hygiene import scrub
 from copilot.signing.keystore import unlocked
 from copilot.signing.ledger import SpendCheck, SpendLedger
@@ -162,7 +163,12 @@ class Signer:
             raise
         # Log first, then the ledger: a crash in between leaves a logged signature whose reservation is
         # still pending, which keeps counting against the limits. The signature is released after both.
-        self.log.append("signature", _audit_record(signed))
+        try:
+            self.log.append("signature", _audit_record(signed, job.amounts))
+        except LogWriteFailed as exc:
+            if not exc.recorded:  # the line was cut back off the log: this signature never existed
+                self.ledger.mark_aborted(reservation, exc.one_line())
+            raise
         CHECKPOINT("logged", job)
         self.ledger.mark_signed(reservation, signed.transaction_hash or signed.signing_hash)
         CHECKPOINT("recorded", job)
@@ -337,5 +343,7 @@ def _eth_account_dict(tx: TransactionInfo) -> dict[str, Any]:
     return out
 
 
-def _audit_record(signed: Signed) -> dict[str, Any]:
-    return signed.model_dump(mode="json", exclude={"broadcast"})
+def _audit_record(signed: Signed, amounts: dict[str, int]) -> dict[str, Any]:
+    """The signature, and what it spends (asset -> base units, as decimal strings): enough for
+    `txcopilot log rebuild-ledger` to count it again."""
+    return {**signed.model_dump(mode="json", exclude={"broadcast"}), "amounts": {asset: str(amount) for asset, amount in amounts.items()}}
