@@ -340,3 +340,128 @@ def test_a_reordered_domain_with_an_undeclared_field_signs_exactly_what_was_revi
         HexBytes(hash_struct("OrderComponents", typed["types"], typed["message"])),
     )
     assert Account.recover_message(as_wallets_sign, signature=out["signature"]) == SENDER
+
+
+# --------------------------------------------------------------------------- the other formats' fields
+
+
+def decoded_orders(typed: dict[str, Any]) -> list[Any]:
+    decoded = decode(parse_request(rpc(typed)))
+    assert decoded.typed_data is not None
+    return list(decoded.typed_data.orders)
+
+
+def test_0x_rfq_and_otc_orders_read_their_expiry() -> None:
+    rfq = zerox_limit()
+    rfq["types"] = {"EIP712Domain": DOMAIN_TYPES, "RfqOrder": field_list(
+        "address makerToken,address takerToken,uint128 makerAmount,uint128 takerAmount,address maker,address taker,"
+        "address txOrigin,bytes32 pool,uint64 expiry,uint256 salt")}
+    rfq["primaryType"] = "RfqOrder"
+    rfq["message"] = {k: v for k, v in rfq["message"].items() if k not in ("takerTokenFeeAmount", "sender", "feeRecipient")}
+    rfq["message"]["txOrigin"] = STRANGER
+    otc = copy.deepcopy(rfq)
+    otc["types"] = {"EIP712Domain": DOMAIN_TYPES, "OtcOrder": field_list(
+        "address makerToken,address takerToken,uint128 makerAmount,uint128 takerAmount,address maker,address taker,"
+        "address txOrigin,uint256 expiryAndNonce")}
+    otc["primaryType"] = "OtcOrder"
+    otc["message"] = {k: v for k, v in otc["message"].items() if k not in ("pool", "expiry", "salt")}
+    otc["message"]["expiryAndNonce"] = str((NOW + 600) << 192 | 5 << 128 | 9)
+
+    [rfq_order], [otc_order] = decoded_orders(rfq), decoded_orders(otc)
+    assert (rfq_order.protocol, rfq_order.expiry, rfq_order.receiver) == ("0x v4 RfqOrder", NOW + DAY, SENDER)
+    assert (otc_order.protocol, otc_order.expiry) == ("0x v4 OtcOrder", NOW + 600)
+    assert otc_order.notes == [f"only {STRANGER} may fill it"]
+
+
+def oneinch_v5(predicate: bytes) -> dict[str, Any]:
+    fields = field_list(
+        "uint256 salt,address makerAsset,address takerAsset,address maker,address receiver,address allowedSender,"
+        "uint256 makingAmount,uint256 takingAmount,uint256 offsets,bytes interactions")
+    ends = [0, 0, 0, 0] + [len(predicate)] * 4  # makerAssetData … getTakingAmount empty, then the predicate
+    return {
+        "types": {"EIP712Domain": DOMAIN_TYPES, "Order": fields}, "primaryType": "Order",
+        "domain": {"name": "1inch Aggregation Router", "version": "5", "chainId": 1,
+                   "verifyingContract": "0x1111111254EEB25477B68fb85Ed929f73A960582"},
+        "message": {"salt": "1", "makerAsset": WETH, "takerAsset": USDC, "maker": SENDER, "receiver": ZERO,
+                    "allowedSender": ZERO, "makingAmount": str(ETHER), "takingAmount": str(3000 * 10**6),
+                    "offsets": str(sum(end << (32 * i) for i, end in enumerate(ends))), "interactions": "0x" + predicate.hex()},
+    }
+
+
+def test_1inch_v5_reads_the_expiry_in_its_predicate() -> None:
+    time_nonce_account = (NOW + 3600) << 208 | 3 << 160 | int(SENDER, 16)
+    inner = bytes.fromhex("2cc2878d") + time_nonce_account.to_bytes(32, "big")  # timestampBelowAndNonceEquals
+    wrapped = bytes.fromhex("bf15fcd8") + bytes(12) + bytes.fromhex(ONEINCH_V6[2:]) + (64).to_bytes(32, "big") \
+        + len(inner).to_bytes(32, "big") + inner + bytes(28)  # arbitraryStaticCall(router, inner)
+    [order] = decoded_orders(oneinch_v5(wrapped))
+    assert (order.protocol, order.expiry, order.receiver) == ("1inch v5", NOW + 3600, SENDER)
+    [forever] = decoded_orders(oneinch_v5(b""))
+    assert forever.expiry == 0 and "order.no_expiry" in ids(review_at(oneinch_v5(b"")))
+    [unread] = decoded_orders(oneinch_v5(bytes.fromhex("deadbeef") + bytes(32)))
+    assert unread.expiry is None and unread.notes
+
+
+def test_a_struct_with_the_fields_in_another_order_is_no_order() -> None:
+    shuffled = oneinch_v6()
+    shuffled["types"]["Order"] = list(reversed(ONEINCH_ORDER))
+    assert decoded_orders(shuffled) == []
+
+
+def test_seaport_bulk_orders_are_one_order_per_leaf() -> None:
+    case = json.loads((fixtures_dir() / "requests" / "benign-seaport-listing.json").read_text())["request"]
+    listing = json.loads(case["params"][1])
+    bulk = copy.deepcopy(listing)
+    bulk["types"]["BulkOrder"] = [{"name": "tree", "type": "OrderComponents[2]"}]
+    bulk["primaryType"] = "BulkOrder"
+    dust = copy.deepcopy(listing["message"])
+    dust["consideration"] = [dict(dust["consideration"][0], startAmount="1", endAmount="1")]
+    bulk["message"] = {"tree": [listing["message"], dust]}
+    del bulk["types"]["OrderComponents"]  # declared again below, after BulkOrder: order of keys is free
+    bulk["types"]["OrderComponents"] = listing["types"]["OrderComponents"]
+    orders = decoded_orders(bulk)
+    assert [o.path for o in orders] == ["typed_data.message.tree[0]", "typed_data.message.tree[1]"]
+    found = review_at(bulk).findings
+    assert [f.location for f in found if f.id == "order.dust_take"] == ["typed_data.message.tree[1]"]
+
+
+def test_blur_and_looksrare_listings_pay_the_seller_after_fees() -> None:
+    blur_case = json.loads((fixtures_dir() / "requests" / "order-blur-zero-price.json").read_text())["request"]
+    blur = json.loads(blur_case["params"][1])
+    blur["message"]["price"] = str(10 * ETHER)
+    blur["message"]["fees"] = [{"rate": 5000, "recipient": STRANGER}]
+    [order] = decoded_orders(blur)
+    assert [a.display for a in order.take] == ["5 ETH"] and [f.display for f in order.fees] == ["5 ETH"]
+    assert "order.foreign_recipient" in ids(review_at(blur))  # half the price to a stranger
+    looksrare = {
+        "types": {"EIP712Domain": DOMAIN_TYPES, "MakerOrder": field_list(
+            "bool isOrderAsk,address signer,address collection,uint256 price,uint256 tokenId,uint256 amount,"
+            "address strategy,address currency,uint256 nonce,uint256 startTime,uint256 endTime,"
+            "uint256 minPercentageToAsk,bytes params")},
+        "primaryType": "MakerOrder",
+        "domain": {"name": "LooksRareExchange", "version": "1", "chainId": 1,
+                   "verifyingContract": "0x59728544B08AB483533076417FbBB2fD0B17CE3a"},
+        "message": {"isOrderAsk": True, "signer": SENDER, "collection": blur["message"]["collection"], "price": str(10 * ETHER),
+                    "tokenId": "1", "amount": "1", "strategy": ZERO, "currency": WETH, "nonce": "0",
+                    "startTime": str(NOW), "endTime": str(NOW + DAY), "minPercentageToAsk": "8500", "params": "0x"},
+    }
+    [ask] = decoded_orders(looksrare)
+    assert ask.protocol == "LooksRare v1" and [a.display for a in ask.take] == ["8.5 WETH"] and ask.give[0].kind == "nft"
+
+
+def test_no_vendored_erc7730_message_is_blind() -> None:
+    """Every message an ERC-7730 descriptor describes is known: none of the registry's own test payloads is blind."""
+    blind = []
+    for path in sorted((fixtures_dir() / "erc7730" / "tests").rglob("eip712-*.tests.json")):
+        for test in json.loads(path.read_text())["tests"]:
+            if "typed.blind" in ids(review_at(test["data"])):
+                blind.append(path.name)
+    assert blind == []
+
+
+def test_a_witness_that_only_borrows_the_reactors_order_info_is_an_unread_witness() -> None:
+    typed = copy.deepcopy(_erc7730_case("uniswap/eip712-UniswapX-LimitOrder.tests.json"))
+    typed["types"]["OutputToken"] = [{"name": "token", "type": "string"}, {"name": "amount", "type": "string"},
+                                     {"name": "recipient", "type": "string"}]
+    typed["message"]["witness"]["outputs"] = [{"token": "lots", "amount": "of", "recipient": "you"}]
+    [order] = decoded_orders(typed)
+    assert not order.complete and order.give[0].display == "1,000 USDC"

@@ -117,11 +117,16 @@ def _erc_wide_format(chain_id: int | None, to: str, selector: str) -> int | None
 
 
 def describes_eip712_contract(chain_id: int | None, verifying_contract: str | None) -> bool:
-    """An ERC-7730 descriptor names this verifying contract (for some primary type) on this chain. The
-    zero address is no contract, whatever a descriptor's placeholder deployment says."""
-    if chain_id is None or not verifying_contract or int(verifying_contract, 16) == 0:
+    """An ERC-7730 descriptor names this verifying contract (for some primary type) on this chain, or on
+    any chain when the domain names none. The zero address is no contract, whatever a descriptor's
+    placeholder deployment says."""
+    if not verifying_contract or int(verifying_contract, 16) == 0:
         return False
-    return deployment_key(chain_id, verifying_contract) in load_index()["eip712"]
+    deployments = load_index()["eip712"]
+    if chain_id is not None:
+        return deployment_key(chain_id, verifying_contract) in deployments
+    suffix = deployment_key(0, verifying_contract).split(":", 1)[1]
+    return any(key.split(":", 1)[1] == suffix for key in deployments)
 
 
 def render_typed_data(typed_data: dict[str, Any]) -> ClearSign | None:

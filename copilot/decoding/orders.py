@@ -24,6 +24,8 @@ from typing import Any
 
 from copilot.decoding.tokens import format_amount, format_native, lookup_token
 from copilot.decoding.typed_data import Types, encode_type
+from copilot.errors import InputError
+from copilot.inputs.values import parse_quantity
 from copilot.models import OrderAsset, OrderInfo
 
 ZERO = "0x" + "00" * 20
@@ -154,13 +156,8 @@ def _bulk_leaves(tree: Any, path: str) -> Iterator[tuple[str, dict[str, Any]]]:
 
 
 def _int(value: Any) -> int:
-    """A validated EIP-712 number (int, decimal or 0x hex string) as an int."""
-    if isinstance(value, bool):
-        return int(value)
-    if isinstance(value, int):
-        return value
-    text = str(value).strip()
-    return int(text, 16) if text[:2].lower() == "0x" else int(text)
+    """A number the typed-data validation already accepted (JSON number, decimal or 0x hex string)."""
+    return parse_quantity(value, "order field")
 
 
 def _address(value: Any) -> str:
@@ -366,7 +363,10 @@ class _Reader:
             and dict(types.get(witness_type, [])).get("info") == "OrderInfo"
             and _signature(types, "OrderInfo") == UNISWAPX_INFO
         ):
-            order = self.uniswapx(witness, witness_type)
+            try:
+                order = self.uniswapx(witness, witness_type)
+            except (KeyError, TypeError, ValueError, InputError):
+                order = None  # it borrows the reactor's OrderInfo, not the rest of its shape
             if order is not None:
                 return order
         return OrderInfo(
@@ -391,8 +391,8 @@ class _Reader:
         else:
             return None
         outputs = w.get("outputs", w.get("baseOutputs"))
-        if not isinstance(outputs, list):
-            return None
+        if not isinstance(outputs, list) or not all(_is_output(out) for out in outputs):
+            return None  # a witness that only borrows OrderInfo: read as an unknown witness
         received = [
             self.fungible(
                 out["token"],
@@ -415,6 +415,15 @@ class _Reader:
             fees=others if mine else [],
             expiry=_int(w["info"]["deadline"]),
         )
+
+
+def _is_output(out: Any) -> bool:
+    """A UniswapX output: {token, recipient} with startAmount/endAmount (Dutch) or amount."""
+    return (
+        isinstance(out, dict)
+        and {"token", "recipient"} <= out.keys()
+        and ({"startAmount", "endAmount"} <= out.keys() or "amount" in out)
+    )
 
 
 def _oneinch_v5_expiry(offsets: int, interactions: bytes) -> tuple[int | None, list[str]]:

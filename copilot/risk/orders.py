@@ -29,7 +29,8 @@ from copilot.risk.catalogue import finding
 from copilot.risk.facts import Facts
 
 DAY = 86_400
-MAX_EXPIRY = 365 * DAY  # an order open longer than a year is as good as one that never expires
+MAX_EXPIRY = 365 * DAY
+LAST_DATE = 253_402_300_800  # 10000-01-01: datetime goes no further  # an order open longer than a year is as good as one that never expires
 MAX_FEE_SHARE = Decimal("0.2")  # third parties taking more than 20% of a price send most of it elsewhere
 DUST_PER_MILLION = 10**6  # a take of at most a millionth of one whole token is dust
 FALLBACK_DECIMALS = 18  # a token whose decimals are unknown is read as the common 18
@@ -175,9 +176,17 @@ def _expiry(order: OrderInfo, facts: Facts) -> Iterator[Finding]:
         yield finding("order.no_expiry", "the order states no expiry: it can be filled at any time, for ever", order.path)
     elif order.expiry - now > MAX_EXPIRY:
         days = (order.expiry - now) // DAY
-        yield finding("order.no_expiry", f"the order stays open for {days:,} days", order.path)
+        yield finding("order.no_expiry", f"the order stays open until {_date(order.expiry)} ({days:,} days)", order.path)
     elif order.expiry <= now:
-        yield finding("order.expired", f"the order expired at {order.expiry} (now {now})", order.path)
+        yield finding("order.expired", f"the order expired on {_date(order.expiry)}; it is now {_date(now)}", order.path)
+
+
+def _date(timestamp: int) -> str:
+    from datetime import UTC, datetime
+
+    if timestamp >= LAST_DATE:
+        return f"{timestamp} (past the year 9999)"
+    return f"{datetime.fromtimestamp(timestamp, UTC):%Y-%m-%d %H:%M} UTC"
 
 
 def _show(asset: OrderAsset, facts: Facts) -> str:
