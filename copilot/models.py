@@ -356,4 +356,5 @@ class ReviewContext(Model):
     trusted: set[str] = Field(default_factory=set)  # policy allow-listed addresses: treated as known
     chain: ChainFacts = Field(default_factory=ChainFacts)
     wallet_chain_id: BigInt | None = None  # the chain the wallet is on, when the user said (review --chain-id)
+    origin: str | None = None  # the site the request comes from, when the wallet or serve says (review --origin)
     now: int  # unix time the review runs at: expiry checks are relative to it

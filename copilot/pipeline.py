@@ -24,6 +24,7 @@ class ReviewOptions:
     rpc: str | None = None  # the user's own node; None: offline
     user: str | None = None  # the signing account, when the request does not say
     chain_id: int | None = None  # the chain the wallet is on (review --chain-id): SIWE and chainless requests
+    origin: str | None = None  # the site the request comes from (review --origin; serve passes the dApp's)
     use_llm: bool = True
     model: str | None = None  # a GGUF path; None: the config's, else the bundled default
     on_token: Callable[[str], None] | None = None  # receives the model's explanation as it streams
@@ -45,7 +46,9 @@ def review_request(request: SigningRequest, options: ReviewOptions) -> Review:
     prestart(options)  # the model loads in its worker while the request is decoded and checked
     decoded = decode(request)
     policy = load_policy(options.policy)
-    context = build_context(policy, rpc=options.rpc, user=options.user, decoded=decoded, chain_id=options.chain_id)
+    context = build_context(
+        policy, rpc=options.rpc, user=options.user, decoded=decoded, chain_id=options.chain_id, origin=options.origin
+    )
     return review_decoded(decoded, policy, context, options)
 
 

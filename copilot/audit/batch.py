@@ -149,6 +149,7 @@ def process_rows(rows: Iterable[Row], job: AuditJob, reviewer: Any) -> dict[str,
     finding_counts: Counter[str] = Counter()
     days: dict[int, list[int]] = {}  # day -> [transactions, flagged, max risk, risk sum]
     counts = Counter[str]()
+    listed: list[list[Any]] = []
     for row in rows:
         if isinstance(row, BadRow):
             bad.append([row.line, row.reason])
@@ -158,6 +159,7 @@ def process_rows(rows: Iterable[Row], job: AuditJob, reviewer: Any) -> dict[str,
             row_events = events_from_token_row(row)
             counts["involving"] += _involves(job.address, row.sender, row.to, row_events)
             events.extend(row_events)
+            listed += listed_interactions(row, row_events, job)
             continue
         counts["transactions"] += 1
         outcome: dict[str, Any] | None = None
@@ -183,6 +185,7 @@ def process_rows(rows: Iterable[Row], job: AuditJob, reviewer: Any) -> dict[str,
         row_events = events_from_tx(row)
         counts["involving"] += _involves(job.address, row.sender, row.to, row_events)
         events.extend(row_events)
+        listed += listed_interactions(row, row_events, job)
         if row.timestamp is not None:
             day = days.setdefault(row.timestamp // DAY, [0, 0, 0, 0])
             day[0] += 1
@@ -198,7 +201,37 @@ def process_rows(rows: Iterable[Row], job: AuditJob, reviewer: Any) -> dict[str,
         "verdicts": dict(verdicts),
         "findings": dict(finding_counts),
         "days": {str(k): v for k, v in days.items()},
+        "listed": listed,
     }
+
+
+def listed_interactions(row: HistoryTx | TokenTransfer, row_events: list[Event], job: AuditJob) -> list[list[Any]]:
+    """[line, tx, timestamp, address, role, evidence] for each address of the row on a threat list:
+    its sender, its recipient, and the spenders, operators and counterparties of its logs. Contracts
+    of the bundled registry are never flagged (public lists sometimes name the token a phishing site
+    called), nor is the audited wallet itself."""
+    from copilot.decoding.registry import known_contract
+    from copilot.intel import load_index
+
+    index = load_index()
+    parties = [(row.sender, "sender"), (row.to, "recipient")]
+    parties += [(event.counterparty, _ROLES.get(event.kind, "counterparty")) for event in row_events]
+    parties += [(event.owner, "sender") for event in row_events]
+    found: list[list[Any]] = []
+    seen = {job.address}
+    for address, role in parties:
+        if not address or address in seen:
+            continue
+        seen.add(address)
+        listings = index.address(address)
+        if listings and known_contract(address, job.chain_id) is None:
+            evidence = "; ".join(listing.evidence(None) for listing in listings)
+            found.append([row.line, row.hash, row.timestamp, address, role, evidence])
+    return found
+
+
+_ROLES = {"approve": "spender", "increase": "spender", "decrease": "spender", "permit2": "spender",
+          "nft_approve": "approved address", "operator": "operator", "transfer": "recipient"}
 
 
 def _involves(address: str, sender: str | None, to: str | None, events: list[Event]) -> bool:

@@ -30,6 +30,7 @@ from copilot.audit.report import (
     ApprovalItem,
     AuditReport,
     BadRowItem,
+    ListedItem,
     PoisoningItem,
     RevokeItem,
     TimelinePoint,
@@ -237,7 +238,7 @@ def _store(cache: ChunkCache | None, number: int, result: dict[str, Any]) -> Non
 
 
 # What a chunk's result depends on: the audit itself, the review pipeline and the bundled ABIs/tokens.
-_RESULT_SOURCES = ("audit", "decoding", "inputs", "risk", "policy", "state", "models.py", "pipeline.py")
+_RESULT_SOURCES = ("audit", "decoding", "inputs", "intel", "risk", "policy", "state", "models.py", "pipeline.py")
 
 
 @lru_cache(maxsize=1)
@@ -337,12 +338,15 @@ def _assemble(
     bad_count = 0
     flagged: list[TxItem] = []
     events: list[Event] = []
+    listed: list[ListedItem] = []
     for result in results:
         totals.add(result)
         bad_count += len(result["bad"])
         bad.extend(BadRowItem(line=line, reason=reason) for line, reason in result["bad"][: MAX_BAD_ROW_DETAILS - len(bad)])
         flagged.extend(_tx_item(outcome) for outcome in result["flagged"])
         events.extend(map(Event._make, result["events"]))
+        listed += [ListedItem(line=i[0], tx=i[1], timestamp=i[2], address=knowledge.checksum(i[3]), role=i[4],
+                              evidence=i[5]) for i in result.get("listed", [])]
     events.sort(key=lambda e: tuple(e.order))  # fresh results carry tuples, cached ones lists
     now = settings.now or int(time.time())
 
@@ -393,6 +397,7 @@ def _assemble(
         finding_counts=dict(sorted(totals.findings.items(), key=lambda kv: -kv[1])),
         approvals=approvals,
         poisoning=poisoning,
+        listed=listed,
         flagged=flagged,
         revoke_plan=[RevokeItem(**entry) for entry in plan],
         timeline=_timeline(totals.days, open_by_day),

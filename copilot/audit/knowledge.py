@@ -23,6 +23,7 @@ class Knowledge:
     prices: Any  # copilot.state.prices.PriceTable
     fingerprint: str  # changes whenever anything a review depends on changes
     eoa_spenders: set[str] = field(default_factory=set)  # with --rpc: spenders with no code
+    threats: Any = None  # copilot.intel.ThreatIndex: the seed list and the user's imported lists
     _tokens: dict[str, TokenMeta | None] = field(default_factory=dict)
     _labels: dict[str, str | None] = field(default_factory=dict)
 
@@ -35,6 +36,9 @@ class Knowledge:
         policy = load_policy(policy_name)
         context = build_context(policy, rpc=None, user=address, decoded=None)
         prices = load_prices()
+        from copilot.intel import load_index
+
+        threats = load_index()
         # Sets serialise in hash order, which changes between processes: sort everything.
         facts = {
             "policy": policy.spec.model_dump(mode="json"),
@@ -43,6 +47,8 @@ class Knowledge:
             "known": sorted(context.known_addresses),
             "trusted": sorted(context.trusted),
             "prices": sorted((k, str(v)) for k, v in prices.by_key.items()),
+            "threat_lists": [info.as_json() for info in threats.infos],
+            "threat_allowed": sorted(threats.user_allowed),
         }
         fingerprint = hashlib.sha256(json.dumps(facts, sort_keys=True, default=str).encode()).hexdigest()
         return cls(
@@ -53,6 +59,7 @@ class Knowledge:
             blocked=set(policy.blocklist) | set(policy.denied_addresses) | set(policy.denied_contracts),
             prices=prices,
             fingerprint=fingerprint,
+            threats=threats,
         )
 
     # -- addresses
@@ -72,6 +79,11 @@ class Knowledge:
             self._labels[key] = self.book.get(key) or (known.label if known else None)
         return self._labels[key]
 
+    def _registry_knows(self, address: str) -> bool:
+        from copilot.decoding.registry import known_contract
+
+        return known_contract(address, self.chain_id) is not None
+
     def is_known(self, address: str) -> bool:
         key = address.lower()
         return key in self.trusted or self.label(key) is not None
@@ -79,8 +91,11 @@ class Knowledge:
     def risk_reasons(self, grant: Grant) -> list[str]:
         """Why an open approval is dangerous; empty when it is to a known, unblocked spender."""
         reasons: list[str] = []
+        listings = self.threats.address(grant.spender) if self.threats is not None else []
         if grant.spender in self.blocked:
             reasons.append("spender is on your policy's blocklist")
+        elif listings and not self._registry_knows(grant.spender):
+            reasons.append(f"spender is {'; '.join(listing.evidence(None) for listing in listings)}")
         elif not self.is_known(grant.spender):
             reasons.append("spender is not a known contract nor in your address book")
         if grant.spender in self.eoa_spenders:

@@ -30,6 +30,7 @@ def headline(report: AuditReport) -> list[str]:
         f"({len(report.policy_breaches)} decided by a policy rule)",
         f"{sum(1 for p in report.poisoning if p.kind == 'dust')} address-poisoning attempts received, "
         f"{sum(1 for p in report.poisoning if p.kind == 'payment')} payments to lookalike addresses",
+        f"{len(report.listed)} interactions with addresses on scam lists",
     ]
     return lines
 
@@ -104,6 +105,14 @@ def to_markdown(report: AuditReport) -> str:
                 ]
                 for p in report.poisoning
             ],
+        )
+    else:
+        out.append("None found.")
+    out += ["", "## Interactions with addresses on scam lists", ""]
+    if report.listed:
+        out += _md_table(
+            ["date", "address", "role", "lists", "tx"],
+            [[_date(i.timestamp), i.address, i.role, i.evidence, i.tx or f"line {i.line}"] for i in report.listed],
         )
     else:
         out.append("None found.")
@@ -277,6 +286,17 @@ def to_html(report: AuditReport) -> str:
             h.append("<tr class='risky'>" + "".join([
                 _td(what), _td(_date(p.timestamp), p.timestamp or 0), _td(p.lookalike), _td(p.resembles),
                 _td(p.token), _td(p.amount), _td(p.tx or f"line {p.line}")]) + "</tr>")
+        h.append("</tbody></table>")
+    else:
+        h.append("<p>None found.</p>")
+    h.append("<h2>Interactions with addresses on scam lists</h2>")
+    if report.listed:
+        h.append("<table class='sortable'><thead><tr><th>date</th><th>address</th><th>role</th><th>lists</th>"
+                 "<th>tx</th></tr></thead><tbody>")
+        for i in report.listed:
+            h.append("<tr class='risky'>" + "".join([
+                _td(_date(i.timestamp), i.timestamp or 0), _td(i.address), _td(i.role), _td(i.evidence),
+                _td(i.tx or f"line {i.line}")]) + "</tr>")
         h.append("</tbody></table>")
     else:
         h.append("<p>None found.</p>")

@@ -52,6 +52,17 @@ class PoisoningItem(Model):
     unit: str
 
 
+class ListedItem(Model):
+    """An interaction with an address on a threat list (copilot.intel)."""
+
+    line: int
+    tx: str | None
+    timestamp: int | None
+    address: str
+    role: str  # sender | recipient | spender | operator | approved address | counterparty
+    evidence: str  # which lists, their dates, the entry's label
+
+
 class TxItem(Model):
     line: int
     hash: str | None
@@ -111,6 +122,7 @@ class AuditReport(Model):
     finding_counts: dict[str, int]
     approvals: list[ApprovalItem]
     poisoning: list[PoisoningItem]
+    listed: list[ListedItem] = Field(default_factory=list)  # interactions with addresses on threat lists
     flagged: list[TxItem]
     revoke_plan: list[RevokeItem]
     timeline: list[TimelinePoint]

@@ -238,6 +238,8 @@ def _print_summary(report: AuditReport) -> None:
     for p in report.poisoning[:25]:
         what = "[red]PAID a lookalike[/red]" if p.kind == "payment" else "planted transfer from"
         out.print(f"  poisoning: {what} {p.lookalike} (imitates {p.resembles}) tx {p.tx or 'line ' + str(p.line)}")
+    for item in report.listed[:25]:
+        out.print(f"  [red]scam list[/red]: {item.role} {item.address} tx {e(item.tx or 'line ' + str(item.line))}: {e(item.evidence)}")
     for t in report.flagged[:15]:
         ids = ", ".join(f["id"] for f in t.findings[:4])
         target = e(t.contract or t.to or "-")

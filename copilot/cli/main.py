@@ -24,6 +24,7 @@ COMMANDS: dict[str, str] = {
     "sign": "copilot.cli.sign:sign",
     "log": "copilot.cli.sign:log",
     "audit": "copilot.cli.audit:audit",
+    "intel": "copilot.cli.intel:intel",
 }
 
 SHORT_HELP: dict[str, str] = {
@@ -39,6 +40,7 @@ SHORT_HELP: dict[str, str] = {
     "sign": "Review, then sign with a local key if policy and you agree.",
     "log": "Show and verify the hash-chained audit log.",
     "audit": "Batch-audit a wallet's history.",
+    "intel": "Import public scam lists; look addresses and domains up.",
 }
 
 

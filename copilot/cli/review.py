@@ -21,6 +21,7 @@ Examples:
   txcopilot review typed.json --policy paranoid   judge against another policy
   txcopilot review tx.json --rpc http://127.0.0.1:8545 --from 0xYourAddress
   txcopilot review siwe.json --chain-id 1          the wallet's chain, for SIWE checks
+  txcopilot review tx.json --origin https://app.example.org   the site that asked (scam lists, look-alikes)
   cat request.json | txcopilot review - --no-llm --fail-on block
   txcopilot review request.json --no-log         leave the audit log alone
 
@@ -51,6 +52,11 @@ _SEVERITY_STYLES = {"critical": "bold red", "high": "red", "medium": "yellow", "
 )
 @click.option("--from", "user", metavar="ADDRESS", help="Your account, when the request does not name it.")
 @click.option(
+    "--origin",
+    metavar="URL",
+    help="The site the request comes from: checked against your threat lists and for look-alikes of well-known domains.",
+)
+@click.option(
     "--fail-on",
     type=click.Choice(["confirm", "block"]),
     help="Exit with status 1 when the verdict is at least this level.",
@@ -66,6 +72,7 @@ def review(
     model: str | None,
     chain_id: int | None,
     user: str | None,
+    origin: str | None,
     fail_on: str | None,
     no_log: bool,
 ) -> None:
@@ -79,12 +86,18 @@ def review(
         raise InputError("--rpc and --offline contradict each other", "pass one of them")
     if user is not None and not _is_address(user):
         raise InputError(f"--from {user!r} is not an address", "write 0x followed by 40 hex characters")
+    if origin is not None:
+        from copilot.intel.domains import normalise_domain
+
+        if normalise_domain(origin) is None:
+            raise InputError(f"--origin {origin!r} is not a URL or domain", "pass the site's URL, e.g. https://app.uniswap.org")
     settings = load_config().review
     options = ReviewOptions(
         policy=policy or settings.policy,
         rpc=None if offline else rpc or settings.rpc,
         user=user,
         chain_id=chain_id,
+        origin=origin,
         use_llm=not no_llm,
         model=model,
         on_token=_stream if not (as_json or no_llm) and sys.stderr.isatty() else None,

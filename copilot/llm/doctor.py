@@ -16,6 +16,7 @@ import json
 import re
 import socket
 import tempfile
+import time
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
@@ -191,4 +192,28 @@ def run_doctor(model: str | None, rpc: str | None) -> list[Check]:
     checks.extend(check_sandbox())
     if rpc:
         checks.append(check_rpc(rpc))
+    checks.append(check_threat_lists())
     return checks
+
+
+def check_threat_lists() -> Check:
+    """Each scam list and the age of its data: a review knows only what the lists knew when imported."""
+    from copilot.errors import CopilotError
+    from copilot.intel import load_index
+    from copilot.intel.store import STALE_DAYS
+
+    try:
+        infos = load_index().infos
+    except CopilotError as exc:
+        return Check("threat lists", False, exc.one_line(), required=False)
+    now = int(time.time())
+    detail = "; ".join(f"{info.describe(now)} ({info.entries:,} entries)" for info in infos)
+    imported = [info for info in infos if not info.bundled]
+    if not imported:
+        return Check("threat lists", False, f"{detail}; no public list imported: `txcopilot intel import PATH` "
+                     "(README: Threat lists)", required=False)
+    newest = min(info.age_days(now) for info in imported)
+    if newest > STALE_DAYS:
+        return Check("threat lists", False, f"{detail}; the newest list is {newest} days old: import a fresh copy",
+                     required=False)
+    return Check("threat lists", True, detail, required=False)

@@ -4,7 +4,7 @@ findings into a 0-100 score. The catalogue (`copilot.risk.catalogue.CATALOGUE`) 
 from __future__ import annotations
 
 from copilot.models import DecodedRequest, Finding, ReviewContext
-from copilot.risk import addresses, approvals, calls, messages, node, orders, typed
+from copilot.risk import addresses, approvals, calls, listed, messages, node, orders, typed
 from copilot.risk.facts import Facts
 from copilot.risk.score import risk_score
 
@@ -18,6 +18,7 @@ _REQUEST_RULES = (
     calls.safe_tx_findings,
     calls.authorization_findings,
     addresses.address_findings,
+    listed.listed_findings,
     node.node_findings,
 )
 _CALL_RULES = (approvals.call_findings, calls.call_findings)

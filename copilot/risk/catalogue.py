@@ -122,6 +122,15 @@ _SPECS = [
                 "recipient not in your history, address book or the known-contract registry"),
     FindingSpec("address.blocklisted", _C, "Known drainer address (your blocklist)",
                 "recipient or spender listed in the local drainer blocklist"),
+    # public threat lists, imported locally (copilot.intel)
+    FindingSpec("address.listed_scam", _C, "Address on a scam list",
+                "recipient 0xd9A1…3a91, the poisoner of the 1,155 WBTC theft (seed list), or a spender, delegate, "
+                "verifying contract or order recipient on a list you imported"),
+    FindingSpec("domain.listed_scam", _C, "Phishing domain on a scam list",
+                "SIWE domain or URI, or the request's --origin, on the seed list or an imported ScamSniffer / "
+                "eth-phishing-detect list"),
+    FindingSpec("domain.lookalike", _H, "Domain looks like a well-known one",
+                "SIWE domain uniswaap.org, un1swap.org or uniswap-claim.xyz: not uniswap.org"),
     # consensus rules the decoder checks (raised by copilot.decoding.transaction; the transaction still decodes)
     FindingSpec("tx.chain_id_missing", _M, "Signature encodes no chain id",
                 "legacy signature with v=29: neither 27/28 nor EIP-155, so no node accepts it"),

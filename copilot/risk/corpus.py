@@ -9,7 +9,8 @@ A case file is JSON:
                  "chain": <ChainFacts: chain_id, account_kinds, balances, ...>, "user": ..., "now": ...,
                  "prices": {SYMBOL or 0xTOKEN: USD per whole unit, as in prices.toml}},
      "policy": optional policy path relative to the case file (default: the shipped default),
-     "options": optional review flags, as the CLI takes them: {"chain_id": 1} is `--chain-id 1`}
+     "options": optional review flags, as the CLI takes them: {"chain_id": 1} is `--chain-id 1`,
+                {"origin": "https://…"} is `--origin https://…`}
 Tests, benchmarks and the LLM evaluation share this loader.
 """
 
@@ -36,10 +37,12 @@ class Case:
     context: dict[str, Any] = field(default_factory=dict)
     policy: str | None = None
     chain_id: int | None = None  # options.chain_id: the wallet's chain, as `review --chain-id`
+    origin: str | None = None  # options.origin: the site the request comes from, as `review --origin`
 
     def cli_args(self) -> list[str]:
         """The `txcopilot review` flags that reproduce this case's options."""
-        return ["--chain-id", str(self.chain_id)] if self.chain_id is not None else []
+        args = ["--chain-id", str(self.chain_id)] if self.chain_id is not None else []
+        return args + (["--origin", self.origin] if self.origin is not None else [])
 
     @property
     def name(self) -> str:
@@ -70,6 +73,7 @@ def load_case(path: Path) -> Case:
         context=doc.get("context", {}),
         policy=str(path.parent / policy) if policy else None,
         chain_id=doc.get("options", {}).get("chain_id"),
+        origin=doc.get("options", {}).get("origin"),
     )
 
 
@@ -92,7 +96,7 @@ def prepare(case: Case) -> Prepared:
     decoded = decode(parse_request(json.dumps(case.request)))
     policy = load_policy(case.policy)
     context = build_context(
-        policy, rpc=None, user=case.context.get("user"), decoded=decoded, chain_id=case.chain_id
+        policy, rpc=None, user=case.context.get("user"), decoded=decoded, chain_id=case.chain_id, origin=case.origin
     )
     extra = case.context
     context.address_book.update(extra.get("address_book", {}))

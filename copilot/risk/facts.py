@@ -13,6 +13,7 @@ from typing import Any, Protocol
 
 from copilot.decoding.registry import KnownContract, known_contract
 from copilot.decoding.tokens import format_amount, format_native, is_unlimited, lookup_token
+from copilot.intel import ThreatIndex, load_index
 from copilot.models import AccountKind, DecodedRequest, ReviewContext, TokenMeta
 from copilot.policy.extract import request_chain_id, to_int
 
@@ -107,6 +108,7 @@ class Facts:
     chain_id: int | None
     user: str | None  # lowercase
     index: _ContextIndex
+    threats: ThreatIndex  # scam lists: the seed, the user's imports and overrides (copilot.intel)
     prices: UsdPrices | None = None  # the offline price table (copilot.state.prices), when the caller has it
     _known: dict[str, KnownContract | None] = field(default_factory=dict)
     _tokens: dict[str, TokenMeta | None] = field(default_factory=dict)
@@ -114,7 +116,7 @@ class Facts:
     @classmethod
     def of(cls, decoded: DecodedRequest, context: ReviewContext, prices: UsdPrices | None = None) -> Facts:
         chain_id = request_chain_id(decoded) or context.wallet_chain_id or context.chain.chain_id
-        return cls(decoded, context, chain_id, _user(decoded, context), _index(context), prices)
+        return cls(decoded, context, chain_id, _user(decoded, context), _index(context), load_index(), prices)
 
     # -- addresses
 

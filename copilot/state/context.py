@@ -31,8 +31,10 @@ def build_context(
     user: str | None = None,
     decoded: DecodedRequest | None = None,
     chain_id: int | None = None,
+    origin: str | None = None,
 ) -> ReviewContext:
-    """`chain_id` is the chain the wallet is on, when the user says (`review --chain-id`)."""
+    """`chain_id` is the chain the wallet is on, when the user says (`review --chain-id`); `origin` the
+    site the request comes from, when the wallet or `serve` says (`review --origin`)."""
     from copilot.policy.addresses import is_address, to_checksum
 
     if user is None and decoded is not None:
@@ -47,6 +49,7 @@ def build_context(
         known_addresses=known_addresses(),
         trusted=set(policy.trusted),
         wallet_chain_id=chain_id,
+        origin=origin,
         now=int(time.time()),
     )
     if rpc:
