@@ -233,7 +233,7 @@ def _files_holding(root: Path, needle: str) -> list[Path]:
     ids=["bare", "json-rpc-upper", "json-rpc-envelope"],
 )
 def test_an_eth_sign_hash_is_never_written_to_any_file(tmp_path: Path, isolated_home: Path, request_text: str) -> None:
-    from conftest import ANVIL_ACCOUNTS
+    from nodehelpers import ANVIL_ACCOUNTS
     from signhelpers import import_account
 
     request = tmp_path / "request.json"
