@@ -5,6 +5,7 @@
     n_ctx = 4096
     threads = 2            # default: physical cores
     n_gpu_layers = 0
+    accept_weaker_isolation = false   # true: `sign` runs the model even when a sandbox layer is missing
 
     [review]
     policy = "everyday"    # a name in policies/ or the config dir, or a path
@@ -28,6 +29,9 @@ class ModelSettings(BaseModel):
     n_ctx: int = Field(2048, ge=512, le=1 << 20)  # below 512 the review's facts cannot fit
     threads: int | None = Field(None, ge=1)
     n_gpu_layers: int = Field(0, ge=-1)  # -1: offload every layer
+    # `sign` runs the in-process model only inside the full sandbox; true accepts a missing layer
+    # (the review still names it at the top). A weaker sandbox lets a hostile model file do more.
+    accept_weaker_isolation: bool = False
 
 
 class ReviewSettings(BaseModel):

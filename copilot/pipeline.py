@@ -28,6 +28,7 @@ class ReviewOptions:
     use_llm: bool = True
     model: str | None = None  # a GGUF path; None: the config's, else the bundled default
     on_token: Callable[[str], None] | None = None  # receives the model's explanation as it streams
+    require_isolation: bool = False  # sign: no model behind a missing sandbox layer (config may accept it)
 
 
 def review_input(text: str, options: ReviewOptions) -> Review:

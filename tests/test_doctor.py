@@ -57,9 +57,8 @@ def test_doctor_json_lists_every_check_and_proves_the_sandbox(monkeypatch: pytes
     report = json.loads(result.output)
     names = [c["name"] for c in report["checks"]]
     assert names[:2] == ["llama.cpp build", "model"]
-    assert {"sandbox: network", "sandbox: filesystem", "sandbox: environment", "sandbox: limits"} <= set(
-        names
-    )
+    layers = ("process", "environment", "limits", "filesystem", "pid", "network", "seccomp", "landlock")
+    assert [f"sandbox: {name}" for name in layers] == [name for name in names if name.startswith("sandbox: ")]
     network = next(c for c in report["checks"] if c["name"] == "sandbox: network")
     assert network["ok"] == ("blocked" in network["detail"])
     assert result.exit_code == (0 if report["ok"] else 4)

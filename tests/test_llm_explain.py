@@ -138,7 +138,7 @@ def test_tokens_stream_as_readable_text_and_report_says_how_it_ran() -> None:
     assert '"summary"' not in streamed
     assert out.llm is not None
     names = {layer.name for layer in out.llm.isolation}
-    assert names == {"process", "environment", "limits", "network", "filesystem"}
+    assert names == {"process", "environment", "limits", "filesystem", "pid", "network", "seccomp", "landlock"}
     assert out.llm.timing.generated_tokens > 0
     assert out.llm.risks[0].finding == "approval.unlimited"
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -74,9 +75,12 @@ def test_a_new_process_reuses_the_saved_prefix_and_answers_the_same(tmp_path: Pa
 
     def run(system: str) -> Generation:
         backend = LlamaCppBackend(BackendSettings(str(default_model()), n_ctx=2048, threads=2))
-        return backend.generate(
+        generation = backend.generate(
             system, "Facts: approve unlimited USDC.", grammar=grammar, max_tokens=12, prefix_cache=cache
         )
+        if generation.prefix_state:  # what the parent does with the state a worker hands back
+            assert explain.store_prefix_state(cache, base64.b64encode(generation.prefix_state).decode(), 2048)
+        return generation
 
     cold = run(SYSTEM_PROMPT)
     assert cold.cached_prompt_tokens == 0 and Path(cache).exists()
@@ -87,7 +91,7 @@ def test_a_new_process_reuses_the_saved_prefix_and_answers_the_same(tmp_path: Pa
     assert other.cached_prompt_tokens == 0
 
 
-def test_sandboxed_worker_writes_and_reads_the_prefix_cache_across_workers() -> None:
+def test_the_parent_stores_the_prefix_state_the_sandboxed_worker_hands_back() -> None:
     path = default_model()
     assert path is not None
     load = explain.load_message(path, ModelSettings(threads=2))
@@ -99,10 +103,16 @@ def test_sandboxed_worker_writes_and_reads_the_prefix_cache_across_workers() -> 
         "max_tokens": 2,
         "prefix_cache": explain.prefix_cache_path(load),
     }
+    cache = Path(str(message["prefix_cache"]))
+    cache.unlink(missing_ok=True)
     counts = []
     for _ in range(2):
         explain.close_workers()  # a new worker: what a new `txcopilot review` process starts
-        counts.append(explain.get_worker(load).request(message)["cached_prompt_tokens"])
+        done = explain.get_worker(load).request(message)
+        counts.append(done["cached_prompt_tokens"])
+        if done["prefix_state"]:
+            assert not cache.exists()  # the worker wrote nothing: its cache is read-only
+            assert explain.store_prefix_state(str(cache), done["prefix_state"], 2048)
     explain.close_workers()
     assert counts[0] == 0 and counts[1] >= 100
 

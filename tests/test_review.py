@@ -205,7 +205,7 @@ def test_a_corrupt_history_costs_a_warning_not_the_review() -> None:
     assert str(history_path()) in err and "move it aside" in err and "Traceback" not in err
 
 
-def test_human_view_says_when_a_sandbox_layer_of_the_model_was_unavailable(
+def test_human_view_opens_with_a_sandbox_layer_the_model_ran_without(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     from copilot.cli.review import render
@@ -218,9 +218,13 @@ def test_human_view_says_when_a_sandbox_layer_of_the_model_was_unavailable(
         model="fake.gguf",
         summary="You let an unknown spender move all your USDC.",
         risk_level="high",
-        isolation=[IsolationLayer(name="network", active=False, detail="unshare: operation not permitted")],
-        notes=["isolation layer unavailable: unshare: operation not permitted"],
+        isolation=[
+            IsolationLayer(name="process", active=True, detail="separate worker process"),
+            IsolationLayer(name="network", active=False, detail="unshare: operation not permitted"),
+        ],
     )
     render(result)
-    out = capsys.readouterr().out
-    assert "model: isolation layer unavailable: unshare: operation not permitted" in out
+    lines = capsys.readouterr().out.splitlines()
+    # at the top, before the verdict and the findings, not in a footer
+    assert lines[0].startswith("WARNING: the model ran without its network sandbox layer: unshare")
+    assert not any("process sandbox layer" in line for line in lines)

@@ -207,22 +207,34 @@ def eval_command(model_path: str | None, limit: int | None, as_json: bool) -> No
 Examples:
   txcopilot doctor
   txcopilot doctor --rpc http://127.0.0.1:8545 --json
+  txcopilot doctor --sandbox-probe --json
 
 \b
 Exit status 4 when a required check fails (the llama.cpp build, the model, the worker).
-Missing isolation layers are reported; they do not fail the check, the review says so too.
+Missing isolation layers are reported; they do not fail the check, the review says so too
+(and `sign` runs without the model unless [model] accept_weaker_isolation = true).
+--sandbox-probe runs escape attempts inside the model worker's sandbox and exits 4 when one is open.
 """
 )
 @click.option(
     "--model", "model_path", metavar="PATH", help="Check this GGUF file instead of the configured one."
 )
 @click.option("--rpc", metavar="URL", help="Also check that your node answers.")
+@click.option(
+    "--sandbox-probe",
+    is_flag=True,
+    help="Only try to escape the model worker's sandbox (sockets, writes, secrets, ptrace): each blocked or open.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the checks as JSON.")
 @click.pass_context
-def doctor(ctx: click.Context, model_path: str | None, rpc: str | None, as_json: bool) -> None:
+def doctor(ctx: click.Context, model_path: str | None, rpc: str | None, sandbox_probe: bool, as_json: bool) -> None:
     """Check the installation: llama.cpp build, model, sandbox layers, and your node (--rpc)."""
     from copilot.llm.discovery import models_dir
     from copilot.llm.doctor import run_doctor
+
+    if sandbox_probe:
+        _sandbox_probe(ctx, model_path, as_json)
+        return
 
     checks = run_doctor(model_path, rpc)
     failed = [c for c in checks if c.required and not c.ok]
@@ -238,4 +250,28 @@ def doctor(ctx: click.Context, model_path: str | None, rpc: str | None, as_json:
             console().print(f"{mark} {check.name}: {check.detail}", markup=True, highlight=False)
         console().print(f"models dir: {Path(models_dir())}")
     if failed:
+        ctx.exit(int(ExitCode.ENVIRONMENT))
+
+
+def _sandbox_probe(ctx: click.Context, model_path: str | None, as_json: bool) -> None:
+    from copilot.llm.doctor import sandbox_probe
+
+    report = sandbox_probe(model_path)
+    if as_json:
+        from copilot.cli.output import emit_json
+
+        emit_json(report)
+    else:
+        from copilot.cli.output import console
+
+        out = console()
+        out.print(f"sandbox: {report['sandbox']}", highlight=False)
+        for layer in report["layers"]:
+            mark = "[green]up[/]     " if layer["active"] else "[red]MISSING[/]"
+            out.print(f"{mark} {layer['name']}: {layer['detail']}", markup=True, highlight=False)
+        for probe in report["probes"]:
+            mark = "[green]blocked[/]" if probe["status"] == "blocked" else "[red]OPEN[/]   "
+            by = "" if probe.get("by_sandbox", True) else " (failed, but not refused by the sandbox)"
+            out.print(f"{mark} {probe['probe']}: {probe['detail']}{by}", markup=True, highlight=False)
+    if not report["all_blocked"]:
         ctx.exit(int(ExitCode.ENVIRONMENT))

@@ -150,6 +150,11 @@ def render(result: Review) -> None:
     from copilot.cli.output import console
 
     out = console()
+    # A sandbox layer the model ran without comes first, before anything the model said.
+    for layer in result.llm.isolation if result.llm is not None else []:
+        if not layer.active:
+            style = "bold red" if layer.required else "yellow"
+            out.print(Text(f"WARNING: the model ran without its {layer.name} sandbox layer: {layer.detail}", style=style))
     banner = Text()
     banner.append(f" {result.verdict.upper()} ", style=_COLOURS[result.verdict])
     banner.append(f"  risk {result.risk_score}/100", style="bold")
@@ -175,7 +180,7 @@ def render(result: Review) -> None:
     if result.explanation_note:
         out.print(Text(result.explanation_note, style="dim"))
     if result.llm is not None:
-        # Unavailable sandbox layers and cut-off answers are said, never silently accepted.
+        # Cut-off answers and other caveats are said, never silently accepted.
         for note in result.llm.notes:
             out.print(Text(f"model: {note}", style="yellow"))
     out.print(Text(_summary(result), style="dim"))

@@ -261,7 +261,8 @@ def sign(
     from copilot.signing.limits import plan_spend
     from copilot.signing.signer import Signer, SignJob, check_signable, unsigned_authorizations
 
-    settings = load_config().review
+    config = load_config()
+    settings = config.review
     policy = policy or settings.policy
     rpc = rpc or settings.rpc
     if broadcast and not rpc:
@@ -274,7 +275,14 @@ def sign(
         from copilot.signing.fill import fill_transaction
 
         request = fill_transaction(request, rpc, entry.address)
-    options = ReviewOptions(policy=policy, rpc=rpc, user=entry.address, use_llm=not no_llm, model=model)
+    options = ReviewOptions(
+        policy=policy,
+        rpc=rpc,
+        user=entry.address,
+        use_llm=not no_llm,
+        model=model,
+        require_isolation=not config.model.accept_weaker_isolation,
+    )
     review = review_request(request, options)
     log = AuditLog()
     log.append("review", review_record(review, entry.address))
@@ -430,6 +438,8 @@ def _log_refusal(log: AuditLog, review: Review, reason: str) -> None:
 
 def _show_review(review: Review, limit_findings: list[Any], delegation: bool) -> None:
     """The review, on stderr: stdout stays for the signature (and JSON)."""
+    from copilot.llm.explain import MODEL_NOT_RUN
+
     out = err_console()
     colour = {"allow": "green", "confirm": "yellow", "block": "red"}[review.verdict]
     out.print(f"[bold {colour}]{review.verdict.upper()}[/] risk {review.risk_score}/100 - decided by {review.decided_by}")
@@ -437,6 +447,8 @@ def _show_review(review: Review, limit_findings: list[Any], delegation: bool) ->
         out.print(f"  [{finding.severity.value}] {finding.title}: {finding.evidence}", markup=False)
     if review.explanation:
         out.print(review.explanation, markup=False)
+    if review.explanation_note and review.explanation_note.startswith(MODEL_NOT_RUN):
+        out.print(review.explanation_note, style="yellow", markup=False, highlight=False, soft_wrap=True)
     if delegation:
         tx = review.decoded.transaction
         delegate = tx.authorization_list[0].address if tx and tx.authorization_list else "?"

@@ -14,7 +14,9 @@ The llama-cpp backend runs its own decode loop instead of `create_chat_completio
 - the KV cache is kept between requests and the longest common token prefix (the fixed system
   prompt) is not evaluated again;
 - across processes, the KV state of the fixed prefix (everything before the request's facts) is
-  saved to a file the parent names, so a cold `txcopilot review` evaluates only the facts.
+  read from a file the parent names, so a cold `txcopilot review` evaluates only the facts. When
+  the file is missing or stale, the evaluated prefix's state is returned with the generation
+  (`prefix_state`) for the parent to validate and store: the sandboxed worker writes no file of its own.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import codecs
 import ctypes
 import os
 import re
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -55,6 +58,7 @@ class Generation:
     first_token_s: float = 0.0
     total_s: float = 0.0
     stopped_by: str = "eos"  # "eos" or "max_tokens"
+    prefix_state: bytes | None = None  # the prefix's KV state, when it was evaluated instead of read
 
     @property
     def tokens_per_s(self) -> float:
@@ -224,7 +228,7 @@ class LlamaCppBackend:
         prefix_cache: str | None = None,
     ) -> Generation:
         """`prefix_cache`: a file holding the KV state of the chat up to `user` (read when it matches,
-        else written); `user` must then start with the request-specific text."""
+        else the state is returned in `prefix_state`); `user` must then start with the request-specific text."""
         import numpy as np
 
         lib = self._lib
@@ -236,6 +240,7 @@ class LlamaCppBackend:
                 f"prompt of {len(tokens)} tokens + {max_tokens} to generate exceeds n_ctx={self.settings.n_ctx}"
             )
         cached = self._reuse_prefix(tokens)
+        prefix_state = None
         if prefix_cache:
             prefix = self._fixed_prefix(chat, user, tokens)
             if cached < len(prefix):
@@ -244,7 +249,7 @@ class LlamaCppBackend:
                 else:
                     cached = min(cached, self.llm.n_tokens)  # a rejected file leaves an empty cache
                     self.llm.eval(prefix[cached:])
-                    self._save_prefix(prefix_cache, prefix)
+                    prefix_state = self._prefix_state(prefix)
         self.llm.eval(tokens[self.llm.n_tokens :])
 
         sampler = None
@@ -308,6 +313,7 @@ class LlamaCppBackend:
             first_token_s=first_token_s,
             total_s=time.perf_counter() - start,
             stopped_by=stopped_by,
+            prefix_state=prefix_state,
         )
 
     def _reuse_prefix(self, tokens: list[int]) -> int:
@@ -349,20 +355,23 @@ class LlamaCppBackend:
         self.llm.n_tokens = len(prefix)
         return True
 
-    def _save_prefix(self, path: str, prefix: list[int]) -> None:
-        """Writes the evaluated prefix's KV state; atomic, so a concurrent reader never sees half."""
-        temporary = f"{path}.{os.getpid()}.tmp"
+    def _prefix_state(self, prefix: list[int]) -> bytes | None:
+        """The evaluated prefix's KV state in llama.cpp's sequence-state file format, written to a
+        temporary file (in the worker's private tmpfs) and read back: the parent stores it."""
         tokens = (self._lib.llama_token * len(prefix))(*prefix)
+        handle, temporary = tempfile.mkstemp(suffix=".state")
+        os.close(handle)
         try:
-            if self._lib.llama_state_seq_save_file(
+            if not self._lib.llama_state_seq_save_file(
                 self.llm._ctx.ctx, temporary.encode(), 0, tokens, len(prefix)
             ):
-                os.replace(temporary, path)
+                return None
+            with open(temporary, "rb") as state:
+                return state.read()
         except OSError:
-            pass  # a read-only or full cache dir only costs the next review the prefix's evaluation
+            return None  # a full tmpfs only costs the next review the prefix's evaluation
         finally:
-            if os.path.exists(temporary):
-                os.unlink(temporary)
+            os.unlink(temporary)
 
     def _penalise(self, logits: Any, recent: list[int]) -> Any:
         """llama.cpp's repeat penalty: small models otherwise loop on one phrase under greedy decoding."""

@@ -127,7 +127,7 @@ def run_bench(
         "n_gpu_layers": n_gpu_layers,
         "repeat_penalty": 1.0,  # as the plain peer: the same greedy tokens
     }
-    worker = start_worker(load, [])
+    worker = start_worker(load)
 
     def in_worker(label: str, used: str | None) -> Rate:
         message = {"type": "generate", "system": SYSTEM_PROMPT, "user": user, "grammar": used}

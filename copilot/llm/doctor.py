@@ -5,21 +5,27 @@
   CPU lacks dies with SIGILL. Both are detected from llama.cpp's system info and the CPU flags, and
   a tiny evaluation runs in a separate worker process so a crash is reported, not suffered;
 - every isolation layer of the worker, proven by probes (a connection to a socket listening here,
-  a read of a file in the data dir), not assumed;
+  a read of a file in the data dir, the worker's own seccomp mode and PID), not assumed;
+- with --sandbox-probe, escape attempts inside the exact sandbox a review's worker gets (sockets,
+  writes, reads of secrets, ptrace), each `blocked` or `open`;
 - the model file;
 - the user's node, only with --rpc.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import re
 import socket
 import tempfile
 import time
 import urllib.request
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 # llama.cpp system-info feature -> /proc/cpuinfo flag the CPU needs for it
 _FEATURE_FLAGS = {
@@ -108,7 +114,7 @@ def check_tiny_eval(path: Path) -> Check:
     from copilot.llm.sandbox import start_worker
 
     try:
-        worker = start_worker(load_message(path, model_settings()), [], timeout_s=120)
+        worker = start_worker(load_message(path, model_settings()), timeout_s=120)
     except CopilotError as exc:
         return Check("tiny evaluation", False, f"{exc.message}; rebuild: {REBUILD_HINT}")
     try:
@@ -128,48 +134,137 @@ def check_tiny_eval(path: Path) -> Check:
 
 
 def check_sandbox() -> list[Check]:
-    from copilot.llm.sandbox import namespaces_available, start_worker
+    """Each isolation layer, proven by what the worker can and cannot do (not assumed from the plan)."""
+    from copilot.llm.explain import kv_prefix_dir
+    from copilot.llm.sandbox import start_worker
 
     with tempfile.TemporaryDirectory(prefix="txcopilot-doctor-") as hidden:
         secret = Path(hidden) / "secret"
         secret.write_text("x")
-        worker = start_worker({"backend": "fake", "answer": "{}"}, [Path(hidden)])
+        worker = start_worker({"backend": "fake", "answer": "{}"}, read_only=[kv_prefix_dir()])
         try:
-            layers = {layer.name: layer for layer in worker.layers}
             with socket.socket() as server:
                 server.bind(("127.0.0.1", 0))
                 server.listen()
                 net = worker.request({"type": "probe", "connect": ["127.0.0.1", server.getsockname()[1]]})
             read = worker.request({"type": "probe", "read": str(secret)})
             own = worker.request({"type": "self_check"})
+            layers = {layer.name: layer for layer in worker.layers}
         finally:
             worker.close()
-    usable, why = namespaces_available()
-    return [
+    proven: dict[str, bool] = {
+        "filesystem": not read["allowed"],
+        "pid": own["pid"] <= 2,  # bwrap is PID 1 of the namespace, the fallback's worker is
+        "network": not net["allowed"],
+        "seccomp": own["seccomp_mode"] == "2",
+        "landlock": layers["landlock"].active,
+    }
+    checks = [
         Check("sandbox: process", True, layers["process"].detail),
         Check(
             "sandbox: environment",
-            len(own["env_keys"]) <= 6 and own["cwd_entries"] == 0,
+            len(own["env_keys"]) <= 8 and own["cwd_entries"] == 0,
             f"worker sees {len(own['env_keys'])} environment variables, an empty working directory",
         ),
         Check("sandbox: limits", own["limits"]["RLIMIT_CORE"] == 0, layers["limits"].detail),
-        Check(
-            "sandbox: network",
-            not net["allowed"],
-            f"blocked (probe: {net['detail']})"
-            if not net["allowed"]
-            else f"UNAVAILABLE: {why}; probe {net['detail']}",
-            required=False,
-        ),
-        Check(
-            "sandbox: filesystem",
-            not read["allowed"],
-            "data and config dirs hidden (probe read refused)"
-            if not read["allowed"]
-            else f"UNAVAILABLE: {why}",
-            required=False,
-        ),
-    ] + ([] if usable else [Check("sandbox: namespaces", False, why, required=False)])
+    ]
+    for name, ok in proven.items():
+        layer = next(layer for layer in layers.values() if layer.name == name)
+        detail = layer.detail if layer.active else f"MISSING: {layer.detail}"
+        if name == "network":
+            detail = f"{'blocked' if ok else 'OPEN'}: {detail} (probe: {net['detail']})"
+        checks.append(Check(f"sandbox: {name}", ok and layer.active, detail, required=False))
+    return checks
+
+
+def escape_targets(folder: Path, password_file: Path | None = None) -> dict[str, Any]:
+    """What the escape attempts aim at: listeners in `folder` (started by `listeners`), this
+    process, and the user's directories."""
+    from copilot.llm.sandbox import ROOT
+    from copilot.state.dirs import cache_dir, config_dir, data_dir, keystore_dir
+
+    decoy = password_file or folder / "password.txt"
+    if password_file is None:
+        decoy.write_text("a decoy password\n")
+    return {
+        "unix_socket": str(folder / "agent.sock"),
+        "abstract_socket": f"txcopilot-probe-{os.getpid()}",
+        "public_ip": "1.1.1.1",
+        "resolver": _resolver(),
+        "parent_pid": os.getpid(),
+        "writes": {
+            "the install dir": str(ROOT / "copilot"),
+            "the home": str(Path.home()),
+            "the cache": str(cache_dir()),
+            "/tmp": tempfile.gettempdir(),
+        },
+        "reads": {
+            "the parent's cmdline": f"/proc/{os.getpid()}/cmdline",
+            "the parent's environ": f"/proc/{os.getpid()}/environ",
+            "the data dir": str(data_dir()),
+            "the config dir": str(config_dir()),
+            "the keystore dir": str(keystore_dir()),
+            "a password file": str(decoy),
+        },
+    }
+
+
+def _resolver() -> str:
+    try:
+        text = Path("/etc/resolv.conf").read_text(encoding="ascii", errors="replace")
+    except OSError:
+        return "1.1.1.1"
+    match = re.search(r"^nameserver\s+(\d+\.\d+\.\d+\.\d+)", text, re.MULTILINE)
+    return match.group(1) if match else "1.1.1.1"
+
+
+@contextlib.contextmanager
+def listeners(targets: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    """Real listeners for the socket attempts: a filesystem and an abstract Unix socket, and a
+    loopback TCP server (its port is added to `targets`)."""
+    with contextlib.ExitStack() as stack:
+        for address in (targets["unix_socket"], "\0" + targets["abstract_socket"]):
+            unix = stack.enter_context(socket.socket(socket.AF_UNIX, socket.SOCK_STREAM))
+            unix.bind(address)
+            unix.listen()
+        tcp = stack.enter_context(socket.socket())
+        tcp.bind(("127.0.0.1", 0))
+        tcp.listen()
+        yield {**targets, "loopback_port": tcp.getsockname()[1]}
+
+
+def sandbox_probe(model: str | None = None, password_file: Path | None = None) -> dict[str, Any]:
+    """Escape attempts inside the exact sandbox a review's worker gets (same model file, KV-prefix
+    cache and GPU setting; a stand-in backend answers instead of the model)."""
+    from copilot.errors import CopilotError
+    from copilot.llm.discovery import model_settings, resolve_model
+    from copilot.llm.explain import kv_prefix_dir
+    from copilot.llm.sandbox import sandbox_mode, start_worker
+
+    settings = model_settings()
+    try:
+        path, _ = resolve_model(model, settings)
+    except CopilotError:
+        path = None
+    load = {"backend": "fake", "answer": "{}", "n_gpu_layers": settings.n_gpu_layers}
+    if path is not None:
+        load["model_path"] = str(path)
+    with (
+        tempfile.TemporaryDirectory(prefix="txcopilot-probe-") as folder,
+        listeners(escape_targets(Path(folder), password_file)) as targets,
+    ):
+        worker = start_worker(load, read_only=[kv_prefix_dir()])
+        try:
+            results = worker.request({"type": "escape", "targets": targets})["results"]
+            layers = worker.layers
+        finally:
+            worker.close()
+    return {
+        "sandbox": sandbox_mode()[0],
+        "all_blocked": all(r["status"] == "blocked" for r in results),
+        "layers": [layer.model_dump() for layer in layers],
+        "probes": results,
+    }
 
 
 def check_rpc(url: str) -> Check:

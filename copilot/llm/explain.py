@@ -14,6 +14,7 @@ from __future__ import annotations
 import atexit
 import hashlib
 import json
+import os
 import re
 import time
 from collections.abc import Callable
@@ -76,6 +77,7 @@ def enrich_review(review: Review, options: Any, *, backend_override: dict[str, A
         load, model_name = _load_request(
             getattr(options, "model", None), backend_override, getattr(options, "model_settings", None)
         )
+        load = _strict(load, options)
     except CopilotError as exc:
         if getattr(options, "model", None):
             raise  # a model the user named must be usable: one line, exit 4, not a quiet fallback
@@ -85,8 +87,13 @@ def enrich_review(review: Review, options: Any, *, backend_override: dict[str, A
         review.explanation_note = f"deterministic explanation: {model_name}"
         return review
     on_token: Callable[[str], None] | None = getattr(options, "on_token", None)
+    from copilot.llm.sandbox import IsolationMissing
+
     try:
         worker = get_worker(load)
+    except IsolationMissing as exc:
+        review.explanation_note = f"{MODEL_NOT_RUN}: {exc.message}; {ACCEPT_WEAKER}"
+        return review
     except CopilotError as exc:
         if getattr(options, "model", None):  # the user's own choice fails loudly (exit 4)
             from copilot.llm.discovery import unloadable
@@ -123,6 +130,17 @@ def injection_warning(review: Review) -> str:
         f"Warning: the {fields} contains text that tries to instruct an AI reviewer (for example to call "
         "this request safe). Treat the request as hostile."
     )
+
+
+MODEL_NOT_RUN = "model not run"
+ACCEPT_WEAKER = "to run it anyway, set accept_weaker_isolation = true under [model] in config.toml"
+
+
+def _strict(load: dict[str, Any] | None, options: Any) -> dict[str, Any] | None:
+    """With options.require_isolation (sign), the worker refuses the model behind a missing layer."""
+    if load is None or not getattr(options, "require_isolation", False):
+        return load
+    return {**load, "require_walls": True}
 
 
 def _load_request(
@@ -179,6 +197,7 @@ def prestart(options: Any) -> None:
         return
     try:
         load, _ = _load_request(getattr(options, "model", None), None, getattr(options, "model_settings", None))
+        load = _strict(load, options)
         if load is not None and (key := json.dumps(load, sort_keys=True)) not in _workers:
             _launch(key, load)
     except (CopilotError, OSError):
@@ -187,15 +206,24 @@ def prestart(options: Any) -> None:
 
 def _launch(key: str, load: dict[str, Any]) -> Any:
     from copilot.llm.sandbox import launch_worker
-    from copilot.state.dirs import config_dir, data_dir
 
-    worker = launch_worker(load, [data_dir(), config_dir()])
+    kv = [kv_prefix_dir()] if load.get("backend") == "llama-cpp" else []
+    worker = launch_worker(load, read_only=kv)
     _workers[key] = worker
     return worker
 
 
+def kv_prefix_dir() -> Path:
+    """The KV-prefix cache: the worker reads it (read-only); only this process writes it."""
+    from copilot.state.dirs import cache_dir
+
+    folder = cache_dir() / "kv-prefix"
+    folder.mkdir(exist_ok=True)
+    return folder.resolve()  # the worker's world shows it at its real path
+
+
 def prefix_cache_path(load: dict[str, Any]) -> str | None:
-    """Where the worker keeps the KV state of the fixed prompt prefix for this model and prompt.
+    """Where the KV state of the fixed prompt prefix for this model and prompt is kept.
 
     The key is everything that changes those tensors: the model file's identity, the system prompt
     (the chat template lives in the model file), the llama.cpp build and the context settings. The
@@ -204,8 +232,6 @@ def prefix_cache_path(load: dict[str, Any]) -> str | None:
     if load.get("backend") != "llama-cpp":
         return None
     from importlib.metadata import PackageNotFoundError, version
-
-    from copilot.state.dirs import cache_dir
 
     try:
         model = Path(load["model_path"]).resolve()
@@ -217,9 +243,43 @@ def prefix_cache_path(load: dict[str, Any]) -> str | None:
         [str(model), stat.st_size, stat.st_mtime_ns, SYSTEM_PROMPT, llama_version]
         + [load.get(name) for name in ("n_ctx", "n_gpu_layers")]
     )
-    folder = cache_dir() / "kv-prefix"
-    folder.mkdir(exist_ok=True)
-    return str(folder / f"{hashlib.sha256(key.encode()).hexdigest()[:32]}.state")
+    return str(kv_prefix_dir() / f"{hashlib.sha256(key.encode()).hexdigest()[:32]}.state")
+
+
+STATE_MAGIC = b"qsgg"  # llama.cpp's LLAMA_STATE_SEQ_MAGIC ("ggsq"), a little-endian uint32
+MAX_STATE_BYTES = 1 << 30
+
+
+def store_prefix_state(path: str, encoded: str, n_ctx: int) -> bool:
+    """Validates a prefix state the worker handed back, then writes it atomically (mode 0600).
+
+    The worker is untrusted: the state must be base64 of a llama.cpp sequence-state file (magic,
+    version, a token count within the context) of a sane size. Its contents are only ever read back
+    by a sandboxed worker, which checks the stored tokens again."""
+    import base64
+    import binascii
+
+    try:
+        state = base64.b64decode(encoded, validate=True)
+    except (binascii.Error, ValueError):
+        return False
+    if len(state) < 12 or len(state) > MAX_STATE_BYTES or state[:4] != STATE_MAGIC:
+        return False
+    tokens = int.from_bytes(state[8:12], "little")
+    if not 0 < tokens <= n_ctx or len(state) < 12 + 4 * tokens:
+        return False
+    temporary = f"{path}.{os.getpid()}.tmp"
+    try:
+        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(descriptor, "wb") as handle:
+            handle.write(state)
+        os.replace(temporary, path)
+    except OSError:
+        return False  # a read-only or full cache only costs the next review the prefix's evaluation
+    finally:
+        if os.path.exists(temporary):
+            os.unlink(temporary)
+    return True
 
 
 @atexit.register
@@ -259,11 +319,15 @@ def _explain_with_model(
     from copilot.llm.stream import HumanStream
 
     stream = HumanStream(on_token) if on_token else None
+    n_ctx = int(load.get("n_ctx", 2048))
+    prefix_cache = prefix_cache_path(load)
     done = worker.request(
-        generate_request(review, facts, int(load.get("n_ctx", 2048)), prefix_cache_path(load)),
+        generate_request(review, facts, n_ctx, prefix_cache),
         timeout_s=REQUEST_TIMEOUT_S,
         on_message=(lambda message: stream.feed(message.get("text", ""))) if stream else None,
     )
+    if prefix_cache and done.get("prefix_state"):
+        store_prefix_state(prefix_cache, done["prefix_state"], n_ctx)
     timing = Timing(
         load_s=round(worker.load_s, 3),
         first_token_s=round(done["first_token_s"], 3),
@@ -287,11 +351,8 @@ def _explain_with_model(
         report.notes.append(
             f"the answer was cut off at {MAX_TOKENS} tokens: only its complete parts are kept"
         )
-    report.isolation = list(worker.layers)
+    report.isolation = list(worker.layers)  # a missing one heads the review (copilot.cli.review)
     report.timing = timing
-    report.notes += [
-        f"isolation layer unavailable: {layer.detail}" for layer in worker.layers if not layer.active
-    ]
     _apply_advisory(review, report)
     review.llm = report
     review.explanation = compose_explanation(report, review)

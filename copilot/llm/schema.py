@@ -51,9 +51,10 @@ class Grounding(_Strict):
 
 
 class IsolationLayer(_Strict):
-    name: Literal["process", "network", "filesystem", "environment", "limits"]
+    name: Literal["process", "environment", "limits", "filesystem", "pid", "network", "seccomp", "landlock"]
     active: bool
     detail: str
+    required: bool = True  # False: a layer this machine cannot have (Landlock on an older kernel)
 
 
 class Timing(_Strict):

@@ -8,12 +8,22 @@ Requests:  {"type": "load", "backend": "llama-cpp"|"fake", ...settings}
            {"type": "generate", "system": ..., "user": ..., "grammar": ..., "max_tokens": N,
             "prefix_cache": path|null}  (a file for the KV state of the prompt before `user`)
            {"type": "probe", "connect": [host, port]} | {"type": "probe", "read": path}
+           {"type": "escape", "targets": {...}}  (copilot.llm.escape: doctor --sandbox-probe)
            {"type": "self_check"}
-Replies:   {"type": "ready"|"token"|"done"|"probe"|"self_check"|"error", ...}
+Replies:   {"type": "ready"|"token"|"done"|"probe"|"escape"|"self_check"|"error", ...}
+
+Started as `python -I -c BOOT ROOT WALLS`: WALLS (JSON) names the paths Landlock lets it read; it
+raises seccomp and Landlock (copilot.llm.walls) before reading its first request, and reports them
+in "ready" and "self_check". A load with "require_walls" is refused (kind "isolation") when a
+required wall is down, before the model file is opened.
+
+The worker writes nothing outside its working directory (its private tmpfs): a KV-prefix state it
+evaluated comes back base64-encoded in "done" ("prefix_state"), and the parent validates and stores it.
 """
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import resource
@@ -32,15 +42,23 @@ def _send(out: IO[str], message: dict[str, Any]) -> None:
 
 def self_check() -> dict[str, Any]:
     """What this process can observe about its own isolation."""
-    try:
-        interfaces = sorted(name for _, name in socket.if_nameindex())
+    try:  # /proc/net/dev, not if_nameindex(): that needs a netlink socket, which seccomp refuses
+        with open("/proc/net/dev", encoding="ascii") as handle:
+            interfaces = sorted(line.split(":")[0].strip() for line in handle.readlines()[2:])
     except OSError as exc:
         interfaces = [f"error: {exc}"]
     limits = {
         name: resource.getrlimit(getattr(resource, name))[1]
         for name in ("RLIMIT_AS", "RLIMIT_CPU", "RLIMIT_NOFILE", "RLIMIT_CORE")
     }
+    status = {}
+    if os.path.exists("/proc/self/status"):
+        with open("/proc/self/status", encoding="ascii") as handle:
+            status = dict(line.split(":\t", 1) for line in handle.read().splitlines() if ":\t" in line)
     return {
+        "pid": os.getpid(),
+        "capabilities": status.get("CapEff", "").strip(),
+        "seccomp_mode": status.get("Seccomp", "").strip(),
         "interfaces": interfaces,
         "env_keys": sorted(os.environ),
         "open_fds": sorted(int(fd) for fd in os.listdir("/proc/self/fd"))
@@ -86,13 +104,18 @@ def _load(request: dict[str, Any]) -> Backend:
     )
 
 
-def serve(stdin: IO[str], stdout: IO[str]) -> None:
+def serve(stdin: IO[str], stdout: IO[str], walls: dict[str, dict[str, Any]] | None = None) -> None:
+    walls = walls or {}
     backend: Backend | None = None
     for line in stdin:
         try:
             request = json.loads(line)
             kind = request.get("type")
             if kind == "load":
+                down = [f"{name}: {wall['detail']}" for name, wall in walls.items() if not wall["active"] and wall.get("required", True)]
+                if request.get("require_walls") and down:
+                    _send(stdout, {"type": "error", "kind": "isolation", "walls": walls, "message": "; ".join(down)})
+                    continue
                 started = time.perf_counter()
                 try:
                     backend = _load(request)
@@ -101,7 +124,7 @@ def serve(stdin: IO[str], stdout: IO[str]) -> None:
                     continue
                 _send(
                     stdout,
-                    {"type": "ready", "backend": backend.name, "load_s": time.perf_counter() - started},
+                    {"type": "ready", "backend": backend.name, "load_s": time.perf_counter() - started, "walls": walls},
                 )
             elif kind == "generate":
                 if backend is None:
@@ -128,12 +151,19 @@ def serve(stdin: IO[str], stdout: IO[str]) -> None:
                         "tokens_per_s": generation.tokens_per_s,
                         "sampled_tokens_per_s": generation.sampled_tokens_per_s,
                         "stopped_by": generation.stopped_by,
+                        "prefix_state": base64.b64encode(generation.prefix_state).decode("ascii")
+                        if generation.prefix_state
+                        else None,
                     },
                 )
             elif kind == "probe":
                 _send(stdout, probe(request))
+            elif kind == "escape":
+                from copilot.llm.escape import run_escapes
+
+                _send(stdout, {"type": "escape", "results": run_escapes(request["targets"])})
             elif kind == "self_check":
-                _send(stdout, {"type": "self_check", **self_check()})
+                _send(stdout, {"type": "self_check", **self_check(), "walls": walls})
             else:
                 _send(stdout, {"type": "error", "message": f"unknown request type {kind!r}"})
         except Exception as exc:  # reported to the parent, which decides; the worker keeps serving
@@ -144,7 +174,15 @@ def main() -> None:
     # The protocol owns stdout: anything a library prints goes to stderr instead.
     protocol_out = os.fdopen(os.dup(sys.stdout.fileno()), "w", encoding="utf-8")
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
-    serve(sys.stdin, protocol_out)
+    spec: dict[str, Any] = json.loads(sys.argv[2]) if len(sys.argv) > 2 else {"raise": False}
+    if spec.get("raise"):
+        from copilot.llm.walls import raise_walls
+
+        walls = raise_walls([str(path) for path in spec.get("read", [])], [os.getcwd()])
+    else:
+        off = {"active": False, "detail": "turned off (TXCOPILOT_SANDBOX=none)"}
+        walls = {"seccomp": off, "landlock": off}
+    serve(sys.stdin, protocol_out, walls)
 
 
 if __name__ == "__main__":
