@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import ANVIL_ACCOUNTS
+from nodehelpers import ANVIL_ACCOUNTS
 from signhelpers import import_account, invoke
 
 from copilot.config import config_path
