@@ -354,6 +354,8 @@ class ReviewContext(Model):
     address_book: dict[str, str] = Field(default_factory=dict)  # checksum address -> label
     known_addresses: set[str] = Field(default_factory=set)  # history: addresses interacted with before
     trusted: set[str] = Field(default_factory=set)  # policy allow-listed addresses: treated as known
+    # the user's own accounts: the keystore's and address-book entries marked as theirs (`book add --own`)
+    own_addresses: set[str] = Field(default_factory=set)
     chain: ChainFacts = Field(default_factory=ChainFacts)
     wallet_chain_id: BigInt | None = None  # the chain the wallet is on, when the user said (review --chain-id)
     origin: str | None = None  # the site the request comes from, when the wallet or serve says (review --origin)

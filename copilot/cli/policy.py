@@ -22,12 +22,14 @@ The active policy is the config's [review] policy, else "default".
 BOOK_EPILOG = """\b
 Examples:
   txcopilot book add 0x70997970C51812dc3A010C7d01b50e0d17dc79C8 "alice"
+  txcopilot book add 0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC "cold wallet" --own
   txcopilot book list --json
   txcopilot book remove alice              by label, or by address
 
 \b
 The book lives in your data dir (addressbook.json, written atomically). Reviews show these labels
-and treat the addresses as known; a lookalike of a booked address is flagged as poisoning.
+and treat the addresses as known; a lookalike of a booked address is flagged as poisoning. --own
+marks your own accounts (your keystore's are yours already): ownership handed to them is routine.
 """
 
 
@@ -214,18 +216,19 @@ def book() -> None:
 @book.command("add", epilog=BOOK_EPILOG)
 @click.argument("address")
 @click.argument("label")
+@click.option("--own", is_flag=True, help="Mark it as one of your own accounts: handing control to it is routine.")
 @click.option("--json", "as_json", is_flag=True, help="Print the entry as JSON.")
-def book_add(address: str, label: str, as_json: bool) -> None:
-    """Add ADDRESS with LABEL (or relabel it)."""
+def book_add(address: str, label: str, own: bool, as_json: bool) -> None:
+    """Add ADDRESS with LABEL (or relabel it; without --own it is no longer marked yours)."""
     from copilot.state.addressbook import add_entry
 
-    checksummed = add_entry(address, label)
+    checksummed = add_entry(address, label, own=own)
     if as_json:
         from copilot.cli.output import emit_json
 
-        emit_json({"address": checksummed, "label": label.strip()})
+        emit_json({"address": checksummed, "label": label.strip(), "own": own})
     else:
-        click.echo(f"added {checksummed} = {label.strip()}")
+        click.echo(f"added {checksummed} = {label.strip()}{' (yours)' if own else ''}")
 
 
 @book.command("remove", epilog=BOOK_EPILOG)

@@ -4,7 +4,7 @@ findings into a 0-100 score. The catalogue (`copilot.risk.catalogue.CATALOGUE`) 
 from __future__ import annotations
 
 from copilot.models import DecodedRequest, Finding, ReviewContext
-from copilot.risk import addresses, approvals, calls, listed, messages, node, orders, typed
+from copilot.risk import addresses, approvals, calls, control, listed, messages, node, orders, typed
 from copilot.risk.facts import Facts
 from copilot.risk.score import risk_score
 
@@ -17,6 +17,7 @@ _REQUEST_RULES = (
     messages.message_findings,
     calls.safe_tx_findings,
     calls.authorization_findings,
+    control.control_findings,
     addresses.address_findings,
     listed.listed_findings,
     node.node_findings,

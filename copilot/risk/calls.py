@@ -10,6 +10,7 @@ from typing import Any
 
 from copilot.models import CallStatus, DecodedCall, Finding, RequestKind
 from copilot.risk.catalogue import finding
+from copilot.risk.control import is_handover_function
 from copilot.risk.facts import ZERO_ADDRESS, Facts, as_address, to_int
 
 _SAFE_ADMIN = {
@@ -62,7 +63,7 @@ def call_findings(call: DecodedCall, facts: Facts) -> Iterator[Finding]:
     if name in _SAFE_ADMIN:
         args = ", ".join(_show(p.value, facts) for p in call.params)
         yield finding(_SAFE_ADMIN[name], f"{name}({args}) on {facts.name(call.to)}", where)
-    elif name in _ADMIN:
+    elif name in _ADMIN and not is_handover_function(call):  # handovers: copilot.risk.control
         args = ", ".join(_show(p.value, facts) for p in call.params if p.type == "address")
         yield finding("admin.ownership_transfer", f"{name}({args}) on {facts.name(call.to)}", where)
     if call.function == _EXEC_TRANSACTION:

@@ -104,7 +104,13 @@ _SPECS = [
                 "authorization with chain_id 0: replayable on every EVM chain"),
     # ownership and unreadable calls
     FindingSpec("admin.ownership_transfer", _H, "Ownership or admin rights transferred",
-                "transferOwnership(0x…), changeAdmin(0x…), upgradeTo(0x…), renounceOwnership()"),
+                "transferOwnership / setOwner / setAuthority / changeAdmin / upgradeTo / grantRole to an address "
+                "that is not yours (named in the typed confirmation), renounceOwnership()"),
+    FindingSpec("admin.new_controller_unknown", _C, "Control handed to a fresh account with no code",
+                "with --rpc: setOwner(0x…) on your DSProxy, or addOwnerWithThreshold on your Safe, for a plain "
+                "account you never dealt with (the 2024 $55M DSProxy theft)"),
+    FindingSpec("admin.handover_own", _L, "Control handed to one of your own accounts",
+                "transferOwnership to your keystore account or a book entry added with `book add --own`"),
     FindingSpec("tx.contract_creation", _M, "Transaction deploys a contract", "eth_sendTransaction with no 'to'"),
     FindingSpec("call.blind", _M, "Unknown function on an unknown contract",
                 "selector 0x12345678 on a contract in neither the registry nor your address book"),

@@ -5,7 +5,7 @@ A case file is JSON:
      "request": <anything `txcopilot decode` accepts, as JSON>,
      "expect": {"verdict": "allow|confirm|block", "findings": [ids that must appear],
                 "forbidden": [ids that must not appear]},
-     "context": {optional: "address_book": {address: label}, "known_addresses": [...],
+     "context": {optional: "address_book": {address: label}, "known_addresses": [...], "own_addresses": [...],
                  "chain": <ChainFacts: chain_id, account_kinds, balances, ...>, "user": ..., "now": ...,
                  "prices": {SYMBOL or 0xTOKEN: USD per whole unit, as in prices.toml}},
      "policy": optional policy path relative to the case file (default: the shipped default),
@@ -101,6 +101,7 @@ def prepare(case: Case) -> Prepared:
     extra = case.context
     context.address_book.update(extra.get("address_book", {}))
     context.known_addresses |= set(extra.get("known_addresses", []))
+    context.own_addresses |= set(extra.get("own_addresses", []))
     if "chain" in extra:
         context.chain = ChainFacts.model_validate(extra["chain"])
     context.now = int(extra.get("now", CORPUS_NOW))

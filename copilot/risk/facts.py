@@ -59,28 +59,30 @@ class _ContextIndex:
     book: dict[str, str]  # lowercase address -> label
     trusted: set[str]
     history: set[str]
+    own: set[str]  # the user's own accounts
     lookalikes: dict[str, list[str]]  # lookalike_key -> addresses
 
 
 _INDEX_CACHE_SIZE = 256
-_index_cache: dict[int, tuple[ReviewContext, tuple[int, int, int], _ContextIndex]] = {}
+_index_cache: dict[int, tuple[ReviewContext, tuple[int, int, int, int], _ContextIndex]] = {}
 
 
 def _index(context: ReviewContext) -> _ContextIndex:
     """The context's index, built once per context object (again if it grew). Batch callers review
     thousands of requests against a handful of contexts; the cache holds each context, so an id is
     never reused while cached."""
-    sizes = (len(context.address_book), len(context.trusted), len(context.known_addresses))
+    sizes = (len(context.address_book), len(context.trusted), len(context.known_addresses), len(context.own_addresses))
     cached = _index_cache.get(id(context))
     if cached is not None and cached[0] is context and cached[1] == sizes:
         return cached[2]
     book = {a.lower(): label for a, label in context.address_book.items()}
     trusted = {a.lower() for a in context.trusted}
     history = {a.lower() for a in context.known_addresses}
+    own = {a.lower() for a in context.own_addresses}
     lookalikes: dict[str, list[str]] = {}
     for address in book.keys() | trusted | history:
         lookalikes.setdefault(lookalike_key(address), []).append(address)
-    index = _ContextIndex(book, trusted, history, lookalikes)
+    index = _ContextIndex(book, trusted, history, own, lookalikes)
     if len(_index_cache) >= _INDEX_CACHE_SIZE:
         _index_cache.pop(next(iter(_index_cache)))
     _index_cache[id(context)] = (context, sizes, index)
@@ -134,6 +136,11 @@ class Facts:
     def seen_before(self, address: str) -> bool:
         key = address.lower()
         return self.is_known(key) or key in self.index.history
+
+    def is_own(self, address: str) -> bool:
+        """One of the user's own accounts: the signer, a keystore account, a book entry marked own."""
+        key = address.lower()
+        return key == self.user or key in self.index.own
 
     def has_tag(self, address: str, tag: str) -> bool:
         known = self.known_contract(address)

@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from copilot.models import DecodedRequest, Review, Severity
+
+if TYPE_CHECKING:
+    from copilot.risk.control import Handover
 
 # Parameter names that hold the counterparty a user must recognise, most telling first.
 SPENDER_PARAMS = ("spender", "operator", "delegate", "guy", "usr")
 RECIPIENT_PARAMS = ("to", "recipient", "dst", "receiver", "_to", "destination")
+# High findings about a handover of control (copilot.risk.control): the new controller is typed.
+HANDOVER_FINDINGS = frozenset(
+    {"admin.ownership_transfer", "admin.new_controller_unknown", "safe.owner_change", "safe.module_change", "safe.guard_change"}
+)
 
 
 @dataclass(frozen=True)
@@ -49,6 +57,11 @@ def confirmation_for(review: Review, *, signs_delegation: bool) -> Confirmation:
     high = any(f.severity.rank >= Severity.HIGH.rank for f in review.findings) or review.risk_score >= 70
     if not high:
         return Confirmation(required=True, high_risk=False, target=None, target_role="", expected="y")
+    handover = _handover(review)
+    if handover is not None:
+        from copilot.risk.facts import checksum
+
+        return _high(checksum(handover.controller), f"new {handover.becomes.split(' (')[0]}", decoded)
     for role, names in (("spender", SPENDER_PARAMS), ("recipient", RECIPIENT_PARAMS)):
         address = _param_address(decoded, names)
         if address:
@@ -57,6 +70,15 @@ def confirmation_for(review: Review, *, signs_delegation: bool) -> Confirmation:
         role = "recipient" if decoded.call is None or decoded.call.data in ("", "0x") else "contract"
         return _high(decoded.transaction.to, role, decoded)
     return _high(None, "message", decoded)
+
+
+def _handover(review: Review) -> Handover | None:
+    """The handover of control a high finding is about: its new owner/admin is who the user must
+    recognise (a look-alike of their own address would pass a glance at the contract)."""
+    from copilot.risk.control import handovers
+
+    flagged = {f.location for f in review.findings if f.id in HANDOVER_FINDINGS}
+    return next((h for h in handovers(review.decoded) if h.location in flagged), None)
 
 
 def _high(address: str | None, role: str, decoded: DecodedRequest) -> Confirmation:

@@ -1,4 +1,5 @@
-"""The user's address book: `<data dir>/addressbook.json`, checksum address -> label.
+"""The user's address book: `<data dir>/addressbook.json`, checksum address -> label, or -> {"label":
+..., "own": true} for the user's own accounts (a handover of control to one of them is not a risk).
 
 Written atomically (copilot.state.atomic): a crash leaves the old book or the new one, never half.
 """
@@ -23,7 +24,16 @@ def book_path() -> Path:
 
 def load_book(path: Path | None = None) -> dict[str, str]:
     """Checksum address -> label (empty when there is no book yet)."""
-    path = path or book_path()
+    return {address: label for address, (label, _) in _entries(path or book_path()).items()}
+
+
+def own_addresses(path: Path | None = None) -> set[str]:
+    """The entries marked as the user's own accounts (`book add --own`), checksummed."""
+    return {address for address, (_, own) in _entries(path or book_path()).items() if own}
+
+
+def _entries(path: Path) -> dict[str, tuple[str, bool]]:
+    """Checksum address -> (label, the user's own). An entry is "label" or {"label": ..., "own": true}."""
     fix = f"fix it, or move it aside (mv {path} {path}.broken) to start a new book"
     try:
         text = path.read_text(encoding="utf-8")
@@ -35,15 +45,23 @@ def load_book(path: Path | None = None) -> dict[str, str]:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise ConfigError(f"{path}:{exc.lineno}: address book is not valid JSON ({exc.msg})", fix) from None
-    if not isinstance(data, dict) or not all(is_address(k) and isinstance(v, str) for k, v in data.items()):
+    if not isinstance(data, dict) or not all(is_address(k) and _entry(v) for k, v in data.items()):
         raise ConfigError(f"{path}: address book must map 0x addresses to labels", fix)
-    return {to_checksum(k): v for k, v in data.items()}
+    return {to_checksum(k): _entry(v) or ("", False) for k, v in data.items()}
 
 
-def _save(book: dict[str, str], path: Path) -> None:
-    atomic_write_text(
-        path, json.dumps(dict(sorted(book.items(), key=lambda kv: kv[1].lower())), indent=2) + "\n"
-    )
+def _entry(value: object) -> tuple[str, bool] | None:
+    if isinstance(value, str):
+        return value, False
+    if isinstance(value, dict) and isinstance(value.get("label"), str) and isinstance(value.get("own", False), bool):
+        return value["label"], bool(value.get("own", False))
+    return None
+
+
+def _save(book: dict[str, tuple[str, bool]], path: Path) -> None:
+    ordered = sorted(book.items(), key=lambda kv: kv[1][0].lower())
+    document = {address: {"label": label, "own": True} if own else label for address, (label, own) in ordered}
+    atomic_write_text(path, json.dumps(document, indent=2) + "\n")
 
 
 def normalise_address(address: str) -> str:
@@ -56,15 +74,15 @@ def normalise_address(address: str) -> str:
     return checksummed
 
 
-def add_entry(address: str, label: str, path: Path | None = None) -> str:
-    """Adds or relabels an address; returns its checksum form."""
+def add_entry(address: str, label: str, path: Path | None = None, *, own: bool = False) -> str:
+    """Adds or relabels an address (`own`: one of the user's own accounts); returns its checksum form."""
     label = label.strip()
     if not label:
         raise InputError("the label is empty", 'give a short name, e.g. "cold wallet"')
     path = path or book_path()
     checksummed = normalise_address(address)
-    book = load_book(path)
-    book[checksummed] = label
+    book = _entries(path)
+    book[checksummed] = (label, own)
     _save(book, path)
     return checksummed
 
@@ -72,7 +90,7 @@ def add_entry(address: str, label: str, path: Path | None = None) -> str:
 def remove_entry(address_or_label: str, path: Path | None = None) -> str:
     """Removes an entry by address or exact label; returns the address removed."""
     path = path or book_path()
-    book = load_book(path)
+    book = _entries(path)
     if is_address(address_or_label):
         target = to_checksum(address_or_label)
         if target not in book:
@@ -80,7 +98,7 @@ def remove_entry(address_or_label: str, path: Path | None = None) -> str:
                 f"{target} is not in the address book", "`txcopilot book list` shows the entries"
             )
     else:
-        matches = [a for a, label in book.items() if label == address_or_label]
+        matches = [a for a, (label, _) in book.items() if label == address_or_label]
         if len(matches) != 1:
             found = "no entry" if not matches else f"{len(matches)} entries"
             raise InputError(f"{found} labelled {address_or_label!r}", "remove it by address instead")

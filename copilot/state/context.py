@@ -12,7 +12,7 @@ import time
 from copilot.models import ChainFacts, DecodedRequest, ReviewContext
 from copilot.policy.extract import approvals, named_addresses, request_chain_id, request_sender
 from copilot.policy.loader import Policy
-from copilot.state.addressbook import load_book
+from copilot.state.addressbook import load_book, own_addresses
 from copilot.state.history import known_addresses
 
 _ERC20_FUNCTIONS = (
@@ -43,11 +43,13 @@ def build_context(
         user = to_checksum(user)
     book = dict(policy.spec.address_book)
     book.update(load_book())  # the user's own labels win over a shared policy's
+    own = own_addresses() | keystore_addresses() | ({user} if user else set())
     context = ReviewContext(
         user=user,
         address_book=book,
         known_addresses=known_addresses(),
         trusted=set(policy.trusted),
+        own_addresses=own,
         wallet_chain_id=chain_id,
         origin=origin,
         now=int(time.time()),
@@ -55,6 +57,27 @@ def build_context(
     if rpc:
         context.chain = chain_facts(rpc, user=user, decoded=decoded, expected_chain=chain_id)
     return context
+
+
+def keystore_addresses() -> set[str]:
+    """The accounts of the user's keystores (each file states its address; no password needed).
+    A file that is not a keystore is skipped here: `txcopilot keys list` is where it is reported."""
+    import json
+
+    from copilot.policy.addresses import is_address, to_checksum
+    from copilot.state.dirs import keystore_dir
+
+    found: set[str] = set()
+    for path in keystore_dir().glob("*.json"):
+        try:
+            stated = json.loads(path.read_text(encoding="utf-8")).get("address")
+        except (OSError, ValueError, AttributeError):
+            continue
+        if isinstance(stated, str):
+            address = stated if stated.startswith("0x") else "0x" + stated
+            if is_address(address):
+                found.add(to_checksum(address))
+    return found
 
 
 def touched_tokens(decoded: DecodedRequest) -> list[str]:
