@@ -20,7 +20,7 @@ from copilot.policy import load_policy
 from copilot.signing.confirmation import confirmation_for
 from copilot.state.context import build_context
 from copilot.state.dirs import keystore_dir
-from tests.conftest import CAST
+from tests.nodehelpers import CAST
 from tests.policyhelpers import USER, call, tx_request
 
 CONTRACT = "0x1f2e3d4c5B6a79881f2e3D4c5B6a79881F2e3d4C"
