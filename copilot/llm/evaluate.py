@@ -120,7 +120,7 @@ def eval_model(model: str | None) -> Path:
 
     path, why = resolve_model(model)
     if path is None:
-        raise EnvironmentProblem(why, "pass --model PATH or run ./setup.sh")
+        raise EnvironmentProblem(why, "pass --model PATH or run `txcopilot model install`")
     gguf_metadata(path)  # a damaged file is one line and exit 4, not "completed 0"
     return path
 
