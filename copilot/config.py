@@ -10,6 +10,11 @@
     [review]
     policy = "everyday"    # a name in policies/ or the config dir, or a path
     rpc = "http://127.0.0.1:8545"   # your own node; unset means offline
+
+    [simulate]             # runs whenever a node is set (review and sign); --no-simulate skips it
+    enabled = true
+    timeout = 3.0          # seconds for the whole simulation; a slower node costs one line, not a hang
+    fork_fallback = true   # a node without eth_simulateV1: simulate on a private anvil fork of it
 """
 
 from __future__ import annotations
@@ -40,10 +45,18 @@ class ReviewSettings(BaseModel):
     rpc: str | None = None
 
 
+class SimulateSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    enabled: bool = True
+    timeout: float = Field(3.0, gt=0, le=60)
+    fork_fallback: bool = True
+
+
 class Config(BaseModel):
     model_config = ConfigDict(extra="forbid")
     model: ModelSettings = ModelSettings()
     review: ReviewSettings = ReviewSettings()
+    simulate: SimulateSettings = SimulateSettings()
 
 
 def config_path() -> Path:

@@ -2,6 +2,7 @@
 
 inputs  -> SigningRequest   (what the wallet was asked to do, normalised)
 decoding-> DecodedRequest   (what it means: transaction fields, decoded calls, typed data)
+simulation-> SimulationReport (what the request does on the user's own node; copilot.simulation)
 risk    -> list[Finding]    (deterministic findings)
 policy  -> PolicyDecision   (verdict floor from findings + the user's policy)
 pipeline-> Review           (everything above, plus the explanation)
@@ -316,6 +317,7 @@ class Review(Model):
     llm: LLMReport | None = None  # the LLM report (copilot.llm), when a model ran
     explanation_note: str | None = None  # why the explanation is deterministic (--no-llm, no model, ...)
     policy: str  # name of the policy that judged it
+    simulation: SimulationReport | None = None  # None: no node configured, or --no-simulate
 
 
 # --------------------------------------------------------------------------- context for rules and policy
@@ -360,3 +362,77 @@ class ReviewContext(Model):
     wallet_chain_id: BigInt | None = None  # the chain the wallet is on, when the user said (review --chain-id)
     origin: str | None = None  # the site the request comes from, when the wallet or serve says (review --origin)
     now: int  # unix time the review runs at: expiry checks are relative to it
+    simulation: SimulationReport | None = None  # the simulation stage's report, when it ran
+
+
+# --------------------------------------------------------------------------- simulation
+
+
+class AssetChange(Model):
+    """One holder's net change of one asset in a simulated execution."""
+
+    holder: str
+    asset: str  # "native" or the token's checksum address: compare addresses, never symbols
+    standard: Literal["native", "erc20", "erc721", "erc1155"]
+    token_id: BigInt | None = None  # ERC-721 / ERC-1155
+    amount: BigInt  # signed net change in base units (an ERC-721 token: +1 or -1)
+    symbol: str | None = None  # bundled, or read from the token itself (then untrusted text)
+    decimals: int | None = None
+    symbol_source: Literal["bundled", "token"] | None = None
+    source: Literal["logs", "balance"] = "logs"  # balance: measured by reading balances before and after
+
+
+class SimulatedGrant(Model):
+    """An approval, operator grant or Permit2 allowance the simulated execution sets."""
+
+    kind: Literal["approve", "nft_approve", "operator", "permit2"]
+    owner: str
+    token: str
+    spender: str
+    amount: BigInt | None = None  # ERC-20 / Permit2 allowance; ERC-721 token id
+    approved: bool = True  # operator grants: false when revoked
+    expiration: BigInt | None = None  # Permit2
+
+
+class SimulatedEvent(Model):
+    """A change of control the simulated execution makes: owners, thresholds, code."""
+
+    kind: Literal["ownership", "safe_owner_added", "safe_owner_removed", "safe_threshold", "code"]
+    contract: str
+    subject: str | None = None  # the new owner, the added/removed Safe owner, the account whose code changes
+    detail: str
+
+
+class SimulationReport(Model):
+    """What the request does when run on the user's own node (copilot.simulation)."""
+
+    status: Literal["simulated", "not_simulated"]
+    method: Literal["eth_simulateV1", "anvil_fork"] | None = None
+    account: str | None = None  # whose assets are watched: the sender, or the Safe that executes
+    block: BigInt | None = None  # the simulated block's number
+    validated: bool = False  # nonce, fees and balance checked as a real block would (the sign path)
+    reverted: bool = False
+    revert_reason: str | None = None
+    gas_used: BigInt | None = None
+    gas_cost: BigInt | None = None  # the most the account pays for gas at the simulated block's fees, in wei
+    changes: list[AssetChange] = Field(default_factory=list)  # every holder's, from the logs
+    measured: list[AssetChange] = Field(default_factory=list)  # the account's, from balance reads
+    approvals: list[SimulatedGrant] = Field(default_factory=list)
+    events: list[SimulatedEvent] = Field(default_factory=list)
+    log_count: int = 0
+    error: str | None = None  # why it was not simulated, or what the node said
+    notes: list[str] = Field(default_factory=list)  # e.g. what a signature lets a later transfer take
+
+    def account_changes(self) -> list[AssetChange]:
+        """The watched account's changes: measured balances where read (they catch lying events),
+        else the logs."""
+        if self.account is None:
+            return []
+        account = self.account.lower()
+        measured = {(c.asset.lower(), c.token_id) for c in self.measured}
+        logged = [c for c in self.changes if c.holder.lower() == account and (c.asset.lower(), c.token_id) not in measured]
+        return [c for c in self.measured if c.amount] + logged
+
+
+Review.model_rebuild()  # both name SimulationReport, defined after them
+ReviewContext.model_rebuild()

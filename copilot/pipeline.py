@@ -1,4 +1,4 @@
-"""Review orchestration: decode -> context -> findings -> policy -> score -> explanation -> (LLM).
+"""Review orchestration: decode -> context -> (simulation) -> findings -> policy -> score -> explanation -> (LLM).
 
 The deterministic stages set the verdict floor; the optional LLM stage (copilot.llm) may only raise
 it. `review_decoded` is the fast path that batch callers (audit, serve) use with a prepared policy
@@ -15,6 +15,7 @@ from copilot.models import VERDICT_RANK, DecodedRequest, Finding, Review, Review
 
 if TYPE_CHECKING:
     from copilot.policy import Policy
+    from copilot.simulation import SimulationOptions
     from copilot.state.prices import PriceTable
 
 
@@ -29,6 +30,8 @@ class ReviewOptions:
     model: str | None = None  # a GGUF path; None: the config's, else the bundled default
     on_token: Callable[[str], None] | None = None  # receives the model's explanation as it streams
     require_isolation: bool = False  # sign: no model behind a missing sandbox layer (config may accept it)
+    simulate: bool = True  # with a node: run the request there first (copilot.simulation); --no-simulate
+    simulation: SimulationOptions | None = None  # timeout, fork fallback; None: the defaults
 
 
 def review_input(text: str, options: ReviewOptions) -> Review:
@@ -50,6 +53,10 @@ def review_request(request: SigningRequest, options: ReviewOptions) -> Review:
     context = build_context(
         policy, rpc=options.rpc, user=options.user, decoded=decoded, chain_id=options.chain_id, origin=options.origin
     )
+    if options.rpc and options.simulate:
+        from copilot.simulation import SimulationOptions, simulate
+
+        context.simulation = simulate(decoded, options.rpc, context.user, options.simulation or SimulationOptions())
     return review_decoded(decoded, policy, context, options)
 
 
@@ -62,13 +69,14 @@ def review_decoded(
 ) -> Review:
     """`prices`: the offline price table the rules value orders with; None: the user's (load_prices)."""
     from copilot.policy import effective_findings, judge
+    from copilot.policy.simulated import simulation_findings
     from copilot.risk import assess_facts, risk_score
     from copilot.risk.explain import explain
     from copilot.risk.facts import Facts
     from copilot.state.prices import load_prices
 
     facts = Facts.of(decoded, context, load_prices() if prices is None else prices)
-    found = assess_facts(facts)
+    found = assess_facts(facts) + simulation_findings(decoded, context)  # sim.* findings only add
     decision = judge(decoded, found, policy, context)
     findings = _merge(effective_findings(found, policy), decision.findings)
     review = Review(
@@ -79,6 +87,7 @@ def review_decoded(
         decoded=decoded,
         explanation=explain(facts, findings, decision.verdict, decision.decided_by, decision.policy_name),
         policy=decision.policy_name,
+        simulation=context.simulation,
     )
     # Always through the LLM stage: with use_llm off it still flags prompt-injection text in what the
     # dApp supplied and labels the explanation deterministic; it never runs a model then.

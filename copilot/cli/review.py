@@ -10,7 +10,9 @@ import click
 from copilot.errors import ExitCode, InputError
 
 if TYPE_CHECKING:
+    from copilot.config import SimulateSettings
     from copilot.models import Review
+    from copilot.simulation import SimulationOptions
 
 EPILOG = """\b
 Examples:
@@ -20,6 +22,7 @@ Examples:
   txcopilot review request.json --json            verdict, score, findings as JSON
   txcopilot review typed.json --policy paranoid   judge against another policy
   txcopilot review tx.json --rpc http://127.0.0.1:8545 --from 0xYourAddress
+  txcopilot review tx.json --rpc http://127.0.0.1:8545 --no-simulate   decode and check only
   txcopilot review siwe.json --chain-id 1          the wallet's chain, for SIWE checks
   txcopilot review tx.json --origin https://app.example.org   the site that asked (scam lists, look-alikes)
   cat request.json | txcopilot review - --no-llm --fail-on block
@@ -43,6 +46,7 @@ _SEVERITY_STYLES = {"critical": "bold red", "high": "red", "medium": "yellow", "
 @click.option("--offline", is_flag=True, help="Never contact a node, even one set in the config (the default without --rpc).")
 @click.option("--no-llm", is_flag=True, help="Skip the local model: deterministic explanation only.")
 @click.option("--model", metavar="PATH", help="A GGUF model file for the explanation.")
+@click.option("--no-simulate", is_flag=True, help="Do not simulate the request on the node (see [simulate] in the config).")
 @click.option(
     "--chain-id",
     type=click.IntRange(min=1),
@@ -70,6 +74,7 @@ def review(
     offline: bool,
     no_llm: bool,
     model: str | None,
+    no_simulate: bool,
     chain_id: int | None,
     user: str | None,
     origin: str | None,
@@ -91,7 +96,8 @@ def review(
 
         if normalise_domain(origin) is None:
             raise InputError(f"--origin {origin!r} is not a URL or domain", "pass the site's URL, e.g. https://app.uniswap.org")
-    settings = load_config().review
+    config = load_config()
+    settings = config.review
     options = ReviewOptions(
         policy=policy or settings.policy,
         rpc=None if offline else rpc or settings.rpc,
@@ -101,6 +107,8 @@ def review(
         use_llm=not no_llm,
         model=model,
         on_token=_stream if not (as_json or no_llm) and sys.stderr.isatty() else None,
+        simulate=config.simulate.enabled and not no_simulate,
+        simulation=simulation_options(config.simulate),
     )
     result = review_input(read_input(input_arg), options)
     if options.on_token is not None:
@@ -115,6 +123,12 @@ def review(
         render(result)
     if fail_on and VERDICT_RANK[result.verdict] >= VERDICT_RANK[fail_on]:
         raise click.exceptions.Exit(int(ExitCode.VERDICT))
+
+
+def simulation_options(settings: SimulateSettings) -> SimulationOptions:
+    from copilot.simulation import SimulationOptions
+
+    return SimulationOptions(timeout=settings.timeout, fork_fallback=settings.fork_fallback)
 
 
 def _record(result: Review, user: str | None) -> None:
@@ -175,6 +189,10 @@ def render(result: Review) -> None:
         out.print(table)
     else:
         out.print(Text("No findings."))
+    from copilot.cli.simulated import balance_lines
+
+    for index, line in enumerate(balance_lines(result)):
+        out.print(Text(line, style="bold" if index == 0 else ""))
     source = "deterministic + local model" if result.explanation_source == "llm" else "deterministic"
     out.print(Panel(Text(result.explanation), title=Text(f"Explanation ({source})"), title_align="left"))
     if result.explanation_note:

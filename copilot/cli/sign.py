@@ -225,6 +225,7 @@ Exit status 5 means nothing was signed.
 @click.option("--rpc", help="Your own node: fills nonce, gas and fees, and --broadcast sends there.")
 @click.option("--no-llm", is_flag=True, help="Skip the local model's explanation.")
 @click.option("--model", help="GGUF model path for the explanation.")
+@click.option("--no-simulate", is_flag=True, help="Do not simulate the transaction on --rpc before signing.")
 @PASSWORD_FILE
 @click.option("--broadcast", is_flag=True, help="Send the signed transaction to --rpc and wait for the receipt.")
 @click.option(
@@ -243,6 +244,7 @@ def sign(
     rpc: str | None,
     no_llm: bool,
     model: str | None,
+    no_simulate: bool,
     password_file: Path | None,
     broadcast: bool,
     receipt_timeout: float,
@@ -275,6 +277,8 @@ def sign(
         from copilot.signing.fill import fill_transaction
 
         request = fill_transaction(request, rpc, entry.address)
+    from copilot.cli.review import simulation_options
+
     options = ReviewOptions(
         policy=policy,
         rpc=rpc,
@@ -282,6 +286,8 @@ def sign(
         use_llm=not no_llm,
         model=model,
         require_isolation=not config.model.accept_weaker_isolation,
+        simulate=config.simulate.enabled and not no_simulate,
+        simulation=simulation_options(config.simulate),
     )
     review = review_request(request, options)
     log = AuditLog()
@@ -445,6 +451,10 @@ def _show_review(review: Review, limit_findings: list[Any], delegation: bool) ->
     out.print(f"[bold {colour}]{review.verdict.upper()}[/] risk {review.risk_score}/100 - decided by {review.decided_by}")
     for finding in [*review.findings, *limit_findings]:
         out.print(f"  [{finding.severity.value}] {finding.title}: {finding.evidence}", markup=False)
+    from copilot.cli.simulated import balance_lines
+
+    for line in balance_lines(review):
+        out.print(line, markup=False)
     if review.explanation:
         out.print(review.explanation, markup=False)
     if review.explanation_note and review.explanation_note.startswith(MODEL_NOT_RUN):

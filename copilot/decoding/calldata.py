@@ -401,6 +401,33 @@ def router_takes(call: DecodedCall, payer: str) -> list[tuple[str, int]]:
     return out
 
 
+_MIN_OUT = ("amountOutMin", "amountOutMinimum", "amountOut")  # exact input's floor, or an exact output
+
+
+def swap_output(call: DecodedCall) -> tuple[str, int, str | None] | None:
+    """What a Uniswap router swap promises: (output token, the least it must deliver, the stated
+    recipient or None for "the caller"). The output token is the path's last (a V2 `...ForETH` swap
+    pays native ETH: "native"). None for other calls."""
+    name = (call.function or "").split("(")[0]
+    if name not in _SWAP_FUNCTIONS:
+        return None
+    scope: dict[str, Any] = {param.name: param.value for param in call.params}
+    if len(call.params) == 1 and isinstance(call.params[0].value, dict):
+        scope = call.params[0].value
+    try:
+        tokens = _path_tokens(scope.get("path"), name) or []
+    except ValueError:
+        tokens = []
+    token = scope.get("tokenOut") or (tokens[-1] if tokens else None)
+    least = next((scope[key] for key in _MIN_OUT if key in scope), None)
+    recipient = scope.get("to") or scope.get("recipient")
+    if not isinstance(token, str) or not isinstance(least, int):
+        return None
+    if name.endswith("ForETH"):
+        token = "native"
+    return token, least, recipient if isinstance(recipient, str) else None
+
+
 def _v3_path_display(path: str, context: _Context) -> str | None:
     """A V3 path as "USDC → 0.05% → WETH", in the order it is encoded."""
     from copilot.decoding.nested import decode_v3_path

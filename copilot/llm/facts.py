@@ -161,6 +161,8 @@ def collect_facts(review: Review) -> ReviewFacts:
             facts.lines.append(f"- message to sign: {len(message.hex) // 2 - 1} raw bytes, not readable text")
         for key, value in (message.siwe or {}).items():
             facts.lines.append(f"- sign-in field {key}: {_untrusted(facts, f'sign-in {key}', value)}")
+    if review.simulation is not None:
+        _simulation_facts(facts, review)
     if review.findings:
         facts.lines.append("- findings of the deterministic checks:")
         for finding in review.findings:
@@ -176,6 +178,33 @@ def collect_facts(review: Review) -> ReviewFacts:
         facts.lines.append("- findings of the deterministic checks: none")
     facts.lines.append(f"- policy verdict: {review.verdict}, risk score {review.risk_score}/100")
     return facts
+
+
+def _simulation_facts(facts: ReviewFacts, review: Review) -> None:
+    """What the simulation on the user's node showed. A revert reason and a symbol the token reported
+    about itself come from the contracts: untrusted."""
+    from copilot.policy.extract import request_chain_id
+    from copilot.policy.simulated import describe
+
+    report = review.simulation
+    assert report is not None
+    if report.status == "not_simulated":
+        facts.lines.append(f"- simulation: not simulated ({sanitise(report.error or 'no reason')})")
+        return
+    if report.reverted:
+        facts.lines.append(f"- simulation: the transaction would fail: {_untrusted(facts, 'revert reason', report.revert_reason)}")
+        return
+    chain_id = request_chain_id(review.decoded)
+    changes = report.account_changes()
+    for change in changes:
+        text = describe(change, chain_id)
+        if change.symbol_source == "token":
+            text = _untrusted(facts, "token symbol from the simulation", text)
+        facts.lines.append(f"- simulated: your account {'receives' if change.amount > 0 else 'sends'} {text}")
+    for grant in report.approvals:
+        facts.lines.append(f"- simulated: {grant.spender} gets a {grant.kind} grant on {grant.token} from {grant.owner}")
+    if not changes and not report.approvals:
+        facts.lines.append("- simulated: no asset leaves or enters your account")
 
 
 def adds_to(evidence: str, lines: list[str]) -> bool:
