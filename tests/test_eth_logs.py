@@ -105,3 +105,12 @@ def test_the_bottom_layer_imports_no_stage() -> None:
         imported = [n.module or "" for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)]
         imported += [a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names]
         assert [m for m in imported if m.startswith("copilot") and not m.startswith("copilot.eth")] == [], path
+
+
+def test_abi_text_reads_what_eth_abi_encodes_and_never_raises() -> None:
+    from copilot.eth.abitext import abi_text
+
+    assert abi_text(encode(["string"], ["Test USD"])) == "Test USD"
+    assert abi_text(b"MKR".ljust(32, b"\0")) == "MKR"  # bytes32 symbols of old tokens
+    assert abi_text(encode(["uint256", "uint256"], [32, 10**9])) is None  # a length past the end
+    assert abi_text(b"\x01\x02") is None

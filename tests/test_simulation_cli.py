@@ -86,3 +86,19 @@ def test_sign_simulates_with_validation_and_shows_the_changes(anvil: Any, tmp_pa
     filled = fill_transaction(parse_request(request), anvil.url, sender)
     review = review_request(filled, ReviewOptions(rpc=anvil.url, user=sender, use_llm=False))
     assert review.simulation is not None and review.simulation.validated
+
+
+def test_doctor_says_whether_the_node_or_a_fork_can_simulate(anvil: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    from simhelpers import proxy
+
+    from copilot.llm import doctor
+    from copilot.simulation import fork
+
+    checks = {c.name: c for c in doctor.check_simulation(anvil.url)}
+    assert checks["simulation fork"].ok and checks["node simulation"].detail == "eth_simulateV1 available"
+    with proxy(anvil.url, refuse=frozenset({"eth_simulateV1"})) as url:
+        assert "anvil fork" in {c.name: c for c in doctor.check_simulation(url)}["node simulation"].detail
+        monkeypatch.setattr(fork, "anvil_path", lambda: None)
+        checks = {c.name: c for c in doctor.check_simulation(url)}
+    assert not checks["simulation fork"].ok and not checks["node simulation"].ok
+    assert "not simulated" in checks["node simulation"].detail and not checks["node simulation"].required

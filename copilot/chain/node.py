@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from copilot.errors import EnvironmentProblem, InputError
+from copilot.eth.abitext import abi_text
 from copilot.models import AccountKind, TokenMeta
 from copilot.policy.addresses import to_checksum
 
@@ -168,10 +169,10 @@ class NodeClient:
     def erc20_metadata(self, token: str) -> TokenMeta | None:
         """symbol, decimals and name from the token itself; None when it does not answer like an ERC-20."""
         decimals = self._uint(token, _DECIMALS)
-        symbol = _decode_text(self.call(token, _SYMBOL))
+        symbol = abi_text(self.call(token, _SYMBOL))
         if decimals is None or decimals > 255 or symbol is None:
             return None
-        name = _decode_text(self.call(token, _NAME))
+        name = abi_text(self.call(token, _NAME))
         return TokenMeta(
             address=to_checksum(token), symbol=symbol, decimals=decimals, name=name, source="rpc"
         )
@@ -262,17 +263,3 @@ def _reason(exc: BaseException) -> str:
         if marker in text:
             return marker.lower()
     return text.splitlines()[0][:120] if text else type(exc).__name__
-
-
-def _decode_text(data: bytes) -> str | None:
-    """An ABI string, or a bytes32 (old tokens such as MKR), or None."""
-    if len(data) >= 64:
-        offset = int.from_bytes(data[:32], "big")
-        if offset == 32:
-            length = int.from_bytes(data[32:64], "big")
-            if 64 + length <= len(data):
-                return data[64 : 64 + length].decode("utf-8", errors="replace")
-    if len(data) == 32:
-        text = data.rstrip(b"\0").decode("utf-8", errors="replace")
-        return text or None
-    return None

@@ -9,6 +9,7 @@
 - with --sandbox-probe, escape attempts inside the exact sandbox a review's worker gets (sockets,
   writes, reads of secrets, ptrace), each `blocked` or `open`;
 - the model file;
+- the simulation's fork fallback (anvil), and, with --rpc, whether the node has eth_simulateV1;
 - the user's node, only with --rpc.
 """
 
@@ -278,6 +279,27 @@ def check_rpc(url: str) -> Check:
     return Check("node", True, f"{url} answers, chain id {chain_id}")
 
 
+def check_simulation(rpc: str | None) -> list[Check]:
+    """Not required: without eth_simulateV1 and anvil, reviews say "not simulated" and keep their verdict."""
+    from copilot.simulation.fork import anvil_path
+    from copilot.simulation.rpc import MethodUnsupported, Node, NodeFailure
+
+    anvil = anvil_path()
+    checks = [Check("simulation fork", anvil is not None,
+                    f"anvil at {anvil}" if anvil else "anvil not found: a node without eth_simulateV1 cannot simulate "
+                    "(install Foundry, or run ./setup.sh with Node.js)", required=False)]
+    if rpc:
+        try:
+            Node(rpc, time.monotonic() + 5).call("eth_simulateV1", [{"blockStateCalls": []}, "latest"])
+            checks.append(Check("node simulation", True, "eth_simulateV1 available", required=False))
+        except MethodUnsupported:
+            checks.append(Check("node simulation", anvil is not None, "no eth_simulateV1: simulations run on an anvil fork"
+                                if anvil else "no eth_simulateV1 and no anvil: reviews are not simulated", required=False))
+        except NodeFailure as exc:
+            checks.append(Check("node simulation", False, str(exc), required=False))
+    return checks
+
+
 def run_doctor(model: str | None, rpc: str | None) -> list[Check]:
     checks = [check_build()]
     model_check, path = check_model(model)
@@ -285,6 +307,7 @@ def run_doctor(model: str | None, rpc: str | None) -> list[Check]:
     if path is not None:
         checks.append(check_tiny_eval(path))
     checks.extend(check_sandbox())
+    checks.extend(check_simulation(rpc))
     if rpc:
         checks.append(check_rpc(rpc))
     checks.append(check_threat_lists())

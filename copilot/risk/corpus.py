@@ -7,7 +7,8 @@ A case file is JSON:
                 "forbidden": [ids that must not appear]},
      "context": {optional: "address_book": {address: label}, "known_addresses": [...], "own_addresses": [...],
                  "chain": <ChainFacts: chain_id, account_kinds, balances, ...>, "user": ..., "now": ...,
-                 "prices": {SYMBOL or 0xTOKEN: USD per whole unit, as in prices.toml}},
+                 "prices": {SYMBOL or 0xTOKEN: USD per whole unit, as in prices.toml},
+                 "simulation": <SimulationReport: what the node's simulation showed, recorded>},
      "policy": optional policy path relative to the case file (default: the shipped default),
      "options": optional review flags, as the CLI takes them: {"chain_id": 1} is `--chain-id 1`,
                 {"origin": "https://…"} is `--origin https://…`}
@@ -21,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from copilot.models import ChainFacts, DecodedRequest, Review, ReviewContext
+from copilot.models import ChainFacts, DecodedRequest, Review, ReviewContext, SimulationReport
 
 CORPUS_NOW = 1_764_000_000  # 2025-11-24T16:00:00Z: the corpus' clock, so expiry checks never drift
 
@@ -104,6 +105,8 @@ def prepare(case: Case) -> Prepared:
     context.own_addresses |= set(extra.get("own_addresses", []))
     if "chain" in extra:
         context.chain = ChainFacts.model_validate(extra["chain"])
+    if "simulation" in extra:
+        context.simulation = SimulationReport.model_validate(extra["simulation"])
     context.now = int(extra.get("now", CORPUS_NOW))
     return Prepared(case, decoded, policy, context)
 

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from copilot.decoding.tokens import lookup_token
+from copilot.eth.abitext import abi_text
 from copilot.models import AssetChange, DecodedRequest, SimulatedEvent, SimulationReport
 from copilot.simulation import SimulationOptions, changes
 from copilot.simulation.plan import NotRunnable, Plan, plan_for
@@ -194,7 +195,7 @@ def _report(plan: Plan, block: _Block, reads: list[tuple[str, str]], meta: list[
             decimals = _uint(found.get("decimals", b""))
             report.measured.append(AssetChange(
                 holder=plan.account, asset=target, standard="erc20", amount=delta, source="balance",
-                symbol=_text(found.get("symbol", b"")), decimals=decimals if decimals is not None and decimals < 78 else None,
+                symbol=abi_text(found.get("symbol", b"")), decimals=decimals if decimals is not None and decimals < 78 else None,
                 symbol_source="token",
             ))
     return report
@@ -257,24 +258,13 @@ def _uint(data: bytes) -> int | None:
     return int.from_bytes(data[:32], "big") if len(data) >= 32 else None
 
 
-def _text(data: bytes) -> str | None:
-    """An ABI string or a bytes32 (old tokens); None otherwise."""
-    if len(data) >= 64 and int.from_bytes(data[:32], "big") == 32:
-        length = int.from_bytes(data[32:64], "big")
-        if 64 + length <= len(data):
-            return data[64 : 64 + length].decode("utf-8", errors="replace")
-    if len(data) == 32:
-        return data.rstrip(b"\0").decode("utf-8", errors="replace") or None
-    return None
-
-
 def _revert_reason(call: dict[str, Any]) -> str:
     error: dict[str, Any] = call["error"] if isinstance(call.get("error"), dict) else {}
     data = str(call.get("returnData") or "0x")
     if data == "0x" and isinstance(error.get("data"), str):
         data = error["data"]
     if data.startswith(_ERROR_STRING) and len(data) >= 138:
-        text = _text(bytes.fromhex(data[10:]))
+        text = abi_text(bytes.fromhex(data[10:]))
         if text is not None:
             return f"reverted: {text}"
     if data.startswith(_PANIC) and len(data) >= 74:
