@@ -41,7 +41,7 @@ def main() -> None:
     args = parser.parse_args()
     os.environ["TXCOPILOT_HOME"] = tempfile.mkdtemp(prefix="bench-simulation-")
     from chainhelpers import deploy, encode_call, transact
-    from conftest import _start_anvil
+    from nodehelpers import start_anvil
     from simhelpers import proxy
 
     from copilot.decoding import decode
@@ -50,7 +50,7 @@ def main() -> None:
     from copilot.simulation import SimulationOptions, simulate
     from copilot.simulation.fork import stop_forks
 
-    node = _start_anvil()
+    node = start_anvil()
     try:
         user, collector = node.accounts[1][0], node.accounts[2][0]
         token = deploy(node, "TestToken", "Test USD", "TUSD", 6)

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 from chainhelpers import deploy, encode_call, transact
-from conftest import ANVIL_ACCOUNTS
+from nodehelpers import ANVIL_ACCOUNTS
 from signhelpers import import_account, invoke
 
 from copilot.llm.facts import collect_facts
