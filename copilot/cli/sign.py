@@ -303,7 +303,7 @@ def sign(
             _check_nonce_is_next(review, rpc, entry.address)
         policy_obj = load_policy(policy)
         plan = plan_spend(review, policy_obj)
-        ledger = SpendLedger()
+        ledger = SpendLedger(logged=log.signatures_since)  # the log's signatures vouch for the ledger
         limit_findings = plan.precheck(ledger.spent(entry.address))
         delegation = bool(unsigned_authorizations(review.decoded.transaction))
         need = confirmation_for(review, signs_delegation=delegation)
@@ -476,6 +476,7 @@ Examples:
   txcopilot log show
   txcopilot log show --json --last 20
   txcopilot log verify
+  txcopilot log rebuild-ledger
 """
 
 
@@ -503,6 +504,50 @@ def log_show(last: int | None, as_json: bool) -> None:
         data = entry.get("data", {})
         detail = ", ".join(f"{k}={v}" for k, v in data.items() if k in ("verdict", "reason", "transaction_hash", "status", "error", "payload_hash", "account"))
         click.echo(f"{entry.get('seq')}\t{entry.get('time')}\t{entry.get('event')}\t{detail}")
+
+
+@log.command("rebuild-ledger", epilog="\b\nExample:\n  txcopilot log rebuild-ledger --json")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+def log_rebuild_ledger(as_json: bool) -> None:
+    """Rebuild the spend ledger from the audit log's signatures, when `sign` says it does not match.
+
+    The log must verify first. Every logged signature becomes a signed reservation under its own id,
+    at the time it was logged, with the amounts it recorded; the old ledger file is kept beside the
+    new one (ledger.sqlite3.replaced-TIME). Reservations that never reached the log (refused, or
+    stopped before logging) were never released, so they are not carried over.
+    """
+    import time
+
+    from copilot.errors import EnvironmentProblem
+    from copilot.signing.auditlog import AuditLog
+    from copilot.signing.ledger import WINDOW_SECONDS, SpendLedger
+
+    log = AuditLog()
+    verified = log.verify()
+    if not verified.ok:
+        raise EnvironmentProblem(
+            f"the audit log fails verification ({verified.problems[0]}), so the ledger cannot be rebuilt from it",
+            "see `txcopilot log verify`",
+        )
+    signatures = log.signatures()
+    cutoff = time.time() - WINDOW_SECONDS
+    for signature in signatures:
+        if signature.amounts is None and signature.created_at >= cutoff:
+            ready = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(signature.created_at + WINDOW_SECONDS))
+            raise EnvironmentProblem(
+                f"log entry {signature.seq} is a signature of the last 24 hours written by an older txcopilot, "
+                "which did not record its amounts, so the ledger cannot count it",
+                f"nothing was changed; run `txcopilot log rebuild-ledger` again after {ready}",
+            )
+    ledger = SpendLedger()
+    kept = ledger.rebuild(signatures)
+    recent = sum(1 for s in signatures if s.created_at >= cutoff)
+    if as_json:
+        emit_json({"ledger": str(ledger.path), "signatures": len(signatures), "last_24_hours": recent, "previous": str(kept) if kept else None})
+        return
+    click.echo(f"rebuilt {ledger.path} from the audit log: {len(signatures)} signatures, {recent} of them in the last 24 hours")
+    if kept:
+        click.echo(f"the previous ledger is kept as {kept}")
 
 
 @log.command("verify", epilog="\b\nExample:\n  txcopilot log verify --json")

@@ -13,6 +13,7 @@ What `verify` catches and what it cannot is documented in the README ("Keys and 
 
 from __future__ import annotations
 
+import calendar
 import fcntl
 import hashlib
 import json
@@ -30,9 +31,11 @@ from copilot.state.dirs import data_dir
 
 if TYPE_CHECKING:
     from copilot.models import Review
-    from copilot.signing.ledger import Reservation
+    from copilot.signing.ledger import LoggedSignature, Reservation
 
 GENESIS = "0" * 64
+TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
+CLOCK_MARGIN_SECONDS = 3600  # entries are in time order, unless the clock stepped back: read an hour further
 
 
 def entry_hash(entry: dict[str, Any]) -> str:
@@ -98,7 +101,7 @@ class AuditLog:
             seq, prev = self._last()
             entry: dict[str, Any] = {
                 "seq": seq,
-                "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                "time": time.strftime(TIME_FORMAT, time.gmtime()),
                 "event": event,
                 "data": data,
                 "prev": prev,
@@ -175,6 +178,35 @@ class AuditLog:
                 ) from None
         return out
 
+    def signatures_since(self, cutoff: float) -> list[LoggedSignature]:
+        """The signatures logged at or after `cutoff` (epoch seconds), read from the end of the log
+        (which can grow large) back to the first entry older than the cutoff, less a margin for clock steps."""
+        found: list[LoggedSignature] = []
+        for line in _reverse_lines(self.path):
+            entry = self._parse(line)
+            logged_at = entry_time(entry)
+            if logged_at < cutoff - CLOCK_MARGIN_SECONDS:
+                break
+            if entry.get("event") == "signature" and logged_at >= cutoff:
+                found.append(logged_signature(entry))
+        return found[::-1]
+
+    def signatures(self) -> list[LoggedSignature]:
+        """Every signature in the log, oldest first."""
+        return [logged_signature(e) for e in self.entries() if e.get("event") == "signature"]
+
+    def _parse(self, line: bytes) -> dict[str, Any]:
+        try:
+            entry = json.loads(line)
+            if isinstance(entry, dict):
+                return entry
+        except ValueError:
+            pass
+        raise EnvironmentProblem(
+            f"the audit log {self.path} has a damaged entry, so its signatures cannot be counted; nothing was signed",
+            "run `txcopilot log verify` for the full picture",
+        )
+
     def verify(self) -> Verification:
         problems: list[str] = []
         notes: list[str] = []
@@ -240,6 +272,43 @@ class AuditLog:
                     f"{count - head_count} entr{'y' if count - head_count == 1 else 'ies'} after the head: "
                     "a process stopped between writing an entry and updating the head"
                 )
+
+
+def entry_time(entry: dict[str, Any]) -> float:
+    """An entry's `time` as epoch seconds (UTC)."""
+    try:
+        return float(calendar.timegm(time.strptime(str(entry.get("time")), TIME_FORMAT)))
+    except ValueError:
+        raise EnvironmentProblem(
+            f"audit log entry {entry.get('seq')} has no valid time, so its signatures cannot be counted; nothing was signed",
+            "run `txcopilot log verify` for the full picture",
+        ) from None
+
+
+def logged_signature(entry: dict[str, Any]) -> LoggedSignature:
+    """A signature entry as the ledger keeps it."""
+    from copilot.signing.ledger import LoggedSignature
+
+    data = entry.get("data")
+    try:
+        assert isinstance(data, dict)
+        amounts = data.get("amounts")
+        return LoggedSignature(
+            seq=int(entry["seq"]),
+            reservation=int(data["reservation"]),
+            created_at=entry_time(entry),
+            account=str(data["address"]),
+            chain_id=None if data.get("chain_id") is None else int(data["chain_id"]),
+            kind=str(data["kind"]),
+            payload_hash=str(data["payload_hash"]),
+            amounts=None if amounts is None else {str(asset): int(value) for asset, value in amounts.items()},
+            result=str(data.get("transaction_hash") or data["signing_hash"]),
+        )
+    except (AssertionError, KeyError, TypeError, ValueError, AttributeError):
+        raise EnvironmentProblem(
+            f"audit log entry {entry.get('seq')} is a signature record that cannot be read; nothing was signed",
+            "run `txcopilot log verify` for the full picture",
+        ) from None
 
 
 def check_against_ledger(entries: list[dict[str, Any]], reservations: list[Reservation]) -> tuple[list[str], list[str]]:
@@ -313,21 +382,27 @@ def _last_line(path: Path) -> bytes | None:
     if not path.exists():
         return None
     with path.open("rb") as handle:
-        handle.seek(0, os.SEEK_END)
-        end = handle.tell()
+        end = handle.seek(0, os.SEEK_END)
         if end:
             handle.seek(end - 1)
             if handle.read(1) != b"\n":
                 return b""
-        chunk = b""
-        position = end
+    return next(_reverse_lines(path), None)
+
+
+def _reverse_lines(path: Path, block: int = 65536) -> Iterator[bytes]:
+    """The non-blank lines of a file, last first, reading blocks from the end."""
+    if not path.exists():
+        return
+    with path.open("rb") as handle:
+        position = handle.seek(0, os.SEEK_END)
+        rest = b""
         while position > 0:
-            step = min(4096, position)
+            step = min(block, position)
             position -= step
             handle.seek(position)
-            chunk = handle.read(step) + chunk
-            lines = chunk.rstrip(b"\n").split(b"\n")
-            if len(lines) > 1 or position == 0:
-                last = lines[-1]
-                return last if last.strip() else None
-    return None
+            lines = (handle.read(step) + rest).split(b"\n")
+            rest = lines[0]
+            yield from (line for line in reversed(lines[1:]) if line.strip())
+        if rest.strip():
+            yield rest
