@@ -147,7 +147,8 @@ def test_a_failed_import_keeps_the_lists_already_there(tmp_path: Path) -> None:
     assert [entry["list"] for entry in json.loads(out)["listed"]] == ["mine"]
 
 
-def test_list_remove_and_reimport(tmp_path: Path) -> None:
+def test_list_remove_and_reimport(tmp_path: Path, isolated_home: Path) -> None:
+    sources = isolated_home / "data" / "intel" / "sources"
     path = write(tmp_path / "l.txt", f"{STRANGER}\n")
     import_list(path, "--name", "mine", "--date", "2026-08-22")
     _, out, _ = run("intel", "list", "--json")
@@ -158,8 +159,10 @@ def test_list_remove_and_reimport(tmp_path: Path) -> None:
     import_list(path, "--name", "mine")  # the same name replaces the list
     _, out, _ = run("intel", "list", "--json")
     assert [e["entries"] for e in json.loads(out)["lists"] if e["name"] == "mine"] == [2]
+    assert len(list(sources.iterdir())) == 2  # the replaced list's files are gone: addresses + domains
     code, out, _ = run("intel", "remove", "mine")
     assert code == 0 and "removed mine (2 entries)" in out
+    assert list(sources.iterdir()) == []
     _, out, _ = run("intel", "show", STRANGER, "--json")
     assert json.loads(out)["listed"] == []
 

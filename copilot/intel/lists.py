@@ -46,7 +46,6 @@ class ParsedList:
     formats: list[str] = field(default_factory=list)
     addresses: dict[str, str] = field(default_factory=dict)
     domains: dict[str, str] = field(default_factory=dict)
-    allow_addresses: set[str] = field(default_factory=set)
     allow_domains: set[str] = field(default_factory=set)
     fuzzy: set[str] = field(default_factory=set)
     skipped: int = 0
@@ -61,31 +60,18 @@ class ParsedList:
             self.skipped += 1
             return
         value = value.strip()
+        # The first label wins, but a label beats none (address.json's bare entry, combined.json's domain).
         if _ADDRESS.match(value):
-            _keep_labelled(self.addresses, value.lower(), label)
+            key = value.lower()
+            if not self.addresses.get(key):
+                self.addresses[key] = label
             return
         domain = normalise_domain(value)
         if domain is None:
             self.skipped += 1
-        else:
-            _keep_labelled(self.domains, domain, label)
+        elif not self.domains.get(domain):
+            self.domains[domain] = label
 
-    def merge(self, other: ParsedList) -> None:
-        self.formats += other.formats
-        for address, label in other.addresses.items():
-            _keep_labelled(self.addresses, address, label)
-        for domain, label in other.domains.items():
-            _keep_labelled(self.domains, domain, label)
-        self.allow_addresses |= other.allow_addresses
-        self.allow_domains |= other.allow_domains
-        self.fuzzy |= other.fuzzy
-        self.skipped += other.skipped
-
-
-def _keep_labelled(entries: dict[str, str], key: str, label: str) -> None:
-    """The first label wins, but a label beats none (address.json's bare entry, combined.json's domain)."""
-    if not entries.get(key):
-        entries[key] = label
 
 
 # Where the lists sit in a local clone of each repository.
@@ -106,12 +92,13 @@ def read_list(path: Path) -> ParsedList:
             raise InputError(f"{path}: no threat list in this folder (looked for {', '.join(_CLONE_FILES)})", _HINT)
         parsed = ParsedList()
         for file in found:
-            parsed.merge(read_file(file))
+            read_file(file, parsed)
         return parsed
-    return read_file(path)
+    return read_file(path, ParsedList())
 
 
-def read_file(path: Path) -> ParsedList:
+def read_file(path: Path, parsed: ParsedList) -> ParsedList:
+    """Adds the file's entries to `parsed` (one list for all the files of a clone)."""
     try:
         size = path.stat().st_size
         if size > MAX_LIST_BYTES:
@@ -125,15 +112,18 @@ def read_file(path: Path) -> ParsedList:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise InputError(f"{path}: not a text file (not UTF-8)", _HINT) from None
-    parsed = parse_text(text, str(path))
-    if not parsed.entries and not parsed.allow_domains and not parsed.fuzzy:
-        skipped = f" ({parsed.skipped} entries are neither an address nor a domain)" if parsed.skipped else ""
-        raise InputError(f"{path}: no address or domain found{skipped}", _HINT)
+    before = (parsed.entries, len(parsed.allow_domains), len(parsed.fuzzy), parsed.skipped)
+    parse_text(text, str(path), parsed)
+    if (parsed.entries, len(parsed.allow_domains), len(parsed.fuzzy)) == before[:3]:
+        skipped = parsed.skipped - before[3]
+        neither = f" ({skipped} entries are neither an address nor a domain)" if skipped else ""
+        raise InputError(f"{path}: no address or domain found{neither}", _HINT)
     return parsed
 
 
-def parse_text(text: str, name: str) -> ParsedList:
-    """Detects the format from the content (the file name only tells CSV from text)."""
+def parse_text(text: str, name: str, parsed: ParsedList | None = None) -> ParsedList:
+    """Detects the format from the content (the file name only tells CSV from text); adds to `parsed`."""
+    parsed = parsed if parsed is not None else ParsedList()
     stripped = text.lstrip()
     if stripped[:1] in "[{":
         try:
@@ -143,10 +133,10 @@ def parse_text(text: str, name: str) -> ParsedList:
             raise InputError(f"{name}:{exc.lineno}: not valid JSON ({exc.msg})", _HINT) from None
         except RecursionError:
             raise InputError(f"{name}: JSON nested too deeply to be a threat list", _HINT) from None
-        return _parse_json(document, name)
+        return _parse_json(document, name, parsed)
     if name.lower().endswith(".csv") or _looks_like_csv(stripped):
-        return _parse_csv(text)
-    return _parse_lines(text)
+        return _parse_csv(text, parsed)
+    return _parse_lines(text, parsed)
 
 
 @contextmanager
@@ -162,8 +152,7 @@ def _default_recursion_limit() -> Iterator[None]:
         sys.setrecursionlimit(previous)
 
 
-def _parse_json(document: Any, name: str) -> ParsedList:
-    parsed = ParsedList()
+def _parse_json(document: Any, name: str, parsed: ParsedList) -> ParsedList:
     if isinstance(document, dict) and _METAMASK_KEYS & document.keys():
         parsed.formats.append("eth-phishing-detect")
         for key in ("blacklist", "blocklist"):
@@ -226,8 +215,8 @@ def _looks_like_csv(text: str) -> bool:
     return "," in first or ";" in first
 
 
-def _parse_csv(text: str) -> ParsedList:
-    parsed = ParsedList(formats=["csv"])
+def _parse_csv(text: str, parsed: ParsedList) -> ParsedList:
+    parsed.formats.append("csv")
     sample = text[:4096]
     delimiter = ";" if sample.count(";") > sample.count(",") else ","
     first = True
@@ -243,8 +232,8 @@ def _parse_csv(text: str) -> ParsedList:
     return parsed
 
 
-def _parse_lines(text: str) -> ParsedList:
-    parsed = ParsedList(formats=["text"])
+def _parse_lines(text: str, parsed: ParsedList) -> ParsedList:
+    parsed.formats.append("text")
     for raw in text.splitlines():
         line = raw.split("#", 1)[0].strip() if raw.lstrip().startswith("#") else raw.strip()
         if not line:

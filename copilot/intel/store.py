@@ -3,17 +3,19 @@
 `<data dir>/intel/`:
 - `manifest.json`: every imported source with its name, formats, origin, import date, the date the
   user gave the data (`--date`) and its counts;
-- `sources/<name>.json`: the source's entries (address or domain -> label), its allow list and
-  fuzzylist;
+- `sources/<name>.addresses.json` and `sources/<name>.domains.json`: the source's entries (address
+  or domain -> label), the domains with its allow list and fuzzylist. Each part is read on first use;
 - `allow.json`: the user's own overrides (`intel allow`), which beat every list.
 
-Every file is written atomically (temp file, fsync, rename) and the source file before the manifest,
-so a crash leaves the previous state or the new one. The bundled seed list (`policies/intel/seed.csv`)
+Every file is written atomically (temp file, fsync, rename); a source's files get a new name on each
+import and are written before the manifest that points to them, so a crash leaves the previous state
+or the new one, never a mix. The bundled seed list (`policies/intel/seed.csv`)
 is always part of the index.
 
 The index is built once per process and reused while the manifest and allow files are unchanged
 (one stat each per lookup): each source keeps its entries in a dict, so a lookup costs one hash probe
-per source whatever the list sizes (benchmarks/bench_intel.py).
+per source whatever the list sizes (benchmarks/bench_intel.py). A transaction review reads only the
+address parts, a sign-in only the domain parts.
 """
 
 from __future__ import annotations
@@ -65,7 +67,7 @@ class SourceInfo:
     allow: int  # the list's own allow list (eth-phishing-detect whitelist)
     fuzzy: int  # domains its look-alike check protects (eth-phishing-detect fuzzylist)
     skipped: int  # entries that were neither an address nor a domain
-    file: str  # sources/<name>.json; "" for the seed
+    file: str  # sources/<name>: its .addresses.json and .domains.json; "" for the seed
 
     @property
     def entries(self) -> int:
@@ -110,19 +112,50 @@ class Listing:
         return f"on the {self.source.describe(now)}{label}"
 
 
-@dataclass
-class _Loaded:
-    info: SourceInfo
-    addresses: dict[str, str]
+class _Source:
+    """One list. Its addresses and its domains are read from disk on first use, each on its own: a
+    transaction review never pays for the domains, nor a sign-in for the addresses."""
+
+    def __init__(self, info: SourceInfo, folder: Path | None = None, parsed: ParsedList | None = None) -> None:
+        self.info = info
+        self._folder = folder
+        self._addresses = parsed.addresses if parsed is not None else None
+        self._domains = _DomainPart(parsed.domains, parsed.allow_domains, parsed.fuzzy) if parsed is not None else None
+
+    @property
+    def addresses(self) -> dict[str, str]:
+        if self._addresses is None:
+            assert self._folder is not None
+            path = self._folder / f"{self.info.file}.addresses.json"
+            self._addresses = _mapping(_read_json(path), "addresses", path)
+        return self._addresses
+
+    @property
+    def domain_part(self) -> _DomainPart:
+        if self._domains is None:
+            assert self._folder is not None
+            path = self._folder / f"{self.info.file}.domains.json"
+            document = _read_json(path)
+            self._domains = _DomainPart(
+                _mapping(document, "domains", path), set(document.get("allow_domains", [])), set(document.get("fuzzy", []))
+            )
+        return self._domains
+
+
+@dataclass(frozen=True, slots=True)
+class _DomainPart:
     domains: dict[str, str]
+    allow: set[str]  # the list's own allow list (eth-phishing-detect whitelist)
+    fuzzy: set[str]  # domains it protects from look-alikes (eth-phishing-detect fuzzylist)
 
 
-@dataclass
 class ThreatIndex:
-    sources: list[_Loaded]
-    user_allowed: dict[str, str]  # address or domain -> the date the user allowed it
-    list_allowed: set[str]  # domains the imported lists allow (eth-phishing-detect whitelist)
-    well_known: list[str]  # bundled well-known dapp domains + imported fuzzylists
+    def __init__(self, sources: list[_Source], user_allowed: dict[str, str], well_known: list[str]) -> None:
+        self.sources = sources
+        self.user_allowed = user_allowed  # address or domain -> the date the user allowed it
+        self._bundled_well_known = well_known
+        self._list_allowed: set[str] | None = None
+        self._well_known: list[str] | None = None
 
     @property
     def infos(self) -> list[SourceInfo]:
@@ -142,20 +175,26 @@ class ThreatIndex:
         if domain is None or self.allowed_domain(domain):
             return []
         return [
-            Listing(parent, s.domains[parent], s.info)
+            Listing(parent, s.domain_part.domains[parent], s.info)
             for parent in parents(domain)
             for s in self.sources
-            if parent in s.domains
+            if parent in s.domain_part.domains
         ]
 
     def allowed_domain(self, domain: str) -> bool:
-        return any(p in self.user_allowed or p in self.list_allowed for p in parents(domain))
+        if self._list_allowed is None:
+            self._list_allowed = set().union(*(s.domain_part.allow for s in self.sources))
+        allowed = self._list_allowed
+        return any(p in self.user_allowed or p in allowed for p in parents(domain))
 
     def look_alike(self, host: str) -> LookAlike | None:
         domain = normalise_domain(host)
         if domain is None or self.allowed_domain(domain):
             return None
-        return look_alike(domain, self.well_known)
+        if self._well_known is None:
+            imported = sorted(set().union(*(s.domain_part.fuzzy for s in self.sources)) - set(self._bundled_well_known))
+            self._well_known = self._bundled_well_known + imported
+        return look_alike(domain, self._well_known)
 
 
 # --------------------------------------------------------------------------- loading
@@ -180,17 +219,8 @@ def load_index() -> ThreatIndex:
     key = (str(folder), _stamp(folder / "manifest.json"), _stamp(folder / "allow.json"))
     if _cache is not None and _cache[0] == key:
         return _cache[1]
-    seed = _seed()
-    sources = [seed]
-    list_allowed: set[str] = set()
-    well_known = _well_known()
-    for info in read_manifest():
-        document = _read_json(folder / info.file)
-        sources.append(_Loaded(info, _mapping(document, "addresses", folder / info.file),
-                               _mapping(document, "domains", folder / info.file)))
-        list_allowed.update(document.get("allow_domains", []))
-        well_known += [d for d in document.get("fuzzy", []) if d not in well_known]
-    index = ThreatIndex(sources, read_allow(), list_allowed, well_known)
+    sources = [_seed()] + [_Source(info, folder) for info in read_manifest()]
+    index = ThreatIndex(sources, read_allow(), _well_known())
     _cache = (key, index)
     return index
 
@@ -243,7 +273,7 @@ def read_allow() -> dict[str, str]:
     return allowed
 
 
-def _seed() -> _Loaded:
+def _seed() -> _Source:
     """The curated seed list: well-documented addresses and domains, each with its write-up."""
     path = _bundled_dir() / "seed.csv"
     text = path.read_text(encoding="utf-8")
@@ -262,7 +292,7 @@ def _seed() -> _Loaded:
         skipped=parsed.skipped,
         file="",
     )
-    return _Loaded(info, parsed.addresses, parsed.domains)
+    return _Source(info, parsed=parsed)
 
 
 def _well_known() -> list[str]:
@@ -336,25 +366,29 @@ def import_list(path: Path, name: str | None = None, date: str | None = None, no
         allow=len(parsed.allow_domains),
         fuzzy=len(parsed.fuzzy),
         skipped=parsed.skipped,
-        file=f"sources/{name}.json",
+        file=f"sources/{name}-{time.time_ns()}",  # new files: the manifest switches to them at once
     )
     with _locked() as folder:
-        atomic_write_text(folder / info.file, _source_document(parsed))
-        sources = [s for s in read_manifest() if s.name != name] + [info]
-        _write_manifest(folder, sources)
+        for kind, document in _source_documents(parsed).items():
+            atomic_write_text(folder / f"{info.file}.{kind}.json", document)
+        previous = read_manifest()
+        _write_manifest(folder, [s for s in previous if s.name != name] + [info])
+        for replaced in (s for s in previous if s.name == name):
+            _delete_files(folder, replaced)
     return info
 
 
-def _source_document(parsed: ParsedList) -> str:
-    return json.dumps(
-        {
-            "addresses": parsed.addresses,
-            "domains": parsed.domains,
-            "allow_domains": sorted(parsed.allow_domains),
-            "fuzzy": sorted(parsed.fuzzy),
-        },
-        separators=(",", ":"),
-    )
+def _delete_files(folder: Path, info: SourceInfo) -> None:
+    for kind in ("addresses", "domains"):
+        (folder / f"{info.file}.{kind}.json").unlink(missing_ok=True)
+
+
+def _source_documents(parsed: ParsedList) -> dict[str, str]:
+    domains = {"domains": parsed.domains, "allow_domains": sorted(parsed.allow_domains), "fuzzy": sorted(parsed.fuzzy)}
+    return {
+        "addresses": json.dumps({"addresses": parsed.addresses}, separators=(",", ":")),
+        "domains": json.dumps(domains, separators=(",", ":")),
+    }
 
 
 def _write_manifest(folder: Path, sources: list[SourceInfo]) -> None:
@@ -375,7 +409,7 @@ def remove_source(name: str) -> SourceInfo:
             names = ", ".join(s.name for s in sources) or "none imported"
             raise InputError(f"no threat list named {name!r} (lists: {names})", "`txcopilot intel list` shows them")
         _write_manifest(folder, [s for s in sources if s.name != name])
-        (folder / match.file).unlink(missing_ok=True)
+        _delete_files(folder, match)
     return match
 
 
