@@ -214,3 +214,52 @@ def test_the_data_and_config_dirs_are_never_in_the_world() -> None:
     shown = [mount.source for mount in world] + [mount.dest for mount in world]
     for secret in (data_dir(), config_dir(), keystore_dir()):
         assert not any(path == str(secret.resolve()) or path.startswith(f"{secret.resolve()}/") for path in shown if path.startswith("/"))
+
+
+def test_a_working_sandbox_is_probed_once_per_boot_and_a_failing_one_every_time(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    if not namespaces_available()[0]:
+        pytest.skip(namespaces_available()[1])
+    runs: list[list[str]] = []
+    real_run = subprocess.run
+
+    def counting(command: list[str], **kwargs: object) -> subprocess.CompletedProcess[bytes]:
+        runs.append(command)
+        return real_run(command, **kwargs)  # type: ignore[call-overload, no-any-return]
+
+    monkeypatch.setattr(sandbox.subprocess, "run", counting)
+    monkeypatch.setattr(sandbox, "_probed", {})
+    assert namespaces_available()[0] and len(runs) == 1
+    monkeypatch.setattr(sandbox, "_probed", {})  # the next review's process
+    assert namespaces_available()[0] and len(runs) == 1  # remembered for this boot
+    failing = ["/bin/false"]
+    assert not sandbox._probe_once("failing", failing)[0]
+    monkeypatch.setattr(sandbox, "_probed", {})
+    assert not sandbox._probe_once("failing", failing)[0] and runs.count(failing) == 2
+
+
+def test_gpu_device_nodes_join_the_world_only_with_gpu_offload(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sandbox, "GPU_DEVICES", ("/dev/tty*",))  # stands in for /dev/nvidia* here
+    def devices(*, gpu: bool) -> set[str]:
+        return {m.dest for m in sandbox.worker_world(None, [], gpu=gpu) if m.kind == "dev"}
+    plain = devices(gpu=False)
+    assert plain == {f"/dev/{name}" for name in sandbox.DEVICES}
+    if os.path.exists("/dev/tty"):
+        assert "/dev/tty" in devices(gpu=True) - plain
+
+
+def test_only_a_llama_cpp_state_from_the_worker_is_stored(tmp_path: Path) -> None:
+    import base64
+
+    from copilot.llm.explain import store_prefix_state
+
+    path = tmp_path / "prefix.state"
+    tokens = [1, 2, 3]
+    state = b"qsgg" + (2).to_bytes(4, "little") + len(tokens).to_bytes(4, "little")
+    state += b"".join(t.to_bytes(4, "little") for t in tokens) + b"kv tensors"
+    for bad in ("not base64!", base64.b64encode(b"#!/bin/sh\nrm -rf ~\n").decode(),
+                base64.b64encode(state[:4] + (2).to_bytes(4, "little") + (10**6).to_bytes(4, "little")).decode()):
+        assert not store_prefix_state(str(path), bad, 2048) and not path.exists()
+    assert store_prefix_state(str(path), base64.b64encode(state).decode(), 2048)
+    assert path.read_bytes() == state and path.stat().st_mode & 0o777 == 0o600

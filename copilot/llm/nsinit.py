@@ -25,7 +25,6 @@ from __future__ import annotations
 import ctypes
 import json
 import os
-import platform
 import signal
 import sys
 
@@ -116,9 +115,9 @@ def build_world(root: str, world: list[list[str]]) -> None:
         elif kind == "proc":
             _mount("proc", _place(root, dest, directory=True), "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
     os.chdir(root)
-    number = _PIVOT_ROOT.get(platform.machine())
+    number = _PIVOT_ROOT.get(os.uname().machine)
     if number is None:
-        raise SetupFailed(f"pivot_root: unknown system call number on {platform.machine()}")
+        raise SetupFailed(f"pivot_root: unknown system call number on {os.uname().machine}")
     _check(libc.syscall(number, b".", b"."), "pivot_root")  # the old root ends up stacked under the new
     _check(libc.umount2(b".", MNT_DETACH), "detach the old root")
     os.chdir("/")

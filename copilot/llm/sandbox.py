@@ -93,18 +93,64 @@ _probed: dict[str, tuple[bool, str]] = {}
 
 
 def _probe_once(name: str, command: list[str]) -> tuple[bool, str]:
-    if name not in _probed:
-        try:
-            probe = subprocess.run(command, capture_output=True, timeout=10, check=False)
-            error = probe.stderr.decode(errors="replace").strip().splitlines()
-            _probed[name] = (
-                (True, "works")
-                if probe.returncode == 0
-                else (False, f"{name} refused: {error[-1] if error else f'status {probe.returncode}'}")
-            )
-        except (OSError, subprocess.TimeoutExpired) as exc:
-            _probed[name] = (False, f"{name} failed: {exc}")
+    """Runs `command` once per process, and once per boot for a success: a success is remembered in
+    the cache dir under this machine's boot and the tool's identity (a probe costs ~15 ms of every
+    review's start). Should that go stale, the worker fails to start and the review says so."""
+    if name in _probed:
+        return _probed[name]
+    fingerprint = _fingerprint(command)
+    remembered = _remembered_probes()
+    if remembered.get(name) == fingerprint:
+        _probed[name] = (True, "works")
+        return _probed[name]
+    try:
+        probe = subprocess.run(command, capture_output=True, timeout=10, check=False)
+        error = probe.stderr.decode(errors="replace").strip().splitlines()
+        _probed[name] = (
+            (True, "works")
+            if probe.returncode == 0
+            else (False, f"{name} refused: {error[-1] if error else f'status {probe.returncode}'}")
+        )
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        _probed[name] = (False, f"{name} failed: {exc}")
+    if _probed[name][0]:
+        _remember_probe(name, fingerprint)
     return _probed[name]
+
+
+def _fingerprint(command: list[str]) -> str:
+    try:
+        boot = Path("/proc/sys/kernel/random/boot_id").read_text(encoding="ascii").strip()
+        tool = os.stat(command[0]).st_mtime_ns
+    except OSError:
+        return ""
+    return json.dumps([command, tool, os.uname().release, boot])
+
+
+def _probes_file() -> Path:
+    from copilot.state.dirs import cache_dir
+
+    return cache_dir() / "sandbox-probes.json"
+
+
+def _remembered_probes() -> dict[str, str]:
+    try:
+        remembered = json.loads(_probes_file().read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return remembered if isinstance(remembered, dict) else {}
+
+
+def _remember_probe(name: str, fingerprint: str) -> None:
+    if not fingerprint:
+        return
+    path = _probes_file()
+    temporary = path.with_suffix(f".{os.getpid()}.tmp")
+    try:
+        temporary.write_text(json.dumps({**_remembered_probes(), name: fingerprint}), encoding="utf-8")
+        os.replace(temporary, path)
+    except OSError:
+        temporary.unlink(missing_ok=True)  # a read-only cache only costs the next review the probe
 
 
 def bwrap_available() -> tuple[bool, str]:
