@@ -25,6 +25,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from copilot.errors import ConfigError
+from copilot.parsing import load_toml
 from copilot.state.dirs import config_dir
 
 
@@ -68,7 +69,7 @@ def load_config(path: Path | None = None) -> Config:
     if not path.exists():
         return Config()
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        data = load_toml(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: {exc}", "fix the TOML syntax") from None
     except (OSError, UnicodeDecodeError) as exc:

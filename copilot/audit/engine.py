@@ -38,6 +38,7 @@ from copilot.audit.report import (
 )
 from copilot.audit.revoke import build_revoke_plan
 from copilot.errors import InputError
+from copilot.parsing import load_json
 
 MIN_CHUNKS_FOR_PROCESSES = 2
 KEPT_RUNS = 8  # cached audits kept (most recently used first); older ones are deleted
@@ -99,6 +100,12 @@ def audit_file(path: Path, settings: AuditSettings, progress: Progress | None = 
     plan = plan_chunks(path, settings.chunk_bytes) if settings.chunk_bytes else plan_chunks(path)
     report = _audit(_Source(str(path), plan.format.value, plan, plan.read_path), settings, progress)
     finish_spool(plan)
+    if report.rows and report.bad_rows == report.rows:  # nothing was audited: not an all-clear
+        first = report.bad_row_details[0]
+        raise InputError(
+            f"no row of {path} could be read ({report.rows} bad; line {first.line}: {first.reason[:200]})",
+            "give an export in a supported format (see `txcopilot audit --help`)",
+        )
     if report.rows - report.bad_rows > 0 and report.rows_involving == 0:
         raise InputError(
             f"none of the {report.rows - report.bad_rows} rows in {path} involves {report.address}",
@@ -292,7 +299,7 @@ class ChunkCache:
     def get(self, number: int) -> dict[str, Any] | None:
         path = self.directory / f"chunk-{number:06d}.json"
         try:
-            result: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+            result: dict[str, Any] = load_json(path.read_text(encoding="utf-8"))
         except (OSError, ValueError):
             return None
         self.reused += 1

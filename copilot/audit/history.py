@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from copilot.errors import InputError
+from copilot.parsing import load_json, load_json_prefix
 
 CHUNK_BYTES = 1 << 20  # ~1,300 transaction objects: enough work per task to amortise the process hop
 BAD_ROW_MARKER = "__txcopilot_bad_row__"  # a spooled JSON array element that did not parse
@@ -267,7 +268,6 @@ def finish_spool(plan: ChunkPlan) -> None:
 def _array_elements(path: Path) -> Iterator[tuple[int, str]]:
     """(line where the element starts, the element as one line of JSON) for each element of the
     top-level array; an element that does not parse ends the stream with a bad-row marker."""
-    decoder = json.JSONDecoder()
     buffer = ""
     line = 1
     started = False
@@ -302,7 +302,7 @@ def _array_elements(path: Path) -> Iterator[tuple[int, str]]:
             if buffer[pos] == "]":
                 return
             try:
-                obj, end = decoder.raw_decode(buffer, pos)
+                obj, end = load_json_prefix(buffer, pos)
             except json.JSONDecodeError as exc:
                 if not eof and refill():
                     continue
@@ -336,7 +336,7 @@ def read_chunk(path: Path, plan_format: HistoryFormat, header: str | None, chunk
             continue
         if plan_format in (HistoryFormat.JSONL, HistoryFormat.JSON_ARRAY):
             try:
-                obj = json.loads(text)
+                obj = load_json(text)
             except json.JSONDecodeError as exc:
                 yield BadRow(line, f"invalid JSON: {exc.msg} at column {exc.colno}")
                 continue

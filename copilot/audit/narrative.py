@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from copilot.audit.report import AuditReport, NarrativeInfo, TxItem
 from copilot.llm.facts import sanitise
+from copilot.parsing import load_json
 
 if TYPE_CHECKING:
     from copilot.audit.engine import AuditSettings, Progress
@@ -46,7 +47,7 @@ class ExplanationCache:
 
     def get(self, key: str) -> str | None:
         try:
-            entry = json.loads(self._path(key).read_text(encoding="utf-8"))
+            entry = load_json(self._path(key).read_text(encoding="utf-8"))
         except (OSError, ValueError):
             return None
         text = entry.get("text") if isinstance(entry, dict) and entry.get("key") == key else None

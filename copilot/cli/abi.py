@@ -34,6 +34,7 @@ def abi() -> None:
 
 def _read_json(path: Path) -> Any:
     from copilot.inputs.values import DuplicateKeyError, unique_keys
+    from copilot.parsing import load_json
 
     try:
         text = path.read_text(encoding="utf-8")
@@ -44,7 +45,7 @@ def _read_json(path: Path) -> Any:
             f"{path}: not UTF-8 text (byte {exc.start}), so not a JSON file", "give a JSON file"
         ) from exc
     try:
-        return json.loads(text, object_pairs_hook=unique_keys)
+        return load_json(text, object_pairs_hook=unique_keys)
     except json.JSONDecodeError as exc:
         raise ConfigError(f"{path}: not valid JSON (line {exc.lineno}: {exc.msg})", "fix the file") from exc
     except DuplicateKeyError as exc:

@@ -31,6 +31,8 @@ def run_guarded(ctx: click.Context, invoke: Callable[[click.Context], Any]) -> A
     except BrokenPipeError:
         _silence_stdout()
         sys.exit(ExitCode.OK)
+    except OSError as exc:  # the machine, not the input: a read-only or full disk, a file where a folder belongs
+        _fail(f"error: {_os_problem(exc)}", ExitCode.ENVIRONMENT, debug)
     except Exception as exc:
         _fail(
             f"error: internal error ({type(exc).__name__}: {_first_line(exc)}); "
@@ -48,6 +50,16 @@ def _silence_stdout() -> None:
 
     with suppress(OSError, ValueError):  # ValueError: stdout replaced by something without a descriptor (tests)
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+
+
+def _os_problem(exc: OSError) -> str:
+    where = f"{exc.filename}: " if exc.filename else ""
+    what = exc.strerror or _first_line(exc)
+    if isinstance(exc, FileExistsError | NotADirectoryError):
+        hint = "a file is in the way of a folder txcopilot needs: move it aside, or set TXCOPILOT_HOME to another folder"
+    else:
+        hint = "check that txcopilot's folders are writable and the disk has room (TXCOPILOT_HOME moves them)"
+    return f"{where}{what}; {hint}"
 
 
 def _first_line(exc: BaseException) -> str:

@@ -29,18 +29,27 @@ PASSWORD_FILE = click.option(
 )
 
 
+MAX_PASSWORD_BYTES = 4096  # read no more of a password file: /dev/zero or a wrong path must not fill memory
+
+
 def read_password(password_file: Path | None, *, new: bool = False, what: str = "Keystore password") -> bytes:
     """The password as bytes, as keystores take it: a file's first line byte for byte (like geth and
     cast, any encoding), a typed one as the terminal's bytes."""
     if password_file is not None:
         try:
-            lines = password_file.read_bytes().splitlines()
+            with password_file.open("rb") as handle:
+                lines = handle.read(MAX_PASSWORD_BYTES + 1).splitlines()
         except OSError as exc:
             raise InputError(
                 f"{password_file}: cannot read the password file ({exc.strerror or type(exc).__name__})",
                 "check the path and its permissions",
             ) from None
         password = lines[0] if lines else b""
+        if len(password) > MAX_PASSWORD_BYTES:
+            raise InputError(
+                f"{password_file}: the first line is longer than {MAX_PASSWORD_BYTES} bytes, so it is not a password file",
+                "put the password alone on the file's first line",
+            )
     elif stdin_is_interactive():
         typed = click.prompt(what, hide_input=True, confirmation_prompt=new, err=True)
         password = typed.encode("utf-8", "surrogateescape")  # undecodable terminal bytes come back as they were typed
@@ -501,7 +510,7 @@ def log_show(last: int | None, as_json: bool) -> None:
     if not entries:
         click.echo("the audit log is empty")
     for entry in entries:
-        data = entry.get("data", {})
+        data = entry["data"] if isinstance(entry.get("data"), dict) else {}
         detail = ", ".join(f"{k}={v}" for k, v in data.items() if k in ("verdict", "reason", "transaction_hash", "status", "error", "payload_hash", "account"))
         click.echo(f"{entry.get('seq')}\t{entry.get('time')}\t{entry.get('event')}\t{detail}")
 

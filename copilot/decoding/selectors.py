@@ -25,6 +25,7 @@ from typing import Any
 
 from copilot.decoding._crypto import keccak256
 from copilot.decoding.abicodec import split_top_level
+from copilot.parsing import load_json
 from copilot.resources import abis_dir
 
 FOURBYTE_DB = "4byte.sqlite"
@@ -273,7 +274,7 @@ def _load_user_abis(folder: str, stamp: tuple[tuple[str, int], ...]) -> dict[str
     for name, _ in stamp:
         path = Path(folder) / name
         try:
-            out[path.stem] = parse_abi(json.loads(path.read_text(encoding="utf-8")), f"user:{path.stem}")
+            out[path.stem] = parse_abi(load_json(path.read_text(encoding="utf-8")), f"user:{path.stem}")
         except (OSError, ValueError):
             continue  # validated when added; a file edited by hand since then is skipped, not fatal
     return out

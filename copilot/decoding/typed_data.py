@@ -212,6 +212,7 @@ def read_types(raw: Any) -> Types:
         raise _bad("types must be an object mapping type names to field lists")
     types: Types = {}
     for name, fields in raw.items():
+        _refuse_padding(name, f"type name {name!r}")
         if not isinstance(fields, list):
             raise _bad(f"types.{name} must be a list of {{name, type}}")
         seen: set[str] = set()
@@ -226,7 +227,8 @@ def read_types(raw: Any) -> Types:
             if field["name"] in seen:
                 raise _bad(f"types.{name} declares field {field['name']!r} twice")
             seen.add(field["name"])
-            parsed.append((field["name"], field["type"].strip()))
+            _refuse_padding(field["type"], f"types.{name}.{field['name']} type {field['type']!r}")
+            parsed.append((field["name"], field["type"]))
         types[name] = parsed
     for name, fields in types.items():
         for field_name, field_type in fields:
@@ -234,6 +236,13 @@ def read_types(raw: Any) -> Types:
             if base not in types and not _is_atomic(base):
                 raise _bad(f"types.{name}.{field_name} has unknown type {field_type!r}")
     return types
+
+
+def _refuse_padding(type_name: str, what: str) -> None:
+    """Wallets differ on trimming a type name ("Person " or "uint256 "): one signs what another refuses,
+    or hashes other bytes than the review did."""
+    if type_name != type_name.strip():
+        raise _bad(f"{what} has spaces around it", "EIP-712 type names are identifiers: ask the dApp to fix the request")
 
 
 def hash_typed_data(td: dict[str, Any]) -> TypedDataInfo:

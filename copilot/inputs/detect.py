@@ -26,6 +26,7 @@ from copilot.inputs.values import (
     unique_keys,
 )
 from copilot.models import RequestKind, SigningRequest
+from copilot.parsing import load_json
 
 SUPPORTED_METHODS = (
     "eth_sendTransaction",
@@ -93,15 +94,13 @@ def _unwrap_case(value: Any) -> Any:
 
 def _load_json(text: str) -> Any:
     try:
-        return json.loads(text, object_pairs_hook=unique_keys)
+        return load_json(text, object_pairs_hook=unique_keys)
     except DuplicateKeyError as exc:
         raise input_error(
             str(exc), "each key may appear once: which value counts would depend on the reader"
         ) from None
     except json.JSONDecodeError as exc:
         raise input_error(f"invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}") from None
-    except RecursionError:
-        raise input_error("JSON nested too deeply") from None
 
 
 def _from_hex(text: str, method: str | None) -> SigningRequest:
@@ -186,6 +185,13 @@ def _from_rpc_params(request: dict[str, Any]) -> SigningRequest:
         params = [params]
     if not isinstance(params, list) or not params:
         raise input_error(f"{method} needs params, e.g. {_PARAMS_EXAMPLE[method]}")
+    most = 1 if method in _ONE_PARAM else 2
+    if len(params) > most:  # a second transaction or payload would be dropped unreviewed
+        raise input_error(
+            f"{method} has {len(params)} params; it takes {'one' if most == 1 else 'at most two'}, "
+            "and the rest would not be reviewed",
+            f"send one request per signature: {_PARAMS_EXAMPLE[method]}",
+        )
     first = params[0]
     if method in ("eth_sendTransaction", "eth_signTransaction"):
         if not isinstance(first, dict):
@@ -226,6 +232,7 @@ def _from_rpc_params(request: dict[str, Any]) -> SigningRequest:
     )
 
 
+_ONE_PARAM = ("eth_sendTransaction", "eth_signTransaction", "eth_sendRawTransaction", "wallet_sendCalls")
 _PARAMS_EXAMPLE = {
     "eth_sendTransaction": '[{"from": "0x…", "to": "0x…", "data": "0x…"}]',
     "eth_signTransaction": '[{"from": "0x…", "to": "0x…", "data": "0x…"}]',

@@ -14,6 +14,7 @@ from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
 from copilot.errors import ConfigError
+from copilot.parsing import load_toml
 from copilot.policy.addresses import is_address, selector_of
 from copilot.policy.schema import PolicyFile
 
@@ -167,7 +168,7 @@ def load_policy_file(path: Path) -> Policy:
 def parse_policy(text: str, *, path: Path | None = None, name: str | None = None) -> Policy:
     where = str(path) if path else "<policy>"
     try:
-        data = tomllib.loads(text)
+        data = load_toml(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{where}: {exc}", "fix the TOML syntax at that line") from None
     try:

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from copilot.errors import EnvironmentProblem
+from copilot.parsing import load_json
 from copilot.state.atomic import atomic_write_text
 from copilot.state.dirs import data_dir
 
@@ -154,7 +155,7 @@ class AuditLog:
         if last_line is None:
             return 0, GENESIS
         try:
-            entry = json.loads(last_line)
+            entry = load_json(last_line)
             return int(entry["seq"]) + 1, str(entry["hash"])
         except (ValueError, KeyError, TypeError):
             raise EnvironmentProblem(
@@ -170,8 +171,11 @@ class AuditLog:
             if not line.strip():
                 continue
             try:
-                out.append(json.loads(line))
-            except ValueError:  # not JSON, or not text at all
+                entry = load_json(line)
+                if not isinstance(entry, dict):
+                    raise ValueError("not an object")
+                out.append(entry)
+            except ValueError:  # not JSON, not text at all, or not an entry
                 raise EnvironmentProblem(
                     f"the audit log {self.path} is damaged at line {number} (not a JSON entry)",
                     "run `txcopilot log verify` for the full picture",
@@ -219,7 +223,7 @@ class AuditLog:
         lines = raw.split(b"\n")
         for number, line in enumerate(lines[:-1] if raw.endswith(b"\n") else lines, start=1):
             try:
-                entry = json.loads(line, object_pairs_hook=_no_duplicate_keys)
+                entry = load_json(line, object_pairs_hook=_no_duplicate_keys)
             except DuplicateKey as exc:
                 problems.append(f"line {number}: the key {exc} appears twice (entry edited)")
                 continue
@@ -255,7 +259,7 @@ class AuditLog:
                 problems.append("the head file audit.head is missing (the log may have been replaced)")
             return
         try:
-            head = json.loads(self.head_path.read_text(encoding="utf-8"))
+            head = load_json(self.head_path.read_text(encoding="utf-8"))
             head_count, head_hash = int(head["count"]), str(head["hash"])
         except (ValueError, KeyError, TypeError):
             problems.append("the head file audit.head is unreadable")

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from copilot.errors import EnvironmentProblem, InputError
+from copilot.parsing import load_json
 from copilot.signing.hygiene import disable_core_dumps, scrub
 from copilot.state.atomic import create_exclusive_bytes
 from copilot.state.dirs import keystore_dir
@@ -265,7 +266,7 @@ def _address_of(key: bytearray) -> str:
 
 def _read_keyfile(path: Path) -> dict[str, Any]:
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = load_json(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise InputError(f"{path}: no such file", "give the path of a keystore JSON file") from None
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:

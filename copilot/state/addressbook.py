@@ -10,6 +10,7 @@ import json
 from pathlib import Path
 
 from copilot.errors import ConfigError, InputError
+from copilot.parsing import load_json
 from copilot.policy.addresses import is_address, to_checksum
 from copilot.state.atomic import atomic_write_text
 
@@ -42,7 +43,7 @@ def _entries(path: Path) -> dict[str, tuple[str, bool]]:
     except UnicodeDecodeError:
         raise ConfigError(f"{path}: address book is not UTF-8 JSON", fix) from None
     try:
-        data = json.loads(text)
+        data = load_json(text)
     except json.JSONDecodeError as exc:
         raise ConfigError(f"{path}:{exc.lineno}: address book is not valid JSON ({exc.msg})", fix) from None
     if not isinstance(data, dict) or not all(is_address(k) and _entry(v) for k, v in data.items()):

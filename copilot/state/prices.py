@@ -22,6 +22,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from copilot.errors import ConfigError
+from copilot.parsing import load_toml
 
 PRICES_FILE = "prices.toml"
 BUNDLED_PRICES_FILE = "prices.json"
@@ -137,7 +138,7 @@ def parse_prices(text: str, path: Path) -> PriceTable:
     from copilot.policy.lines import line_of
 
     try:
-        data = tomllib.loads(text)
+        data = load_toml(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: {exc}", "fix the TOML syntax at that line") from None
     prices: dict[str, Decimal] = {}
