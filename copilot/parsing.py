@@ -18,7 +18,8 @@ import math
 import re
 import sys
 import tomllib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 PairsHook = Callable[[list[tuple[str, Any]]], Any]
@@ -79,9 +80,33 @@ def _finite_float(literal: str) -> float:
 _STRICT_NUMBERS: dict[str, Any] = {"parse_float": _finite_float, "parse_constant": _refuse_constant}
 
 
+# CPython's default. py_ecc (imported with eth_account) raises the limit to 100,000 at import, and CPython
+# 3.11's C JSON scanner, which counts its depth against this limit, then overflows the C stack on deep
+# nesting and kills the process instead of raising RecursionError.
+_SAFE_RECURSION_LIMIT = 1000
+
+
+@contextmanager
+def _safe_recursion_limit() -> Iterator[None]:
+    limit = sys.getrecursionlimit()
+    lowered = False
+    if limit > _SAFE_RECURSION_LIMIT:
+        try:
+            sys.setrecursionlimit(_SAFE_RECURSION_LIMIT)
+            lowered = True
+        except RecursionError:  # already deeper than that: leave the limit alone
+            pass
+    try:
+        yield
+    finally:
+        if lowered:
+            sys.setrecursionlimit(limit)
+
+
 def _mapped(parse: Callable[[Any], Any], text: str | bytes) -> Any:
     try:
-        return parse(text)
+        with _safe_recursion_limit():
+            return parse(text)
     except json.JSONDecodeError:
         raise
     except UnicodeDecodeError as exc:

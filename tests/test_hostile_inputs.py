@@ -250,3 +250,18 @@ def test_a_read_only_data_dir_is_an_environment_error(tmp_path: Path) -> None:
             pytest.skip("read-only bind mounts are not allowed here")
         assert done.returncode == ExitCode.ENVIRONMENT, done.stderr
         assert done.stderr.count("\n") == 1 and "Read-only file system" in done.stderr and "writable" in done.stderr
+
+
+def test_deep_json_is_refused_even_after_a_library_raised_the_recursion_limit() -> None:
+    """py_ecc (pulled in by eth_account) sets the recursion limit to 100,000: CPython's C JSON scanner
+    would then overflow the C stack on deep nesting and crash the process (SIGSEGV)."""
+    code = (
+        "import sys; sys.setrecursionlimit(100_000)\n"
+        "from copilot.parsing import load_json, JSONTextError\n"
+        "try:\n    load_json('[' * 1_000_000 + ']' * 1_000_000)\n"
+        "except JSONTextError as exc:\n    print(exc.msg)\n"
+        "print(sys.getrecursionlimit())\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 0, done.stderr[-500:]
+    assert done.stdout.split("\n")[:2] == ["arrays or objects nested too deeply", "100000"]
