@@ -113,6 +113,12 @@ def test_a_huge_integer_in_a_keystore_file_is_bad_input(tmp_path: Path) -> None:
     assert_one_line(result, ExitCode.BAD_INPUT, "not a keystore")
 
 
+def test_a_huge_integer_or_deep_nesting_in_a_threat_list_is_bad_input(tmp_path: Path) -> None:
+    for name, text in (("huge.json", '["0x' + "11" * 20 + '", ' + HUGE + "]"), ("deep.json", "[" * 100_000 + "]" * 100_000)):
+        (tmp_path / name).write_text(text)
+        assert_one_line(run(["intel", "import", str(tmp_path / name)]), ExitCode.BAD_INPUT, "not valid JSON")
+
+
 # --------------------------------------------------------------------------- audit --file
 
 

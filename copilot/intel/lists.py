@@ -19,15 +19,13 @@ import csv
 import io
 import json
 import re
-import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from copilot.errors import InputError
 from copilot.intel.domains import normalise_domain
+from copilot.parsing import load_json
 
 _ADDRESS = re.compile(r"0x[0-9a-fA-F]{40}\Z")
 _METAMASK_KEYS = {"blacklist", "whitelist", "fuzzylist", "blocklist", "allowlist"}
@@ -127,29 +125,13 @@ def parse_text(text: str, name: str, parsed: ParsedList | None = None) -> Parsed
     stripped = text.lstrip()
     if stripped[:1] in "[{":
         try:
-            with _default_recursion_limit():
-                document = json.loads(text)
+            document = load_json(text)
         except json.JSONDecodeError as exc:
             raise InputError(f"{name}:{exc.lineno}: not valid JSON ({exc.msg})", _HINT) from None
-        except RecursionError:
-            raise InputError(f"{name}: JSON nested too deeply to be a threat list", _HINT) from None
         return _parse_json(document, name, parsed)
     if name.lower().endswith(".csv") or _looks_like_csv(stripped):
         return _parse_csv(text, parsed)
     return _parse_lines(text, parsed)
-
-
-@contextmanager
-def _default_recursion_limit() -> Iterator[None]:
-    """py_ecc (imported with web3) raises the recursion limit to 100,000; json's C parser then
-    overflows the C stack on deeply nested input and the process dies instead of raising
-    RecursionError. Parse under the interpreter's default limit."""
-    previous = sys.getrecursionlimit()
-    sys.setrecursionlimit(min(previous, 1000))
-    try:
-        yield
-    finally:
-        sys.setrecursionlimit(previous)
 
 
 def _parse_json(document: Any, name: str, parsed: ParsedList) -> ParsedList:

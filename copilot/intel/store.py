@@ -33,6 +33,7 @@ from typing import Any
 from copilot.errors import ConfigError, InputError
 from copilot.intel.domains import LookAlike, look_alike, normalise_domain, parents
 from copilot.intel.lists import ParsedList, parse_text, read_list
+from copilot.parsing import load_json
 from copilot.state.atomic import atomic_write_text
 
 SEED_NAME = "txcopilot-seed"
@@ -241,7 +242,7 @@ def _damaged(path: Path, why: str) -> ConfigError:
 
 def _read_json(path: Path) -> dict[str, Any]:
     try:
-        document = json.loads(path.read_text(encoding="utf-8"))
+        document = load_json(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise _damaged(path, "the file is missing") from None
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:

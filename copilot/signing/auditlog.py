@@ -201,7 +201,7 @@ class AuditLog:
 
     def _parse(self, line: bytes) -> dict[str, Any]:
         try:
-            entry = json.loads(line)
+            entry = load_json(line)
             if isinstance(entry, dict):
                 return entry
         except ValueError:

@@ -15,6 +15,8 @@ import urllib.error
 import urllib.request
 from typing import Any
 
+from copilot.parsing import load_json
+
 # JSON-RPC codes and texts nodes use for a method they do not have (geth, Nethermind, Erigon, anvil)
 _UNSUPPORTED_CODES = frozenset({-32601, -32004})
 _UNSUPPORTED_TEXTS = ("method not found", "not supported", "does not exist", "not available", "unsupported method")
@@ -52,7 +54,7 @@ class Node:
         request = urllib.request.Request(self.url, json.dumps(body).encode(), {"Content-Type": "application/json"})
         try:
             with urllib.request.urlopen(request, timeout=left) as response:
-                reply = json.loads(response.read())
+                reply = load_json(response.read())
         except TimeoutError:
             raise NodeFailure(f"the node did not answer within {left:.1f} s") from None
         except urllib.error.HTTPError as exc:

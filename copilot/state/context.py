@@ -62,15 +62,14 @@ def build_context(
 def keystore_addresses() -> set[str]:
     """The accounts of the user's keystores (each file states its address; no password needed).
     A file that is not a keystore is skipped here: `txcopilot keys list` is where it is reported."""
-    import json
-
+    from copilot.parsing import load_json
     from copilot.policy.addresses import is_address, to_checksum
     from copilot.state.dirs import keystore_dir
 
     found: set[str] = set()
     for path in keystore_dir().glob("*.json"):
         try:
-            stated = json.loads(path.read_text(encoding="utf-8")).get("address")
+            stated = load_json(path.read_text(encoding="utf-8")).get("address")
         except (OSError, ValueError, AttributeError):
             continue
         if isinstance(stated, str):
