@@ -70,14 +70,21 @@ def _address(topic: str) -> str:
     """The address in an indexed topic: its last 20 bytes, as the EVM reads it."""
     if len(topic) != 66:
         raise ValueError("not a 32-byte topic")
-    return "0x" + topic[26:]
+    return "0x" + topic[26:].lower()
+
+
+def _word(data: str, position: int) -> int:
+    """The 32-byte word at `position` of 0x-prefixed data; a missing one is an IndexError."""
+    start = 2 + 64 * position
+    word = data[start : start + 64]
+    if len(word) != 64:
+        raise IndexError("data too short")
+    return int(word, 16)
 
 
 def _words(data: str) -> list[int]:
-    """The whole 32-byte words of the data; a trailing partial word is ignored, a missing one is an
-    IndexError where it is read."""
-    body = data[2:] if data[:2] in ("0x", "0X") else data
-    return [int(body[i : i + 64], 16) for i in range(0, len(body) - 63, 64)]
+    """Every whole 32-byte word of 0x-prefixed data (a trailing partial word is ignored)."""
+    return [int(data[i : i + 64], 16) for i in range(2, len(data) - 63, 64)]
 
 
 def _word_address(value: int) -> str:
@@ -89,49 +96,48 @@ def decode_log(address: str, topics: list[str], data: str) -> list[LogEvent]:
     if not topics:
         return []
     try:
-        return _decode(address.lower(), [t.lower() for t in topics], data)
+        return _decode(address.lower(), topics, data if data[:2] == "0x" else "0x" + data.removeprefix("0X"))
     except (ValueError, IndexError):
         return []  # a log that does not match its event's layout is not that event
 
 
 def _decode(address: str, topics: list[str], data: str) -> list[LogEvent]:
-    topic0, count = topics[0], len(topics)
+    topic0, count = topics[0].lower(), len(topics)
     token = NATIVE if address == ETH_TRANSFER_EMITTER else address
     if topic0 == TOPIC_TRANSFER and count == 3:
-        return [LogEvent(TRANSFER, token, _address(topics[1]), _address(topics[2]), _words(data)[0])]
+        return [LogEvent(TRANSFER, token, _address(topics[1]), _address(topics[2]), _word(data, 0))]
     if topic0 == TOPIC_TRANSFER and count == 4:  # ERC-721: the id is the third topic
         token_id = int(topics[3], 16)
         return [LogEvent(TRANSFER, token, _address(topics[1]), _address(topics[2]), token_id, "nft", token_id)]
     if topic0 == TOPIC_APPROVAL and count == 3:
-        return [LogEvent(APPROVE, token, _address(topics[1]), _address(topics[2]), _words(data)[0])]
+        return [LogEvent(APPROVE, token, _address(topics[1]), _address(topics[2]), _word(data, 0))]
     if topic0 == TOPIC_APPROVAL and count == 4:
         token_id = int(topics[3], 16)
         return [LogEvent(NFT_APPROVE, token, _address(topics[1]), _address(topics[2]), token_id, "nft", token_id)]
     if topic0 == TOPIC_APPROVAL_FOR_ALL and count == 3:
-        return [LogEvent(OPERATOR, token, _address(topics[1]), _address(topics[2]), approved=bool(_words(data)[0]))]
+        return [LogEvent(OPERATOR, token, _address(topics[1]), _address(topics[2]), approved=bool(_word(data, 0)))]
     if topic0 == TOPIC_TRANSFER_SINGLE and count == 4:
-        token_id, value = _words(data)[:2]
+        token_id, value = _word(data, 0), _word(data, 1)
         return [LogEvent(TRANSFER, token, _address(topics[2]), _address(topics[3]), value, "erc1155", token_id)]
     if topic0 == TOPIC_TRANSFER_BATCH and count == 4:
         return _transfer_batch(token, _address(topics[2]), _address(topics[3]), _words(data))
     if address == PERMIT2 and topic0 in (TOPIC_PERMIT2_APPROVAL, TOPIC_PERMIT2_PERMIT) and count == 4:
-        words = _words(data)
-        return [LogEvent(PERMIT2_GRANT, _address(topics[2]), _address(topics[1]), _address(topics[3]), words[0],
-                         expiration=words[1])]
+        return [LogEvent(PERMIT2_GRANT, _address(topics[2]), _address(topics[1]), _address(topics[3]), _word(data, 0),
+                         expiration=_word(data, 1))]
     if address == PERMIT2 and topic0 == TOPIC_PERMIT2_LOCKDOWN and count == 2:
-        words = _words(data)
-        return [LogEvent(PERMIT2_LOCKDOWN, _word_address(words[0]), _address(topics[1]), _word_address(words[1]))]
+        return [LogEvent(PERMIT2_LOCKDOWN, _word_address(_word(data, 0)), _address(topics[1]),
+                         _word_address(_word(data, 1)))]
     if topic0 in (TOPIC_DEPOSIT, TOPIC_WITHDRAWAL) and count == 2:
         kind = DEPOSIT if topic0 == TOPIC_DEPOSIT else WITHDRAWAL
-        return [LogEvent(kind, token, _address(topics[1]), address, _words(data)[0])]
+        return [LogEvent(kind, token, _address(topics[1]), address, _word(data, 0))]
     if topic0 == TOPIC_OWNERSHIP_TRANSFERRED and count == 3:
         return [LogEvent(OWNERSHIP, token, _address(topics[1]), _address(topics[2]))]
     if topic0 in (TOPIC_SAFE_ADDED_OWNER, TOPIC_SAFE_REMOVED_OWNER):  # owner indexed (1.4) or in data (1.3)
-        owner = _address(topics[1]) if count == 2 else _word_address(_words(data)[0])
+        owner = _address(topics[1]) if count == 2 else _word_address(_word(data, 0))
         kind = SAFE_OWNER_ADDED if topic0 == TOPIC_SAFE_ADDED_OWNER else SAFE_OWNER_REMOVED
         return [LogEvent(kind, token, address, owner)]
     if topic0 == TOPIC_SAFE_CHANGED_THRESHOLD and count == 1:
-        return [LogEvent(SAFE_THRESHOLD, token, address, address, _words(data)[0])]
+        return [LogEvent(SAFE_THRESHOLD, token, address, address, _word(data, 0))]
     return []
 
 
