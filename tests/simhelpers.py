@@ -36,7 +36,8 @@ def proxy(upstream: str, *, refuse: frozenset[str] = frozenset(), delay: float =
                     with urllib.request.urlopen(request, timeout=30) as response:
                         payload = response.read()
                 except OSError:  # the upstream anvil stopped (a fork still polling after its test)
-                    self.send_error(502)
+                    with suppress(OSError):
+                        self.send_error(502)
                     return
             self.send_response(200)
             self.send_header("Content-Type", "application/json")

@@ -254,3 +254,18 @@ def test_the_block_is_realistic(anvil: Any, world: dict[str, Any]) -> None:
     result = review(anvil, tx(world["user"], world["tusd"], encode_call("transfer(address,uint256)", [world["stranger"], 1])))
     assert result.simulation is not None and result.simulation.block == latest + 1
     assert view(anvil, world["tusd"], "balanceOf(address)", [world["stranger"]], "uint256") == 0  # nothing was sent
+
+
+def test_a_safe_delegatecall_that_swaps_the_singleton_is_a_code_change(anvil: Any, world: dict[str, Any]) -> None:
+    """No log, no balance moves: only the node's prestate trace shows the Safe now runs other code."""
+    owner = anvil.accounts[0][0]
+    safe = deploy(anvil, "SafeLike", [owner], 1)
+    swapper = deploy(anvil, "SingletonSwap")
+    inner = encode_call("upgrade(address)", [world["stranger"]])
+    signature = bytes(12) + bytes.fromhex(owner[2:]) + bytes(32) + b"\x01"
+    exec_sig = "execTransaction(address,uint256,bytes,uint8,uint256,uint256,uint256,address,address,bytes)"
+    zero = "0x" + "00" * 20
+    data = encode_call(exec_sig, [swapper, 0, bytes.fromhex(inner[2:]), 1, 0, 0, 0, zero, zero, signature])
+    result = review(anvil, tx(owner, safe, data))
+    change = next(f for f in result.findings if f.id == "sim.code_change")
+    assert "singleton" in change.evidence and world["stranger"][2:].lower() in change.evidence.lower()

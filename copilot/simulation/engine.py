@@ -36,6 +36,11 @@ BLOCK_SECONDS = 12
 _BALANCE_OF, _SYMBOL, _DECIMALS = "0x70a08231", "0x95d89b41", "0x313ce567"
 _READ_GAS = hex(200_000)
 _ERROR_STRING, _PANIC = "0x08c379a0", "0x4e487b71"
+# Storage slots that say which code a proxy account runs
+_CODE_SLOTS = {
+    "0x" + "00" * 32: "singleton (Safe proxy slot 0)",
+    "0x360894a13ba1a3210667c828492db98dca3e2076cc3735a920a3ca505d382bbc": "EIP-1967 implementation",
+}
 
 
 def run(decoded: DecodedRequest, rpc: str, user: str | None, options: SimulationOptions) -> SimulationReport:
@@ -102,11 +107,35 @@ def _run(node: Node, plan: Plan, decoded: DecodedRequest, options: SimulationOpt
     revealed = _revealed_tokens(report, plan)
     if revealed:  # tokens only the logs named: read their balances and metadata too
         report = _simulate_once(node, plan, block, code_overrides, validation and not notes, plan.tokens + revealed)
+    if plan.safe_runs and len(plan.calls) == 1 and not report.reverted:
+        report.events += _implementation_changes(node, plan, block, code_overrides)
     report.method = method  # type: ignore[assignment]
     report.validated = validation and not notes
     report.notes = notes + report.notes
     _label(report, decoded, block.chain_id)
     return report
+
+
+def _implementation_changes(node: Node, plan: Plan, block: _Block, code_overrides: dict[str, str]) -> list[SimulatedEvent]:
+    """What a Safe's call does to the Safe's own code pointer, which no log or balance shows: its
+    singleton (storage slot 0 of a Safe proxy) or an EIP-1967 implementation slot. Read with
+    debug_traceCall's prestate tracer in diff mode, where the node has it; nothing when it has not."""
+    overrides = {account.lower(): {"code": code} for account, code in code_overrides.items()}
+    config = {"tracer": "prestateTracer", "tracerConfig": {"diffMode": True}, "stateOverrides": overrides}
+    try:
+        diff = node.call("debug_traceCall", [plan.calls[0].as_json(False), hex(block.number), config])
+    except NodeFailure:
+        return []  # no debug namespace: the balance and code-hash reads still ran
+    account = plan.account.lower()
+    before = (diff.get("pre") or {}).get(account, {}) if isinstance(diff, dict) else {}
+    after = (diff.get("post") or {}).get(account, {}) if isinstance(diff, dict) else {}
+    events = []
+    for slot, name in _CODE_SLOTS.items():
+        new = (after.get("storage") or {}).get(slot)
+        if new is not None and new != (before.get("storage") or {}).get(slot):
+            events.append(SimulatedEvent(kind="code", contract=plan.account, subject=plan.account,
+                                         detail=f"the {name} of {plan.account} changes to 0x{new[-40:]}"))
+    return events
 
 
 def _simulate_once(node: Node, plan: Plan, block: _Block, code_overrides: dict[str, str], validation: bool,
