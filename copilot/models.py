@@ -337,6 +337,17 @@ class TokenMeta(Model):
     source: Literal["bundled", "rpc", "user"] = "bundled"
 
 
+class RecentTransfer(Model):
+    """A transfer to or from the user in recent blocks, read from their own node (--rpc)."""
+
+    token: str  # lowercase token contract, or "native"
+    sender: str  # lowercase
+    recipient: str  # lowercase
+    amount: BigInt  # raw units
+    block: int
+    tx: str
+
+
 class ChainFacts(Model):
     """What the user's own node (--rpc) told us. Empty when offline."""
 
@@ -347,6 +358,9 @@ class ChainFacts(Model):
     balances: dict[str, dict[str, BigInt]] = Field(default_factory=dict)  # holder -> token|"native" -> amount
     nonce: BigInt | None = None  # the sender's current nonce
     base_fee: BigInt | None = None
+    # the user's recent ERC-20 (and, where the node traces, native) transfers: their real counterparties
+    recent_transfers: list[RecentTransfer] = Field(default_factory=list)
+    recent_blocks: tuple[int, int] | None = None  # the block range those were read from
 
 
 class ReviewContext(Model):

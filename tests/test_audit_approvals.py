@@ -9,11 +9,11 @@ from copilot.audit import events as ev
 from copilot.audit.approvals import ApprovalBook
 from copilot.audit.events import Event, events_from_tx
 from copilot.audit.history import HistoryTx, Log
-from copilot.audit.poisoning import find_poisoning
 from copilot.audit.revoke import lockdown_data, revoke_erc20_data, revoke_nft_data, revoke_operator_data
 from copilot.eth import logs
 from copilot.eth.logs import PERMIT2
 from copilot.policy.addresses import keccak256
+from copilot.risk.poisoning import find_poisoning
 
 USER = "0xf39fd6e51aad88f6f4ce6ab8827279cfffb92266"
 TOKEN = "0xa0b86991c6218b36c1d19d4a2e9eb0ce3606eb48"

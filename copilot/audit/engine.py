@@ -25,7 +25,6 @@ from copilot.audit.approvals import ApprovalBook, Grant
 from copilot.audit.batch import DAY, AuditJob, init_worker, run_chunk
 from copilot.audit.events import Event
 from copilot.audit.history import Chunk, ChunkPlan, HistoryFormat, finish_spool, plan_chunks
-from copilot.audit.poisoning import find_poisoning
 from copilot.audit.report import (
     ApprovalItem,
     AuditReport,
@@ -39,6 +38,7 @@ from copilot.audit.report import (
 from copilot.audit.revoke import build_revoke_plan
 from copilot.errors import InputError
 from copilot.parsing import load_json
+from copilot.risk.poisoning import find_poisoning
 
 MIN_CHUNKS_FOR_PROCESSES = 2
 KEPT_RUNS = 8  # cached audits kept (most recently used first); older ones are deleted

@@ -240,6 +240,28 @@ class NodeClient:
             for log in self._ask(lambda q=query: self.w3.eth.get_logs(q)):  # type: ignore[misc]
                 yield plain(log)
 
+    def block_hash(self, number: int) -> str | None:
+        block = self._ask(lambda: self.w3.eth.get_block(number))
+        value = block.get("hash") if block else None
+        return "0x" + bytes(value).hex() if value is not None else None
+
+    def trace_filter(self, from_block: int, to_block: int, *, from_address: str | None = None, to_address: str | None = None) -> list[dict[str, Any]] | None:
+        """Parity-style `trace_filter` call traces (value moves at any depth); None when the node has
+        no trace API (geth without it, many providers), which callers treat as "not known"."""
+        from web3.exceptions import Web3RPCError
+
+        query: dict[str, Any] = {"fromBlock": hex(from_block), "toBlock": hex(to_block)}
+        if from_address:
+            query["fromAddress"] = [to_checksum(from_address)]
+        if to_address:
+            query["toAddress"] = [to_checksum(to_address)]
+        try:
+            reply = self._ask(lambda: self.w3.provider.make_request("trace_filter", [query]))  # type: ignore[arg-type]
+        except (EnvironmentProblem, Web3RPCError):
+            return None
+        result = reply.get("result") if isinstance(reply, dict) else None
+        return [plain(t) for t in result] if isinstance(result, list) else None
+
     def transactions_of(self, address: str, from_block: int, to_block: int) -> Iterator[dict[str, Any]]:
         """Transactions sent by or to `address` in [from_block, to_block], found by scanning full blocks.
 

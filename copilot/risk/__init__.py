@@ -4,7 +4,18 @@ findings into a 0-100 score. The catalogue (`copilot.risk.catalogue.CATALOGUE`) 
 from __future__ import annotations
 
 from copilot.models import DecodedRequest, Finding, ReviewContext
-from copilot.risk import addresses, approvals, calls, control, listed, messages, node, orders, typed
+from copilot.risk import (
+    addresses,
+    approvals,
+    calls,
+    control,
+    listed,
+    messages,
+    node,
+    orders,
+    poisoning,
+    typed,
+)
 from copilot.risk.facts import Facts
 from copilot.risk.score import risk_score
 
@@ -19,6 +30,7 @@ _REQUEST_RULES = (
     calls.authorization_findings,
     control.control_findings,
     addresses.address_findings,
+    poisoning.node_poisoning_findings,
     listed.listed_findings,
     node.node_findings,
 )

@@ -123,7 +123,11 @@ _SPECS = [
                 "ETH sent to SecurityUpdate() / claim() / airdrop() on an unknown contract"),
     # addresses
     FindingSpec("address.poisoning", _C, "Address looks like one you know, but differs",
-                "recipient 0x1234…abcd while your address book has 0x1234…abcd with other middle characters"),
+                "recipient 0x1234…abcd while your address book, history or (with --rpc) your node's recent transfers "
+                "have 0x1234…abcd with other middle characters"),
+    FindingSpec("address.poisoning_planted", _C, "Payee imitates your counterparty and planted a transfer in your history",
+                "with --rpc: recipient 0x1234…abcd sent you 0 USDC (a zero-value transferFrom) or dust, and looks like "
+                "0x1234…abcd whom you really paid"),
     FindingSpec("address.first_interaction", _I, "First interaction with this address",
                 "recipient not in your history, address book or the known-contract registry"),
     FindingSpec("address.blocklisted", _C, "Known drainer address (your blocklist)",

@@ -2,7 +2,8 @@
 
 Offline it reads two small local files and imports nothing heavy. With a node it asks only about
 what the request touches: the kinds of the accounts it names, unknown tokens' metadata, the user's
-balances of those tokens and of the native coin, the user's nonce and the base fee.
+balances of those tokens and of the native coin, the user's nonce and the base fee; and the user's
+recent transfers (copilot.state.counterparties: who they really deal with, for poisoning checks).
 """
 
 from __future__ import annotations
@@ -132,4 +133,7 @@ def chain_facts(
                 balances[to_checksum(token)] = amount
         facts.balances[user] = balances
         facts.nonce = node.nonce(user)
+        from copilot.state.counterparties import recent_transfers
+
+        facts.recent_transfers, facts.recent_blocks = recent_transfers(node, node_chain, user)
     return facts
