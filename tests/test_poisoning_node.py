@@ -89,6 +89,9 @@ def test_the_counterparty_scan_is_cached_and_extended_with_new_blocks(anvil: Any
     reviewed = review(anvil, tmp_path, user, token, lookalike(newcomer, "ee"), TUSD)
     assert newcomer in findings(reviewed)["address.poisoning"]
     assert len(json.loads(cached.read_text())["transfers"]) == len(first["transfers"]) + 1
+    cached.write_text('{"version": 1, "first": [[[')  # a torn or foreign cache is read again from the node
+    assert "address.poisoning_planted" in findings(review(anvil, tmp_path, user, token, fake, TUSD))
+    assert json.loads(cached.read_text())["last"] == int(str(anvil.rpc("eth_blockNumber")), 16)
 
 
 def test_the_audit_reports_the_same_planted_transfers_from_the_node(anvil: Any) -> None:

@@ -70,9 +70,10 @@ def keystore_addresses() -> set[str]:
     found: set[str] = set()
     for path in keystore_dir().glob("*.json"):
         try:
-            stated = load_json(path.read_text(encoding="utf-8")).get("address")
-        except (OSError, ValueError, AttributeError):
+            keyfile = load_json(path.read_bytes())
+        except (OSError, ValueError):
             continue
+        stated = keyfile.get("address") if isinstance(keyfile, dict) else None
         if isinstance(stated, str):
             address = stated if stated.startswith("0x") else "0x" + stated
             if is_address(address):

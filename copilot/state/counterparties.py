@@ -13,12 +13,14 @@ tip's block hash no longer matches (a reorg, or a dev node restarted).
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from pydantic import BaseModel
+
 from copilot.eth.logs import NATIVE, TOPIC_TRANSFER
 from copilot.models import RecentTransfer
+from copilot.parsing import load_json
 from copilot.state.atomic import atomic_write_text
 
 if TYPE_CHECKING:
@@ -38,11 +40,10 @@ def recent_transfers(node: NodeClient, chain_id: int, user: str) -> tuple[list[R
     cached = _load(path)
     start = first
     kept: list[RecentTransfer] = []
-    if cached is not None and cached["first"] <= first <= cached["last"] + 1 and cached["last"] <= latest:
-        tip = cached["last"]
-        if node.block_hash(tip) == cached["tip_hash"]:
-            start = max(first, tip - REORG_DEPTH + 1)
-            kept = [t for t in map(RecentTransfer.model_validate, cached["transfers"]) if first <= t.block < start]
+    contiguous = cached is not None and cached.first <= first <= cached.last + 1 and cached.last <= latest
+    if cached is not None and contiguous and node.block_hash(cached.last) == cached.tip_hash:
+        start = max(first, cached.last - REORG_DEPTH + 1)
+        kept = [t for t in cached.transfers if first <= t.block < start]
     transfers = sorted([*kept, *_read(node, user, start, latest)], key=lambda t: t.block)
     _save(path, first, latest, node.block_hash(latest), transfers)
     return transfers, (first, latest)
@@ -103,24 +104,25 @@ def _cache_path(chain_id: int, user: str) -> Path:
     return cache_dir() / "counterparties" / f"{chain_id}-{user.lower()}.json"
 
 
-def _load(path: Path) -> dict[str, Any] | None:
-    """The cached scan, or None when there is none or it is unreadable (it is only a cache)."""
+class _Cache(BaseModel):
+    version: int
+    first: int
+    last: int
+    tip_hash: str | None
+    transfers: list[RecentTransfer]
+
+
+def _load(path: Path) -> _Cache | None:
+    """The cached scan, or None when there is none, or it is unreadable or of another version: it is
+    only a cache, so the range is read from the node again."""
     try:
-        document = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        cache = _Cache.model_validate(load_json(path.read_bytes()))
+    except (OSError, ValueError):  # unreadable, not JSON, or not this shape (pydantic's ValidationError)
         return None
-    if not isinstance(document, dict) or document.get("version") != CACHE_VERSION:
-        return None
-    return document
+    return cache if cache.version == CACHE_VERSION else None
 
 
 def _save(path: Path, first: int, last: int, tip_hash: str | None, transfers: list[RecentTransfer]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    document = {
-        "version": CACHE_VERSION,
-        "first": first,
-        "last": last,
-        "tip_hash": tip_hash,
-        "transfers": [t.model_dump(mode="json") for t in transfers],
-    }
-    atomic_write_text(path, json.dumps(document) + "\n")
+    cache = _Cache(version=CACHE_VERSION, first=first, last=last, tip_hash=tip_hash, transfers=transfers)
+    atomic_write_text(path, cache.model_dump_json() + "\n")
