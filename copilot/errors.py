@@ -57,3 +57,9 @@ class Refused(CopilotError):
     """The signer refused to sign."""
 
     exit_code = ExitCode.REFUSED
+
+
+class Interrupted(CopilotError):
+    """The user pressed Ctrl-C at a prompt: an answer (no), with the interrupt's exit status."""
+
+    exit_code = ExitCode.INTERRUPTED

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from copilot.cli.output import emit_json, err_console, stdin_is_interactive
-from copilot.errors import CopilotError, EnvironmentProblem, InputError, Refused
+from copilot.errors import CopilotError, EnvironmentProblem, InputError, Interrupted, Refused
 
 if TYPE_CHECKING:
     from copilot.models import Review
@@ -51,13 +51,44 @@ def read_password(password_file: Path | None, *, new: bool = False, what: str = 
                 "put the password alone on the file's first line",
             )
     elif stdin_is_interactive():
-        typed = click.prompt(what, hide_input=True, confirmation_prompt=new, err=True)
+        typed = click.prompt(what, hide_input=True, confirmation_prompt=True, err=True) if new else ask(what, hidden=True)
         password = typed.encode("utf-8", "surrogateescape")  # undecodable terminal bytes come back as they were typed
     else:
         raise InputError("a password is needed and stdin is not a terminal", "pass --password-file FILE")
     if not password:
         raise InputError("the password is empty", "use a non-empty password")
     return password
+
+
+def ask(question: str, *, hidden: bool = False) -> str:
+    """One answer typed at the terminal, on stderr. Keys typed before the question appeared are
+    discarded first (a "y" typed ahead must not answer it). Ctrl-C is `Interrupted` (exit 130), Ctrl-D
+    a refusal (exit 5): both are answers, and `sign` logs them as refusals."""
+    import sys
+    from contextlib import redirect_stdout
+
+    from click import termui  # its prompt functions: input() and getpass, or CliRunner's stand-ins in tests
+
+    flush_typeahead()
+    try:
+        with redirect_stdout(sys.stderr):  # as click.prompt(err=True): the question and its echo on stderr
+            return (termui.hidden_prompt_func if hidden else termui.visible_prompt_func)(f"{question}: ")
+    except KeyboardInterrupt:
+        click.echo(err=True)
+        raise Interrupted("interrupted at the prompt (Ctrl-C); nothing was signed") from None
+    except EOFError:
+        click.echo(err=True)
+        raise Refused("no answer (end of input, Ctrl-D); nothing was signed") from None
+
+
+def flush_typeahead() -> None:
+    """Discard pending keyboard input on a terminal (termios TCIFLUSH); anything else is left alone."""
+    import sys
+    import termios
+
+    if stdin_is_interactive():
+        with suppress(termios.error, OSError, ValueError):
+            termios.tcflush(sys.stdin.fileno(), termios.TCIFLUSH)
 
 
 # --------------------------------------------------------------------------- keys
@@ -202,7 +233,7 @@ def keys_remove(name: str, yes: bool, as_json: bool) -> None:
         if not stdin_is_interactive():
             raise InputError("removing a key needs confirmation and stdin is not a terminal", "pass --yes")
         what = f"broken: {entry.broken}" if entry.broken else entry.address
-        typed = click.prompt(f"Delete {name} ({what}) for good? Type its name to confirm", err=True)
+        typed = ask(f"Delete {name} ({what}) for good? Type its name to confirm")
         if typed.strip() != name:
             raise Refused("not confirmed; the key was kept")
     _print_entry(keystore.remove_key(name), "removed", as_json)
@@ -315,17 +346,17 @@ def sign(
         ledger = SpendLedger(logged=log.signatures_since)  # the log's signatures vouch for the ledger
         limit_findings = plan.precheck(ledger.spent(entry.address))
         delegation = bool(unsigned_authorizations(review.decoded.transaction))
-        need = confirmation_for(review, signs_delegation=delegation)
+        need = confirmation_for(review, signs_delegation=delegation, account=entry.address)
         if limit_findings and not need.required:
-            need = confirmation_for(review.model_copy(update={"verdict": "confirm"}), signs_delegation=delegation)
-        _show_review(review, limit_findings, delegation)
+            need = confirmation_for(review.model_copy(update={"verdict": "confirm"}), signs_delegation=delegation, account=entry.address)
+        _show_review(review, limit_findings, delegation, entry.address)
         if need.required:
             if not stdin_is_interactive():
                 raise Refused(
                     f"this request needs your typed confirmation ({review.verdict}), and stdin is not a terminal; nothing was signed",
                     "run `txcopilot sign` in a terminal",
                 )
-            answer = click.prompt(need.prompt, default="", show_default=False, err=True)
+            answer = ask(need.prompt)
             if not need.accepts(answer):
                 raise Refused("not confirmed; nothing was signed")
             log.append("confirmation", {**payload_record(review), "typed": need.expected, "target": need.target})
@@ -451,7 +482,7 @@ def _log_refusal(log: AuditLog, review: Review, reason: str) -> None:
         log.append("refusal", {**payload_record(review), "verdict": review.verdict, "reason": reason})
 
 
-def _show_review(review: Review, limit_findings: list[Any], delegation: bool) -> None:
+def _show_review(review: Review, limit_findings: list[Any], delegation: bool, account: str) -> None:
     """The review, on stderr: stdout stays for the signature (and JSON)."""
     from copilot.llm.explain import MODEL_NOT_RUN
 
@@ -469,13 +500,18 @@ def _show_review(review: Review, limit_findings: list[Any], delegation: bool) ->
     if review.explanation_note and review.explanation_note.startswith(MODEL_NOT_RUN):
         out.print(review.explanation_note, style="yellow", markup=False, highlight=False, soft_wrap=True)
     if delegation:
+        from copilot.signing.confirmation import delegations, effective_delegation
+
         tx = review.decoded.transaction
-        delegate = tx.authorization_list[0].address if tx and tx.authorization_list else "?"
+        chosen = effective_delegation(tx, account)
         out.print(
             "[bold red]WARNING: EIP-7702 delegation.[/] Signing this authorization makes your account run the code at "
-            f"{delegate}. That code can move every asset the account holds, on every future transaction, until you "
-            "delegate again. Only continue if you wrote or fully trust that contract."
+            f"{chosen.delegate if chosen else '?'}. That code can move every asset the account holds, on every future "
+            "transaction, until you delegate again. Only continue if you wrote or fully trust that contract."
         )
+        for d in delegations(tx, account) if tx else []:
+            state = "TAKES EFFECT" if d.takes_effect else d.why_not
+            out.print(f"  authorization[{d.index}]: delegate {d.delegate}, chain {d.chain_id}, nonce {d.nonce}: {state}", markup=False, soft_wrap=True)
 
 
 # --------------------------------------------------------------------------- log
