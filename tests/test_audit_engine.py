@@ -285,6 +285,18 @@ def test_exposure_is_valued_with_the_users_price_table() -> None:
     unlimited = next(a for a in report.approvals if a.spender.lower() == UNKNOWN)
     assert unlimited.exposure is None and unlimited.exposure_usd is None  # no balance known offline
     assert unlimited.exposure_display == "unlimited USDC (balance unknown)"
+    assert exact.exposure_usd_as_of is None  # the user's own price: no bundled date to show
+
+
+def test_without_a_price_file_exposure_uses_the_bundled_prices_and_says_their_date() -> None:
+    from copilot.audit.render import headline
+    from copilot.state.prices import bundled_prices
+
+    report = audit_file(AUDIT / "history.jsonl", AuditSettings(address=USER, chain_id=1))
+    exact = next(a for a in report.approvals if a.spender.lower() == ROUTER)
+    as_of = bundled_prices().as_of
+    assert exact.exposure_usd == pytest.approx(100) and exact.exposure_usd_as_of == as_of
+    assert any(f"at bundled prices of {as_of}" in line for line in headline(report))
 
 
 def test_a_row_the_decoder_rejects_is_skipped_with_its_line_and_reason(tmp_path: Path) -> None:

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from chainhelpers import deploy, encode_call, transact
 from click.testing import CliRunner
+from simhelpers import proxy
 
 from copilot.cli.main import cli
 from copilot.state.dirs import cache_dir
@@ -118,47 +119,6 @@ def test_native_counterparties_come_from_trace_filter_where_the_node_has_it(anvi
     assert friend in reviewed(anvil.url)["address.poisoning"]
     for cached in (cache_dir() / "counterparties").glob("*.json"):
         cached.unlink()
-    with _without_trace_api(anvil.url) as geth_like:  # most nodes answer "method not found"
+    with proxy(anvil.url, refuse=frozenset({"trace_filter"})) as geth_like:  # most nodes: "method not found"
         assert "address.poisoning" not in reviewed(geth_like)  # nothing known, nothing claimed, no error
 
-
-def _without_trace_api(upstream: str) -> Any:
-    """A node like geth without its trace API: every call goes to anvil except trace_*, which gets
-    JSON-RPC's "method not found"."""
-    import contextlib
-    import http.server
-    import threading
-    import urllib.request
-
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            body = self.rfile.read(int(self.headers["Content-Length"]))
-            call = json.loads(body)
-            if str(call.get("method", "")).startswith("trace_"):
-                error = {"code": -32601, "message": f"the method {call['method']} does not exist/is not available"}
-                reply = json.dumps({"jsonrpc": "2.0", "id": call.get("id"), "error": error}).encode()
-            else:
-                forward = urllib.request.Request(upstream, body, {"Content-Type": "application/json"})
-                with urllib.request.urlopen(forward, timeout=10) as response:
-                    reply = response.read()
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(reply)))
-            self.end_headers()
-            self.wfile.write(reply)
-
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    @contextlib.contextmanager
-    def serving() -> Any:
-        server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        thread = threading.Thread(target=server.serve_forever, daemon=True)
-        thread.start()
-        try:
-            yield f"http://127.0.0.1:{server.server_address[1]}"
-        finally:
-            server.shutdown()
-            server.server_close()
-
-    return serving()

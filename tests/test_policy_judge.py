@@ -284,8 +284,10 @@ def test_approval_over_max(tmp_path: Path) -> None:
     decision = judge(erc20_approve(USDC, ROUTER, 2**256 - 1), [], policy, ctx)
     assert (decision.verdict, decision.decided_by) == ("block", "policy:mine.toml:approvals.max_amount.USDC")
     assert "unlimited USDC" in decision.findings[0].evidence
-    set_prices("USDC = 1\n")
     by_usd = write_policy(tmp_path, "[approvals]\nmax_usd = 100\n", "usd.toml")
+    bundled = judge(erc20_approve(USDC, ROUTER, 101 * 10**6), [], by_usd, ctx)  # no price file: bundled prices
+    assert "at bundled prices of" in bundled.findings[0].evidence
+    set_prices("USDC = 1\n")
     assert judge(erc20_approve(USDC, ROUTER, 99 * 10**6), [], by_usd, ctx).verdict == "allow"
     assert (
         judge(erc20_approve(USDC, ROUTER, 101 * 10**6), [], by_usd, ctx).decided_by

@@ -536,7 +536,8 @@ def _approval_item(grant: Grant, on_chain: Any, book: ApprovalBook, knowledge: A
         balance_source=balance_source,
         exposure=exposure,
         exposure_display=_exposure_display(grant, exposure, balance, unlimited, knowledge),
-        exposure_usd=float(usd) if usd is not None else None,
+        exposure_usd=float(usd[0]) if usd is not None else None,
+        exposure_usd_as_of=usd[1] if usd is not None else None,
         risky=bool(knowledge.risk_reasons(grant)),
         reasons=knowledge.risk_reasons(grant),
     )

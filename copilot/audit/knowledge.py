@@ -47,6 +47,7 @@ class Knowledge:
             "known": sorted(context.known_addresses),
             "trusted": sorted(context.trusted),
             "prices": sorted((k, str(v)) for k, v in prices.by_key.items()),
+            "bundled_prices": prices.bundled.as_of if prices.bundled else None,
             "threat_lists": [info.as_json() for info in threats.infos],
             "threat_allowed": sorted(threats.user_allowed),
         }
@@ -133,10 +134,13 @@ class Knowledge:
             return f"unlimited {meta.symbol}" if meta else "unlimited (unknown token)"
         return format_amount(amount, meta)
 
-    def usd(self, token: str, symbol: str | None, amount: int | None, decimals: int | None) -> Decimal | None:
+    def usd(
+        self, token: str, symbol: str | None, amount: int | None, decimals: int | None
+    ) -> tuple[Decimal, str | None] | None:
+        """The amount in USD and the date of the bundled price it used (None: the user's prices.toml)."""
         if amount is None or decimals is None:
             return None
-        price = self.prices.usd(address=token, symbol=symbol)
-        if price is None:
+        quote = self.prices.quote(address=token, symbol=symbol)
+        if quote is None:
             return None
-        return (Decimal(amount).scaleb(-decimals) * price).quantize(Decimal("0.01"))
+        return (Decimal(amount).scaleb(-decimals) * quote.usd).quantize(Decimal("0.01")), quote.as_of

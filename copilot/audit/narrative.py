@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from copilot.audit.report import AuditReport, NarrativeInfo, TxItem
 from copilot.llm.facts import sanitise
 from copilot.parsing import load_json
+from copilot.state.prices import dated
 
 if TYPE_CHECKING:
     from copilot.audit.engine import AuditSettings, Progress
@@ -154,7 +155,7 @@ def audit_facts(report: AuditReport) -> NarrativeFacts:
         if a.exposure_display:
             line += f", exposed now {facts.fenced(f'exposure of approval {index}', a.exposure_display)}"
         if a.exposure_usd is not None:
-            line += f" (about {a.exposure_usd:.2f} USD)"
+            line += f" (about {a.exposure_usd:.2f} USD{dated(a.exposure_usd_as_of)})"
         if a.reasons:
             line += f"; why risky: {sanitise('; '.join(a.reasons))}"
         facts.add(line)

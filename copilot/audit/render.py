@@ -8,6 +8,7 @@ from decimal import Decimal
 from html import escape
 
 from copilot.audit.report import ApprovalItem, AuditReport, TimelinePoint
+from copilot.state.prices import dated
 
 
 def _date(timestamp: int | None) -> str:
@@ -32,6 +33,9 @@ def headline(report: AuditReport) -> list[str]:
         f"{sum(1 for p in report.poisoning if p.kind == 'payment')} payments to lookalike addresses",
         f"{len(report.listed)} interactions with addresses on scam lists",
     ]
+    dates = sorted({a.exposure_usd_as_of for a in report.approvals if a.exposure_usd_as_of})
+    if dates:
+        lines.append(f"USD values{dated(dates[-1])} (coarse; your prices.toml overrides them)")
     return lines
 
 

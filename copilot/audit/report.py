@@ -36,6 +36,7 @@ class ApprovalItem(Model):
     exposure: BigInt | None = None  # min(balance, allowance) in raw units
     exposure_display: str | None = None
     exposure_usd: float | None = None
+    exposure_usd_as_of: str | None = None  # the bundled prices' date behind exposure_usd; None: your prices.toml
     risky: bool
     reasons: list[str] = Field(default_factory=list)
 

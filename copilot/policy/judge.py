@@ -35,7 +35,7 @@ from copilot.policy.spend import (
     spend_of,
     token_meta,
 )
-from copilot.state.prices import PriceTable, load_prices
+from copilot.state.prices import PriceTable, dated, load_prices
 
 if TYPE_CHECKING:
     from copilot.risk.facts import Facts
@@ -527,10 +527,11 @@ def _approval_excess(
     if rules.max_usd is not None and prices is not None:
         if unlimited:
             return "approvals.max_usd", f"unlimited {symbol} is above the maximum of {rules.max_usd} USD"
-        price = prices.usd(address=token, symbol=meta.symbol if meta else None)
-        if price is not None and units is not None and units * price > rules.max_usd:
+        quote = prices.quote(address=token, symbol=meta.symbol if meta else None)
+        if quote is not None and units is not None and units * quote.usd > rules.max_usd:
             return (
                 "approvals.max_usd",
-                f"{units.normalize():f} {symbol} (≈ {units * price:.2f} USD) is above the maximum of {rules.max_usd} USD",
+                f"{units.normalize():f} {symbol} (≈ {units * quote.usd:.2f} USD{dated(quote.as_of)}) is above the "
+                f"maximum of {rules.max_usd} USD",
             )
     return None
