@@ -388,3 +388,12 @@ def test_a_corrupt_keystore_is_listed_as_broken_and_can_be_removed(tmp_path: Pat
     assert removed.exit_code == 0, removed.output
     assert not (keystore_dir() / "torn.json").exists()
     assert [k["name"] for k in json.loads(invoke(["keys", "list", "--json"]).stdout)] == ["good"]
+
+
+def test_a_new_password_typed_twice_differently_stores_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("copilot.cli.sign.stdin_is_interactive", lambda: True)
+
+    result = invoke(["keys", "new", "hot"], input="first password\nsecond password\n")
+
+    assert result.exit_code == 2 and "the two passwords differ; nothing was stored" in result.stderr
+    assert not keystore.keystore_path("hot").exists()

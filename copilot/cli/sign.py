@@ -51,7 +51,10 @@ def read_password(password_file: Path | None, *, new: bool = False, what: str = 
                 "put the password alone on the file's first line",
             )
     elif stdin_is_interactive():
-        typed = click.prompt(what, hide_input=True, confirmation_prompt=True, err=True) if new else ask(what, hidden=True)
+        unanswered = "nothing was stored" if new or what.startswith("Password of") else "nothing was signed"
+        typed = ask(what, hidden=True, unanswered=unanswered)
+        if new and ask("Repeat for confirmation", hidden=True, unanswered=unanswered) != typed:
+            raise InputError("the two passwords differ; nothing was stored", "run the command again")
         password = typed.encode("utf-8", "surrogateescape")  # undecodable terminal bytes come back as they were typed
     else:
         raise InputError("a password is needed and stdin is not a terminal", "pass --password-file FILE")
@@ -60,7 +63,7 @@ def read_password(password_file: Path | None, *, new: bool = False, what: str = 
     return password
 
 
-def ask(question: str, *, hidden: bool = False) -> str:
+def ask(question: str, *, hidden: bool = False, unanswered: str = "nothing was signed") -> str:
     """One answer typed at the terminal, on stderr. Keys typed before the question appeared are
     discarded first (a "y" typed ahead must not answer it). Ctrl-C is `Interrupted` (exit 130), Ctrl-D
     a refusal (exit 5): both are answers, and `sign` logs them as refusals."""
@@ -75,10 +78,10 @@ def ask(question: str, *, hidden: bool = False) -> str:
             return (termui.hidden_prompt_func if hidden else termui.visible_prompt_func)(f"{question}: ")
     except KeyboardInterrupt:
         click.echo(err=True)
-        raise Interrupted("interrupted at the prompt (Ctrl-C); nothing was signed") from None
+        raise Interrupted(f"interrupted at the prompt (Ctrl-C); {unanswered}") from None
     except EOFError:
         click.echo(err=True)
-        raise Refused("no answer (end of input, Ctrl-D); nothing was signed") from None
+        raise Refused(f"no answer (end of input, Ctrl-D); {unanswered}") from None
 
 
 def flush_typeahead() -> None:
@@ -165,7 +168,7 @@ def keys_import(
         keystore.check_name(name)
         if not stdin_is_interactive():
             raise InputError("--private-key reads the key at a hidden prompt, and stdin is not a terminal")
-        typed = click.prompt("Private key (hidden)", hide_input=True, err=True)
+        typed = ask("Private key (hidden)", hidden=True, unanswered="nothing was stored")
         try:
             password = read_password(password_file, new=True, what="Password for the new keystore")
             entry = keystore.import_private_key(name, typed, password)
@@ -233,7 +236,7 @@ def keys_remove(name: str, yes: bool, as_json: bool) -> None:
         if not stdin_is_interactive():
             raise InputError("removing a key needs confirmation and stdin is not a terminal", "pass --yes")
         what = f"broken: {entry.broken}" if entry.broken else entry.address
-        typed = ask(f"Delete {name} ({what}) for good? Type its name to confirm")
+        typed = ask(f"Delete {name} ({what}) for good? Type its name to confirm", unanswered="the key was kept")
         if typed.strip() != name:
             raise Refused("not confirmed; the key was kept")
     _print_entry(keystore.remove_key(name), "removed", as_json)
