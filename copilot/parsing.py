@@ -23,9 +23,8 @@ from contextlib import contextmanager
 from typing import Any
 
 PairsHook = Callable[[list[tuple[str, Any]]], Any]
-
-
 MAX_DEPTH = 128  # nesting levels; real requests, exports and logs stay under 20
+
 
 class JSONTextError(json.JSONDecodeError):
     """Text that is not JSON txcopilot reads. `msg` is one line; `lineno`/`colno` locate it."""

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
+from nodehelpers import ANVIL_ACCOUNTS
 from signhelpers import ROOT, import_account, light_keystore, password_file, run_cli
 
 from copilot.cli.main import cli
@@ -21,7 +22,7 @@ from copilot.resources import fixtures_dir
 from copilot.state.prices import parse_prices
 
 USER = "0xf39fd6e51aad88f6f4ce6ab8827279cfffb92266"
-ANVIL_KEY_0 = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"
+ANVIL_KEY_0 = ANVIL_ACCOUNTS[0][1]
 REQUEST = fixtures_dir() / "demo" / "unlimited-approval.json"
 HUGE = "7" * 5000  # past Python's 4,300-digit int-string limit
 
@@ -144,6 +145,15 @@ def test_an_audit_with_one_readable_row_still_reports_the_bad_ones(tmp_path: Pat
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
     assert report["bad_rows"] == 1 and "nested too deeply" in report["bad_row_details"][0]["reason"]
+
+
+def test_a_timestamp_no_date_can_show_is_a_bad_row(tmp_path: Path) -> None:
+    good = json.dumps({"hash": "0x" + "22" * 32, "from": USER, "to": "0x" + "33" * 20, "value": "0x1", "input": "0x"})
+    bad = json.dumps({"hash": "0x" + "44" * 32, "from": USER, "to": "0x" + "33" * 20, "value": "0x1", "timestamp": 2**256})
+    result = run(["audit", "--address", USER, "--file", history(tmp_path, f"{good}\n{bad}\n"), "--no-llm", "--json"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert [(b["line"], "is not a date" in b["reason"]) for b in report["bad_row_details"]] == [(2, True)]
 
 
 # --------------------------------------------------------------------------- the audit log

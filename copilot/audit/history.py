@@ -411,6 +411,16 @@ def _quantity(value: Any, what: str, default: int | None = None) -> int | None:
     raise ValueError(f"{what}: expected a hex or decimal quantity, got {type(value).__name__}")
 
 
+LAST_DATE = 253_402_300_799  # 9999-12-31 23:59:59 UTC: the last second a date can show
+
+
+def _timestamp(value: Any, what: str) -> int | None:
+    stamp = _quantity(value, what)
+    if stamp is not None and not 0 <= stamp <= LAST_DATE:
+        raise ValueError(f"{what}: {str(stamp)[:30]} is not a date")
+    return stamp
+
+
 def _hex(value: Any, what: str) -> str:
     if value is None or value == "":
         return "0x"
@@ -440,7 +450,7 @@ def parse_tx_object(obj: Any, line: int) -> HistoryTx:
         hash=_hex(obj.get("hash"), "hash") if obj.get("hash") else None,
         block=_quantity(obj.get("blockNumber"), "blockNumber"),
         index=_quantity(obj.get("transactionIndex"), "transactionIndex"),
-        timestamp=_quantity(obj.get("timestamp", obj.get("blockTimestamp")), "timestamp"),
+        timestamp=_timestamp(obj.get("timestamp", obj.get("blockTimestamp")), "timestamp"),
         sender=sender,
         to=_address(obj.get("to"), "to", optional=True),
         value=_quantity(obj.get("value"), "value", 0) or 0,
@@ -498,7 +508,7 @@ def parse_normal_csv_row(row: dict[str, str], line: int) -> HistoryTx:
         line=line,
         hash=_hex(row["txhash"], "Txhash"),
         block=_quantity(row.get("blockno"), "Blockno"),
-        timestamp=_quantity(row.get("unixtimestamp"), "UnixTimestamp"),
+        timestamp=_timestamp(row.get("unixtimestamp"), "UnixTimestamp"),
         sender=_address(row.get("from"), "From"),
         to=_address(row.get("to"), "To", optional=True),  # empty To: a contract creation (ContractAddress is its result)
         value=value_out or value_in,
@@ -519,7 +529,7 @@ def parse_token_csv_row(row: dict[str, str], line: int) -> TokenTransfer:
         line=line,
         hash=_hex(row["txhash"], "Txhash"),
         block=_quantity(row.get("blockno"), "Blockno"),
-        timestamp=_quantity(row.get("unixtimestamp"), "UnixTimestamp"),
+        timestamp=_timestamp(row.get("unixtimestamp"), "UnixTimestamp"),
         sender=_address(row.get("from"), "From") or "",
         to=_address(row.get("to"), "To") or "",
         token=_address(row.get("contractaddress"), "ContractAddress") or "",
