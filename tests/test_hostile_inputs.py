@@ -19,6 +19,7 @@ from copilot.cli.main import cli
 from copilot.errors import ConfigError, ExitCode
 from copilot.parsing import MAX_DEPTH, JSONTextError, load_json, load_toml
 from copilot.resources import fixtures_dir
+from copilot.signing.auditlog import AuditLog
 from copilot.state.prices import parse_prices
 
 USER = "0xf39fd6e51aad88f6f4ce6ab8827279cfffb92266"
@@ -200,6 +201,22 @@ def test_eip712_type_names_with_spaces_around_them_are_refused(tmp_path: Path) -
         request = json.dumps({"types": types, "primaryType": primary, "domain": {"name": "x"}, "message": message})
         for args in (["decode", "-"], ["sign", "-", "--account", "hot", "--no-llm", "--password-file", str(pw)]):
             assert_one_line(run(args, request), ExitCode.BAD_INPUT, "has spaces around it")
+
+
+def test_typed_data_the_signing_library_cannot_encode_is_refused_not_a_crash(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The review reads "0X1" and "-0x1" as numbers; eth-account's encoder raises on them at signing time."""
+    pw = import_account(tmp_path, ANVIL_KEY_0, "hot")
+    monkeypatch.setattr("copilot.cli.sign.stdin_is_interactive", lambda: True)  # typed.blind asks: answer y
+    types = {"EIP712Domain": [{"name": "name", "type": "string"}], "M": [{"name": "u", "type": "uint256"}, {"name": "i", "type": "int8"}]}
+    for message in ({"u": "0X1", "i": 1}, {"u": 1, "i": "-0x1"}):
+        request = tmp_path / "typed.json"
+        request.write_text(json.dumps({"types": types, "primaryType": "M", "domain": {"name": "x"}, "message": message}))
+        result = run(["sign", str(request), "--account", "hot", "--no-llm", "--password-file", str(pw)], "y\n")
+        assert result.exit_code == ExitCode.REFUSED, result.output
+        assert result.stderr.splitlines()[-1].startswith("error: eth-account cannot encode this typed data")
+    assert not [e for e in AuditLog().entries() if e.get("event") == "signature"]
 
 
 def test_a_second_transaction_in_params_is_refused_not_dropped() -> None:

@@ -197,7 +197,13 @@ class Signer:
         if fresh.transaction is not None:
             return self._sign_transaction(job, fresh.transaction, password, base)
         if fresh.typed_data is not None and fresh.request.typed_data is not None:
-            signable = typed_data_signable(fresh.request.typed_data)
+            try:
+                signable = typed_data_signable(fresh.request.typed_data)
+            except Exception:  # a spelling the review reads and eth-account does not ("0X1"): fail closed
+                raise Refused(
+                    "eth-account cannot encode this typed data as it was reviewed; nothing was signed",
+                    "ask the dApp for values in the usual spelling (0x-prefixed lower-case hex, decimal numbers)",
+                ) from None
             return self._sign_message(job, signable, fresh.typed_data.signing_hash, password, base)
         if fresh.message is not None:
             from eth_account.messages import encode_defunct
