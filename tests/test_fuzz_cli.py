@@ -2,8 +2,8 @@
 
 Whatever the input, a command ends with a documented exit status and, on failure, one line on stderr:
 never exit 70, never a traceback. Inputs are mutations of the real fixtures (so the fuzzer reaches deep
-into decoding, review and the audit) plus known-hostile texts. `sign` gets no password file and a stdin
-that is not a terminal, so it can never sign: it stops at the confirmation or password step.
+into decoding, review and the audit) plus known-hostile texts. `sign` never gets the key's password: it
+stops at the confirmation or password step, or (with a terminal that answers "y") at the unlock.
 
 The profile is bounded for CI (2 cores); TXCOPILOT_FUZZ_EXAMPLES=500 runs a longer campaign.
 """
@@ -105,6 +105,35 @@ def json_mutated(draw: st.DrawFn, documents: list[Any]) -> Any:
     return document
 
 
+def _spellings(value: Any) -> list[Any]:
+    """Other ways wallets and dApps write the same value (a reviewer and a signer must agree on each)."""
+    if isinstance(value, bool) or value is None:
+        return [value, str(value).lower(), int(bool(value))]
+    if isinstance(value, int):
+        return [str(value), hex(value), "0X" + format(value, "x"), f" {value}", float(value) if abs(value) < 2**53 else value]
+    if isinstance(value, str) and value[:2] in ("0x", "0X"):
+        return [value.upper(), "0X" + value[2:], value[2:], value.lower(), value + "0"]
+    if isinstance(value, str) and value.lstrip("-").isdigit():
+        return [int(value), hex(int(value)), value + " ", "-" + value]
+    return [value]
+
+
+@st.composite
+def json_respelled(draw: st.DrawFn, documents: list[Any]) -> Any:
+    """A real document with a few leaves written another way, the meaning kept where a reader allows."""
+    document = draw(st.sampled_from(documents))
+    leaves = [p for p in _paths(document) if p and not isinstance(_at(document, p), dict | list)]
+    for path in draw(st.lists(st.sampled_from(leaves), min_size=1, max_size=3)) if leaves else []:
+        document = _replaced(document, path, draw(st.sampled_from(_spellings(_at(document, path)))))
+    return document
+
+
+def _at(value: Any, path: tuple[Any, ...]) -> Any:
+    for key in path:
+        value = value[key]
+    return value
+
+
 TEXT_PIECES = ['"', "{", "[", "]", "}", ",", ":", "0", HUGE, "1e400", "NaN", "-", "\\", "\\u0000", "null", "0x", "\n"]
 
 
@@ -144,6 +173,7 @@ HOSTILE_REQUESTS = [
 ]
 requests = (
     st.sampled_from(HOSTILE_REQUESTS)
+    | json_respelled(REQUESTS).map(json.dumps)
     | json_mutated(REQUESTS).map(json.dumps)
     | text_mutated(REQUEST_TEXTS)
     | st.binary(max_size=64)
@@ -177,6 +207,23 @@ def test_sign_any_request_stops_before_signing(account: str, stdin: str | bytes)
     result = run(["sign", "-", "--account", account, "--no-llm"], stdin)
     check(result)
     assert result.exit_code != ExitCode.OK  # no password file, no terminal: it can never sign
+    assert not any(entry.get("event") == "signature" for entry in AuditLog().entries())
+
+
+@CLI_FUZZ
+@given(stdin=requests)
+def test_sign_any_request_past_the_prompt_with_a_wrong_password(
+    account: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, stdin: str | bytes
+) -> None:
+    """A terminal that answers "y", and a password that cannot open the key: the run gets through
+    review, confirmation, the ledger and the signer's re-encoding, and still cannot sign."""
+    monkeypatch.setattr("copilot.cli.sign.stdin_is_interactive", lambda: True)
+    request = tmp_path / "request.json"
+    request.write_bytes(stdin if isinstance(stdin, bytes) else stdin.encode("utf-8", "surrogatepass"))
+    wrong = password_file(tmp_path, "not the password", name="wrong.txt")
+    result = run(["sign", str(request), "--account", account, "--no-llm", "--password-file", str(wrong)], "y\n")
+    check(result)
+    assert result.exit_code != ExitCode.OK
     assert not any(entry.get("event") == "signature" for entry in AuditLog().entries())
 
 
