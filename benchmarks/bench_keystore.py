@@ -12,27 +12,16 @@ on. Now `keys import` / `sign` refuse it before any derivation. Measured in proc
 from __future__ import annotations
 
 import os
-import statistics
 import sys
 import tempfile
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from bench_signing import RUNS, median_seconds  # noqa: E402  (benchmarks/ is on the path when a benchmark runs)
+
 KEY = bytes.fromhex("ac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80")  # anvil's public test key 0
 PASSWORD = b"bench"
-RUNS = 5
-
-
-def median_seconds(action: Callable[[], object], runs: int = RUNS) -> float:
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        action()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def main() -> None:

@@ -9,12 +9,11 @@ from __future__ import annotations
 import json
 import os
 import re
-import sys
 from pathlib import Path
 
 import pytest
 from nodehelpers import ANVIL_ACCOUNTS, Anvil
-from signhelpers import PASSWORD, ROOT, light_keystore, password_file, run_cli
+from signhelpers import PASSWORD, light_keystore, password_file, run_cli, run_in_terminal
 
 SENDER, SENDER_KEY = ANVIL_ACCOUNTS[0]
 KEY_HEX = SENDER_KEY.removeprefix("0x")
@@ -86,43 +85,6 @@ def test_the_private_key_never_leaves_the_keystore(tmp_path: Path, anvil: Anvil)
     assert scan_files(home, user_home, tmpdir) >= 4  # keystore, ledger, audit log and its head at least
 
 
-def run_in_terminal(args: list[str], env: dict[str, str], answers: list[tuple[str, str]], timeout: float = 60) -> tuple[int, bytes]:
-    """`txcopilot ARGS` with a pseudo-terminal as its controlling terminal, stdin, stdout and stderr, as a
-    user runs it. Each answer is typed once its prompt is on screen (a hidden prompt turns echo off before
-    it shows). Returns the exit status and every byte the terminal showed."""
-    import pty
-    import select
-    import signal
-    import time
-
-    code = "from copilot.cli.main import cli\ncli(prog_name='txcopilot')\n"
-    pid, terminal = pty.fork()
-    if pid == 0:  # the child: only exec, nothing else is safe after fork
-        os.chdir(ROOT)
-        os.execve(sys.executable, [sys.executable, "-c", code, *args], env)
-    shown, seen_up_to, waiting = b"", 0, list(answers)
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if waiting and waiting[0][0].encode() in shown[seen_up_to:]:
-            prompt, answer = waiting.pop(0)
-            seen_up_to = shown.index(prompt.encode(), seen_up_to) + len(prompt)
-            os.write(terminal, answer.encode() + b"\n")
-        if select.select([terminal], [], [], 0.1)[0]:
-            try:
-                chunk = os.read(terminal, 4096)
-            except OSError:  # EIO: the child closed its terminal
-                break
-            if not chunk:
-                break
-            shown += chunk
-    else:
-        os.kill(pid, signal.SIGKILL)
-    _, status = os.waitpid(pid, 0)
-    os.close(terminal)
-    assert not waiting, f"never prompted for {waiting[0][0]!r}; the terminal showed {shown!r}"
-    return os.waitstatus_to_exitcode(status), shown
-
-
 def test_a_key_typed_at_the_hidden_prompt_never_leaves_the_keystore(tmp_path: Path) -> None:
     from eth_keyfile import decode_keyfile_json
 
@@ -133,7 +95,7 @@ def test_a_key_typed_at_the_hidden_prompt_never_leaves_the_keystore(tmp_path: Pa
     status, shown = run_in_terminal(
         ["keys", "import", "--private-key", "--name", "typed"],
         terminal_env,
-        [("Private key (hidden)", typed_key), ("Password for the new keystore", PASSWORD), ("Repeat for confirmation", PASSWORD)],
+        [(prompt, answer.encode() + b"\n") for prompt, answer in (("Private key (hidden)", typed_key), ("Password for the new keystore", PASSWORD), ("Repeat for confirmation", PASSWORD))],
     )
 
     assert status == 0, shown

@@ -10,38 +10,21 @@ from pathlib import Path
 
 import pytest
 from nodehelpers import ANVIL_ACCOUNTS
-from signhelpers import import_account, invoke
+from signhelpers import invoke, limits_setup, request_file
 
 from copilot.signing.auditlog import AuditLog
 from copilot.signing.ledger import SpendLedger
 
 SENDER, SENDER_KEY = ANVIL_ACCOUNTS[0]
 ETH = 10**18
-POLICY = """name = "limits"
-default = "allow"
-[limits]
-action = "block"
-[limits.assets.ETH]
-daily = 1.5
-"""
-
-
 @pytest.fixture
 def signing(tmp_path: Path) -> tuple[Path, Path]:
-    pw = import_account(tmp_path, SENDER_KEY, "me")
-    policy = tmp_path / "limits.toml"
-    policy.write_text(POLICY)
-    return pw, policy
+    return limits_setup(tmp_path)
 
 
 def sign(tmp_path: Path, signing: tuple[Path, Path], value: int, nonce: int) -> tuple[int, str, str]:
     pw, policy = signing
-    tx = {
-        "from": SENDER, "to": ANVIL_ACCOUNTS[1][0], "value": hex(value), "chainId": hex(31337), "nonce": hex(nonce),
-        "gas": hex(21000), "maxFeePerGas": hex(2 * 10**9), "maxPriorityFeePerGas": hex(10**9),
-    }
-    request = tmp_path / f"tx-{nonce}.json"
-    request.write_text(json.dumps(tx))
+    request = request_file(tmp_path, value, nonce)
     result = invoke(["sign", str(request), "--account", "me", "--policy", str(policy), "--no-llm", "--password-file", str(pw)])
     return result.exit_code, result.stdout, result.stderr
 

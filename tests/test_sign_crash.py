@@ -2,27 +2,18 @@
 
 from __future__ import annotations
 
-import json
 import signal
 from pathlib import Path
 
 import pytest
 from nodehelpers import ANVIL_ACCOUNTS
-from signhelpers import import_account, run_cli
+from signhelpers import limits_setup, request_file, run_cli
 
 from copilot.signing.auditlog import AuditLog
 from copilot.signing.ledger import SpendLedger
 
 SENDER, SENDER_KEY = ANVIL_ACCOUNTS[0]
 ETH = 10**18
-
-POLICY = """name = "limits"
-default = "allow"
-[limits]
-action = "block"
-[limits.assets.ETH]
-daily = 1.5
-"""
 
 # Both processes reach the ledger only once both have passed the pre-check: the race is real.
 BARRIER = """
@@ -47,28 +38,9 @@ def kill_at(stage: str) -> str:
     )
 
 
-def request_file(directory: Path, value: int, nonce: int = 0) -> Path:
-    tx = {
-        "from": SENDER,
-        "to": ANVIL_ACCOUNTS[1][0],
-        "value": hex(value),
-        "chainId": hex(31337),
-        "nonce": hex(nonce),
-        "gas": hex(21000),
-        "maxFeePerGas": hex(2 * 10**9),
-        "maxPriorityFeePerGas": hex(10**9),
-    }
-    path = directory / f"tx-{value}-{nonce}.json"
-    path.write_text(json.dumps(tx))
-    return path
-
-
 @pytest.fixture
 def setup(tmp_path: Path) -> tuple[Path, Path]:
-    pw = import_account(tmp_path, SENDER_KEY, "me")
-    policy = tmp_path / "limits.toml"
-    policy.write_text(POLICY)
-    return pw, policy
+    return limits_setup(tmp_path)
 
 
 def sign_cli(request: Path, pw: Path, policy: Path) -> list[str]:

@@ -5,16 +5,12 @@ from __future__ import annotations
 
 import json
 import os
-import pty
-import select
-import sys
-import time
 from pathlib import Path
 
 import pytest
 from calldatahelpers import calldata
 from nodehelpers import ANVIL_ACCOUNTS, Anvil
-from signhelpers import ROOT, import_account, invoke
+from signhelpers import import_account, invoke, run_in_terminal
 
 from copilot.signing.auditlog import AuditLog
 from copilot.signing.ledger import SpendLedger
@@ -105,67 +101,36 @@ def test_several_eip7702_authorizations_are_all_shown_and_the_one_that_takes_eff
 CONFIRM_ALL = 'name = "confirm-all"\ndefault = "confirm"\n'
 
 
-def run_in_terminal(args: list[str], home: Path, *, typeahead: bytes = b"", then: bytes, timeout: float = 90) -> tuple[int, str]:
-    """Run `python -m copilot ARGS` on a pseudo-terminal (its controlling terminal): write TYPEAHEAD at
-    once, wait for the question, then type THEN. Returns the exit status and everything it printed."""
-    env = {**os.environ, "TXCOPILOT_HOME": str(home), "NO_COLOR": "1", "TERM": "dumb", "PYTHONPATH": str(ROOT)}
-    pid, fd = pty.fork()
-    if pid == 0:  # the child: a new session whose controlling terminal is the pty
-        os.chdir(ROOT)
-        os.execve(sys.executable, [sys.executable, "-m", "copilot", *args], env)
-    if typeahead:
-        os.write(fd, typeahead)
-    output, asked, deadline = b"", False, time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if not asked and b"to sign:" in output:
-            time.sleep(0.2)  # the question is on screen; the read is waiting
-            os.write(fd, then)
-            asked = True
-        ready, _, _ = select.select([fd], [], [], 0.5)
-        if ready:
-            try:
-                chunk = os.read(fd, 4096)
-            except OSError:  # EIO: the child closed the terminal
-                break
-            if not chunk:
-                break
-            output += chunk
-    else:
-        os.kill(pid, 9)
-    _, status = os.waitpid(pid, 0)
-    os.close(fd)
-    return os.waitstatus_to_exitcode(status), output.decode("utf-8", "replace")
-
-
-def sign_args(tmp_path: Path, pw: Path) -> list[str]:
+def terminal_sign(tmp_path: Path, home: Path, pw: Path, answer: bytes, typeahead: bytes = b"") -> tuple[int, str]:
+    """`sign` of a confirm request on a real terminal: TYPEAHEAD at once, ANSWER to the question."""
     request = write(tmp_path, "tx.json", json.dumps({"from": SENDER, "to": ANVIL_ACCOUNTS[1][0], "value": "0x1", **FEES}))
     policy = write(tmp_path, "confirm-all.toml", CONFIRM_ALL)
-    return ["sign", str(request), "--account", "me", "--policy", str(policy), "--no-llm", "--password-file", str(pw)]
+    args = ["sign", str(request), "--account", "me", "--policy", str(policy), "--no-llm", "--password-file", str(pw)]
+    env = {**os.environ, "TXCOPILOT_HOME": str(home), "NO_COLOR": "1", "TERM": "dumb"}
+    status, shown = run_in_terminal(args, env, [("Type y to sign: ", answer)], typeahead=typeahead)
+    return status, shown.decode("utf-8", "replace")
 
 
 def test_typeahead_cannot_answer_the_confirmation(tmp_path: Path, isolated_home: Path, pw: Path) -> None:
-    status, output = run_in_terminal(sign_args(tmp_path, pw), isolated_home, typeahead=b"y\n", then=b"n\n")
+    status, output = terminal_sign(tmp_path, isolated_home, pw, b"n\n", typeahead=b"y\n")
 
     assert status == 5, output
     assert "not confirmed; nothing was signed" in output
     assert SpendLedger().reservations() == []
 
 
-def test_ctrl_c_at_the_confirmation_is_a_logged_refusal_with_exit_130(tmp_path: Path, isolated_home: Path, pw: Path) -> None:
-    status, output = run_in_terminal(sign_args(tmp_path, pw), isolated_home, then=b"\x03")
+@pytest.mark.parametrize(
+    ("key", "status", "said"),
+    [(b"\x03", 130, "interrupted at the prompt (Ctrl-C)"), (b"\x04", 5, "no answer (end of input, Ctrl-D)")],
+    ids=["ctrl-c", "ctrl-d"],
+)
+def test_ctrl_c_or_ctrl_d_at_the_confirmation_is_a_logged_refusal(
+    tmp_path: Path, isolated_home: Path, pw: Path, key: bytes, status: int, said: str
+) -> None:
+    exit_status, output = terminal_sign(tmp_path, isolated_home, pw, key)
 
-    assert status == 130, output
-    assert "error: interrupted at the prompt (Ctrl-C); nothing was signed" in output and "internal error" not in output
+    assert exit_status == status, output
+    assert f"error: {said}; nothing was signed" in output and "internal error" not in output
     refusal = AuditLog().entries()[-1]
-    assert refusal["event"] == "refusal" and "interrupted at the prompt" in refusal["data"]["reason"]
-    assert SpendLedger().reservations() == []
-
-
-def test_ctrl_d_at_the_confirmation_is_a_logged_refusal_with_exit_5(tmp_path: Path, isolated_home: Path, pw: Path) -> None:
-    status, output = run_in_terminal(sign_args(tmp_path, pw), isolated_home, then=b"\x04")
-
-    assert status == 5, output
-    assert "error: no answer (end of input, Ctrl-D); nothing was signed" in output and "internal error" not in output
-    refusal = AuditLog().entries()[-1]
-    assert refusal["event"] == "refusal" and "end of input" in refusal["data"]["reason"]
+    assert refusal["event"] == "refusal" and said in refusal["data"]["reason"]
     assert SpendLedger().reservations() == []
