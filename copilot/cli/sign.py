@@ -74,6 +74,9 @@ def ask(question: str, *, hidden: bool = False, unanswered: str = "nothing was s
 
     flush_typeahead()
     try:
+        if not hidden and sys.stdin.isatty():
+            click.echo(f"{question}: ", nl=False, err=True)
+            return _terminal_line()
         with redirect_stdout(sys.stderr):  # as click.prompt(err=True): the question and its echo on stderr
             return (termui.hidden_prompt_func if hidden else termui.visible_prompt_func)(f"{question}: ")
     except KeyboardInterrupt:
@@ -82,6 +85,21 @@ def ask(question: str, *, hidden: bool = False, unanswered: str = "nothing was s
     except EOFError:
         click.echo(err=True)
         raise Refused(f"no answer (end of input, Ctrl-D); {unanswered}") from None
+
+
+def _terminal_line() -> str:
+    """A line from the terminal, like input(), except for a Ctrl-C pressed the instant the question
+    appears: input() would block in read(2) with the interrupt pending and never raise it. Waiting in
+    short select(2) calls runs Python between them, so the pending KeyboardInterrupt is raised."""
+    import select
+    import sys
+
+    while not select.select([sys.stdin], [], [], 0.2)[0]:
+        pass
+    line = sys.stdin.readline()  # canonical mode: readable means a whole line, or end of input
+    if not line:
+        raise EOFError
+    return line.rstrip("\n")
 
 
 def flush_typeahead() -> None:
