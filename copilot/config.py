@@ -15,12 +15,19 @@
     enabled = true
     timeout = 3.0          # seconds for the whole simulation; a slower node costs one line, not a hang
     fork_fallback = true   # a node without eth_simulateV1: simulate on a private anvil fork of it
+    [llm]                  # your own LLM server instead of the in-process model (copilot.llm.server)
+    url = "http://127.0.0.1:8080"   # loopback or unix:/path/to.sock only
+    dialect = "auto"       # llama-server | ollama | openai (LM Studio and other OpenAI-compatible servers)
+    model = "qwen3:8b"     # the model to ask for (Ollama, LM Studio); default: the first the server lists
+    timeout_s = 60         # per request; a slow or down server leaves the deterministic explanation
+    api_key_env = "LLAMA_API_KEY"   # an environment variable holding the server's API key, if it has one
 """
 
 from __future__ import annotations
 
 import tomllib
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -53,11 +60,26 @@ class SimulateSettings(BaseModel):
     fork_fallback: bool = True
 
 
+LLMDialect = Literal["auto", "llama-server", "ollama", "openai"]
+
+
+class LLMServerSettings(BaseModel):
+    """The user's own LLM server: used only when `url` is set (or --llm-url given)."""
+
+    model_config = ConfigDict(extra="forbid")
+    url: str | None = None
+    dialect: LLMDialect = "auto"
+    model: str | None = None
+    timeout_s: float = Field(60.0, gt=0, le=3600)
+    api_key_env: str | None = None
+
+
 class Config(BaseModel):
     model_config = ConfigDict(extra="forbid")
     model: ModelSettings = ModelSettings()
     review: ReviewSettings = ReviewSettings()
     simulate: SimulateSettings = SimulateSettings()
+    llm: LLMServerSettings = LLMServerSettings()
 
 
 def config_path() -> Path:

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from copilot.models import VERDICT_RANK, DecodedRequest, Finding, Review, ReviewContext, SigningRequest
 
 if TYPE_CHECKING:
+    from copilot.llm.server import ServerTarget
     from copilot.policy import Policy
     from copilot.simulation import SimulationOptions
     from copilot.state.prices import PriceTable
@@ -32,6 +33,7 @@ class ReviewOptions:
     require_isolation: bool = False  # sign: no model behind a missing sandbox layer (config may accept it)
     simulate: bool = True  # with a node: run the request there first (copilot.simulation); --no-simulate
     simulation: SimulationOptions | None = None  # timeout, fork fallback; None: the defaults
+    llm_server: ServerTarget | None = None  # the user's own LLM server ([llm] url / --llm-url) instead of the model
 
 
 def review_input(text: str, options: ReviewOptions) -> Review:

@@ -65,6 +65,7 @@ class AuditSettings:
     llm: bool = False  # explain flagged transactions with the local model (one call per call shape)
     model: str | None = None  # GGUF path; None: the config's, else the bundled default
     llm_backend: dict[str, Any] | None = None  # copilot.llm's backend_override (tests: a fake model)
+    llm_server: Any = None  # copilot.llm.server.ServerTarget: the user's own LLM server instead of the model
 
     def __post_init__(self) -> None:
         given = self.address.strip()
@@ -155,7 +156,10 @@ def _audit(source: _Source, settings: AuditSettings, progress: Progress | None) 
         from copilot.audit.narrative import add_model_explanations, model_explainer
 
         explain = model_explainer(lambda tx: _review_with_model(source, job, settings, tx.line))
-        add_model_explanations(report, explain, settings.model or "default-model", progress)
+        model_id = settings.model or "default-model"
+        if settings.llm_server is not None:  # a server's explanations are cached apart from the model's
+            model_id = f"{settings.llm_server.url} {settings.llm_server.dialect} {settings.llm_server.model}"
+        add_model_explanations(report, explain, model_id, progress)
     return report
 
 
@@ -175,7 +179,9 @@ def _review_with_model(source: _Source, job: AuditJob, settings: AuditSettings, 
         return None
     reviewer = Reviewer(job)
     review = reviewer.review(reviewer.decode(row), row.timestamp)
-    options = ReviewOptions(policy=settings.policy, user=settings.address, use_llm=True, model=settings.model)
+    options = ReviewOptions(
+        policy=settings.policy, user=settings.address, use_llm=True, model=settings.model, llm_server=settings.llm_server
+    )
     return enrich_review(review, options, backend_override=settings.llm_backend)
 
 

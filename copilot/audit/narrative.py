@@ -200,7 +200,9 @@ def add_narrative(report: AuditReport, settings: AuditSettings) -> None:
     from copilot.llm.narrate import narrate_audit
 
     try:
-        narrative = narrate_audit(audit_facts(report), model=settings.model, backend_override=settings.llm_backend)
+        narrative = narrate_audit(
+            audit_facts(report), model=settings.model, backend_override=settings.llm_backend, server=settings.llm_server
+        )
     except CopilotError as exc:
         report.narrative_note = f"no narrative: {exc.one_line()}"
         return

@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from copilot.cli.llmserver import llm_server_options, llm_server_target
+
 if TYPE_CHECKING:
     from copilot.audit.engine import AuditSettings
     from copilot.audit.report import AuditReport
@@ -78,10 +80,12 @@ class _RichProgress:
 @click.option("--model", help="GGUF model for the summary and explanations (default: the config's, else the bundled one).")
 @click.option("--no-cache", is_flag=True, help="Ignore and do not write cached chunk results.")
 @click.option("--workers", type=click.IntRange(min=1), help="Worker processes (default: every core).")
+@llm_server_options
 def audit(
     address: str, file: Path | None, rpc: str | None, from_block: int, to_block: int | None, policy: str | None,
     chain_id: int | None, fmt: str, out: Path | None, as_json: bool, revoke_out: Path | None, revoke: str,
     no_llm: bool, model: str | None, no_cache: bool, workers: int | None,
+    llm_url: str | None, llm_dialect: str | None, llm_model: str | None,
 ) -> None:
     """Audit a wallet's history: open approvals, poisoning, risky transactions, and a revoke plan."""
     from copilot.audit.engine import AuditSettings, audit_file, audit_rows
@@ -105,6 +109,7 @@ def audit(
     settings = AuditSettings(
         address=address, policy=policy, chain_id=chain_id, workers=workers, use_cache=not no_cache, rpc=rpc,
         revoke=revoke, llm=not no_llm, model=model,
+        llm_server=llm_server_target(llm_url, llm_dialect, llm_model, model_path=model, use_llm=not no_llm),
     )
     progress = _RichProgress()
     if file is not None:

@@ -7,6 +7,7 @@ from typing import Any
 
 import click
 
+from copilot.cli.llmserver import llm_server_options, llm_server_target
 from copilot.errors import EnvironmentProblem, ExitCode
 
 
@@ -200,12 +201,22 @@ Examples:
   txcopilot eval                         the default model over fixtures/requests
   txcopilot eval --model q.gguf --json
   txcopilot eval --limit 10
+  txcopilot eval --llm-url http://127.0.0.1:8080          the model your llama-server serves
+  txcopilot eval --llm-url http://localhost:11434 --llm-model qwen3:8b --json   one of Ollama's
 """,
 )
 @click.option("--model", "model_path", metavar="PATH", help="A GGUF file (default: the configured one).")
 @click.option("--limit", type=click.IntRange(min=1), help="Only the first N cases.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary and per-case results as JSON.")
-def eval_command(model_path: str | None, limit: int | None, as_json: bool) -> None:
+@llm_server_options
+def eval_command(
+    model_path: str | None,
+    limit: int | None,
+    as_json: bool,
+    llm_url: str | None,
+    llm_dialect: str | None,
+    llm_model: str | None,
+) -> None:
     """Evaluate a model's explanations over the labelled fixtures.
 
     Reports the grounding rate, whether explanations name the key facts (spender, amount, token,
@@ -215,14 +226,16 @@ def eval_command(model_path: str | None, limit: int | None, as_json: bool) -> No
     """
     from rich.progress import Progress
 
-    from copilot.llm.evaluate import eval_model, run_eval
+    from copilot.llm.evaluate import eval_model, eval_server, run_eval
     from copilot.risk.corpus import load_cases
 
-    path = eval_model(model_path)
+    server = llm_server_target(llm_url, llm_dialect, llm_model, model_path=model_path)
+    path = None if server is not None else eval_model(model_path)
+    name = eval_server(server) if server is not None else None  # a server that is down: one line, exit 4
     total = min(limit, len(load_cases())) if limit else len(load_cases())
     with Progress(transient=True, disable=as_json) as progress:
         task = progress.add_task("explaining", total=total)
-        report = run_eval(path, limit=limit, progress=lambda name: progress.advance(task))
+        report = run_eval(path, limit=limit, progress=lambda _: progress.advance(task), server=server, server_name=name)
     summary = report.summary()
     if as_json:
         from copilot.cli.output import emit_json
@@ -239,6 +252,7 @@ Examples:
   txcopilot doctor
   txcopilot doctor --rpc http://127.0.0.1:8545 --json
   txcopilot doctor --sandbox-probe --json
+  txcopilot doctor --llm-url http://127.0.0.1:8080   your LLM server: identity and risky settings
 
 \b
 Exit status 4 when a required check fails (the llama.cpp build, the model, the worker).
@@ -257,9 +271,19 @@ Missing isolation layers are reported; they do not fail the check, the review sa
     help="Only try to escape the model worker's sandbox (sockets, writes, secrets, ptrace): each blocked or open.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the checks as JSON.")
+@llm_server_options
 @click.pass_context
-def doctor(ctx: click.Context, model_path: str | None, rpc: str | None, sandbox_probe: bool, as_json: bool) -> None:
-    """Check the installation: llama.cpp build, model, sandbox layers, and your node (--rpc)."""
+def doctor(
+    ctx: click.Context,
+    model_path: str | None,
+    rpc: str | None,
+    sandbox_probe: bool,
+    as_json: bool,
+    llm_url: str | None,
+    llm_dialect: str | None,
+    llm_model: str | None,
+) -> None:
+    """Check the installation: llama.cpp build, model, sandbox layers, your LLM server and your node (--rpc)."""
     from copilot.llm.discovery import models_dir
     from copilot.llm.doctor import run_doctor
 
@@ -267,7 +291,7 @@ def doctor(ctx: click.Context, model_path: str | None, rpc: str | None, sandbox_
         _sandbox_probe(ctx, model_path, as_json)
         return
 
-    checks = run_doctor(model_path, rpc)
+    checks = run_doctor(model_path, rpc, llm_server_target(llm_url, llm_dialect, llm_model, model_path=model_path))
     failed = [c for c in checks if c.required and not c.ok]
     if as_json:
         from copilot.cli.output import emit_json

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from copilot.cli.llmserver import llm_server_options, llm_server_target, server_line
 from copilot.errors import ExitCode, InputError
 
 if TYPE_CHECKING:
@@ -27,6 +28,8 @@ Examples:
   txcopilot review tx.json --origin https://app.example.org   the site that asked (scam lists, look-alikes)
   cat request.json | txcopilot review - --no-llm --fail-on block
   txcopilot review request.json --no-log         leave the audit log alone
+  txcopilot review request.json --llm-url http://127.0.0.1:8080   your llama-server explains
+  txcopilot review request.json --llm-url http://localhost:11434 --llm-model qwen3:8b   Ollama
 
 \b
 INPUT is a path, "-" for stdin, or inline hex/JSON: anything `txcopilot decode` accepts.
@@ -66,6 +69,7 @@ _SEVERITY_STYLES = {"critical": "bold red", "high": "red", "medium": "yellow", "
     help="Exit with status 1 when the verdict is at least this level.",
 )
 @click.option("--no-log", is_flag=True, help="Do not append this review to the audit log (e.g. batch checks in CI).")
+@llm_server_options
 def review(
     input_arg: str,
     as_json: bool,
@@ -80,6 +84,9 @@ def review(
     origin: str | None,
     fail_on: str | None,
     no_log: bool,
+    llm_url: str | None,
+    llm_dialect: str | None,
+    llm_model: str | None,
 ) -> None:
     """Decode a signing request, find its risks, judge it against your policy and explain it."""
     from copilot.config import load_config
@@ -109,6 +116,7 @@ def review(
         on_token=_stream if not (as_json or no_llm) and sys.stderr.isatty() else None,
         simulate=config.simulate.enabled and not no_simulate,
         simulation=simulation_options(config.simulate),
+        llm_server=llm_server_target(llm_url, llm_dialect, llm_model, model_path=model, use_llm=not no_llm),
     )
     result = review_input(read_input(input_arg), options)
     if options.on_token is not None:
@@ -193,10 +201,15 @@ def render(result: Review) -> None:
 
     for index, line in enumerate(balance_lines(result)):
         out.print(Text(line, style="bold" if index == 0 else ""))
-    source = "deterministic + local model" if result.explanation_source == "llm" else "deterministic"
+    server = result.llm.server if result.llm is not None else None
+    source = "deterministic"
+    if result.explanation_source == "llm":
+        source = "deterministic + your LLM server" if server else "deterministic + local model"
     out.print(Panel(Text(result.explanation), title=Text(f"Explanation ({source})"), title_align="left"))
     if result.explanation_note:
         out.print(Text(result.explanation_note, style="dim"))
+    if server is not None:
+        out.print(Text(server_line(result) or "", style="yellow"))
     if result.llm is not None:
         # Cut-off answers and other caveats are said, never silently accepted.
         for note in result.llm.notes:

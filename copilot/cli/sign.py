@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from copilot.cli.llmserver import llm_server_options, llm_server_target, server_line
 from copilot.cli.output import emit_json, err_console, stdin_is_interactive
 from copilot.errors import CopilotError, EnvironmentProblem, InputError, Interrupted, Refused
 
@@ -298,6 +299,7 @@ Exit status 5 means nothing was signed.
     help="With --broadcast: how long to wait for the receipt before leaving the transaction to the node.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the signed result as JSON (the review goes to stderr).")
+@llm_server_options
 def sign(
     input_arg: str,
     account: str,
@@ -310,6 +312,9 @@ def sign(
     broadcast: bool,
     receipt_timeout: float,
     as_json: bool,
+    llm_url: str | None,
+    llm_dialect: str | None,
+    llm_model: str | None,
 ) -> None:
     """Review INPUT, then sign it with key ACCOUNT if the policy and you agree."""
     from copilot.config import load_config
@@ -330,6 +335,7 @@ def sign(
     rpc = rpc or settings.rpc
     if broadcast and not rpc:
         raise InputError("--broadcast needs --rpc URL (your own node)")
+    llm_server = llm_server_target(llm_url, llm_dialect, llm_model, model_path=model, use_llm=not no_llm)
     entry = keystore.entry(account)
     request = parse_request(read_input(input_arg))
     if broadcast and request.kind in (RequestKind.TYPED_DATA, RequestKind.PERSONAL_MESSAGE):
@@ -349,6 +355,7 @@ def sign(
         require_isolation=not config.model.accept_weaker_isolation,
         simulate=config.simulate.enabled and not no_simulate,
         simulation=simulation_options(config.simulate),
+        llm_server=llm_server,
     )
     review = review_request(request, options)
     log = AuditLog()
@@ -506,6 +513,7 @@ def _log_refusal(log: AuditLog, review: Review, reason: str) -> None:
 def _show_review(review: Review, limit_findings: list[Any], delegation: bool, account: str) -> None:
     """The review, on stderr: stdout stays for the signature (and JSON)."""
     from copilot.llm.explain import MODEL_NOT_RUN
+    from copilot.llm.server import SERVER_NOTE
 
     out = err_console()
     colour = {"allow": "green", "confirm": "yellow", "block": "red"}[review.verdict]
@@ -518,8 +526,10 @@ def _show_review(review: Review, limit_findings: list[Any], delegation: bool, ac
         out.print(line, markup=False)
     if review.explanation:
         out.print(review.explanation, markup=False)
-    if review.explanation_note and review.explanation_note.startswith(MODEL_NOT_RUN):
+    if review.explanation_note and review.explanation_note.startswith((MODEL_NOT_RUN, SERVER_NOTE)):
         out.print(review.explanation_note, style="yellow", markup=False, highlight=False, soft_wrap=True)
+    if (line := server_line(review)) is not None:
+        out.print(line, style="yellow", markup=False, highlight=False, soft_wrap=True)
     if delegation:
         from copilot.signing.confirmation import delegations, effective_delegation
 

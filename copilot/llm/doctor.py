@@ -300,12 +300,20 @@ def check_simulation(rpc: str | None) -> list[Check]:
     return checks
 
 
-def run_doctor(model: str | None, rpc: str | None) -> list[Check]:
+def run_doctor(model: str | None, rpc: str | None, llm_server: Any = None) -> list[Check]:
+    """`llm_server`: the user's own LLM server (copilot.llm.server.ServerTarget); reviews use it, so
+    the in-process model's checks are reported but no longer fail the doctor."""
     checks = [check_build()]
     model_check, path = check_model(model)
     checks.append(model_check)
     if path is not None:
         checks.append(check_tiny_eval(path))
+    if llm_server is not None:
+        from copilot.llm.server import diagnose
+
+        for check in checks:
+            check.required = False
+        checks.extend(Check(name, ok, detail, required) for name, ok, detail, required in diagnose(llm_server))
     checks.extend(check_sandbox())
     checks.extend(check_simulation(rpc))
     if rpc:

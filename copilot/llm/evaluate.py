@@ -125,15 +125,30 @@ def eval_model(model: str | None) -> Path:
     return path
 
 
+def eval_server(target: Any) -> str:
+    """The name `eval` reports for the user's own LLM server: its model and where it runs; a server
+    that does not answer is one line, exit 4 (copilot.llm.server.LLMServerError)."""
+    from copilot.llm.server import connect
+
+    info = connect(target).info
+    return f"{info.model} ({info.dialect} at {info.url})"
+
+
 def run_eval(
-    path: Path, *, limit: int | None = None, progress: Callable[[str], None] | None = None
+    path: Path | None,
+    *,
+    limit: int | None = None,
+    progress: Callable[[str], None] | None = None,
+    server: Any = None,
+    server_name: str | None = None,
 ) -> EvalReport:
-    """`path`'s explanations of the labelled corpus, scored (check it with eval_model first)."""
+    """`path`'s explanations of the labelled corpus, scored (check it with eval_model first); or, with
+    `server` (a copilot.llm.server.ServerTarget), those of the user's own LLM server."""
     from copilot.llm.explain import enrich_review
     from copilot.risk.corpus import load_cases, review_case
 
-    options = _Options(model=str(path))
-    report = EvalReport(model=path.name)
+    options = _Options(model=str(path) if path else None, llm_server=server)
+    report = EvalReport(model=server_name or (path.name if path else "server"))
     for case in load_cases()[:limit]:
         deterministic = review_case(case)
         started = time.perf_counter()
@@ -146,5 +161,6 @@ def run_eval(
 
 @dataclass
 class _Options:
-    model: str
+    model: str | None
     use_llm: bool = True
+    llm_server: Any = None

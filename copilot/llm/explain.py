@@ -17,6 +17,7 @@ import json
 import os
 import re
 import time
+import unicodedata
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -73,6 +74,9 @@ def enrich_review(review: Review, options: Any, *, backend_override: dict[str, A
     if not getattr(options, "use_llm", True):
         review.explanation_note = "deterministic explanation: the model was turned off (--no-llm)"
         return review
+    server = getattr(options, "llm_server", None)
+    if server is not None and backend_override is None:
+        return _explain_with_server(review, facts, server)
     try:
         load, model_name = _load_request(
             getattr(options, "model", None), backend_override, getattr(options, "model_settings", None)
@@ -107,6 +111,19 @@ def enrich_review(review: Review, options: Any, *, backend_override: dict[str, A
     try:
         return _explain_with_model(review, facts, worker, load, model_name, on_token)
     except CopilotError as exc:  # a model that loaded but failed to answer: labelled, never silent
+        review.explanation_note = f"deterministic explanation: {exc.one_line()}"
+        return review
+
+
+def _explain_with_server(review: Review, facts: ReviewFacts, target: Any) -> Review:
+    """The user's own LLM server explains instead of the worker (copilot.llm.server); a server that is
+    down, slow or answers nonsense is one line and the deterministic explanation stands."""
+    from copilot.llm.server import connect
+
+    try:
+        client = connect(target)
+        return _explain_with_model(review, facts, client, {"n_ctx": client.n_ctx}, client.info.model, None)
+    except CopilotError as exc:
         review.explanation_note = f"deterministic explanation: {exc.one_line()}"
         return review
 
@@ -289,12 +306,21 @@ def close_workers() -> None:
     _workers.clear()
 
 
-def generate_request(review: Review, facts: ReviewFacts, n_ctx: int, prefix_cache: str | None) -> dict[str, Any]:
+def generate_request(
+    review: Review, facts: ReviewFacts, n_ctx: int, prefix_cache: str | None, *, json_schema: bool = False
+) -> dict[str, Any]:
     """The worker request that explains `review`: the prompt of its facts, and the grammar that fixes
     the answer's shape, lets it name only those facts' addresses and amounts, and has it explain
-    every finding above info."""
+    every finding above info. With `json_schema`, also the answer's JSON schema (for a server that
+    takes a schema instead of a grammar)."""
     facts_text = facts.text(fact_budget(n_ctx))
+    schema: dict[str, Any] = {}
+    if json_schema:
+        from copilot.llm.server import answer_schema
+
+        schema["schema"] = answer_schema([f.id for f in review.findings])
     return {
+        **schema,
         "type": "generate",
         "system": SYSTEM_PROMPT,
         "user": user_prompt(facts_text),
@@ -321,8 +347,9 @@ def _explain_with_model(
     stream = HumanStream(on_token) if on_token else None
     n_ctx = int(load.get("n_ctx", 2048))
     prefix_cache = prefix_cache_path(load)
+    server = getattr(worker, "info", None)  # the user's own LLM server (copilot.llm.server)
     done = worker.request(
-        generate_request(review, facts, n_ctx, prefix_cache),
+        generate_request(review, facts, n_ctx, prefix_cache, json_schema=server is not None),
         timeout_s=REQUEST_TIMEOUT_S,
         on_message=(lambda message: stream.feed(message.get("text", ""))) if stream else None,
     )
@@ -343,15 +370,22 @@ def _explain_with_model(
     if cut_off:
         answer = salvage_answer(done["text"])
     if answer is None:
-        why = "was cut off at the token limit" if cut_off else "was not valid JSON"
+        why = "was cut off at the token limit" if cut_off else "was not valid JSON of the answer's fields"
         review.explanation_note = f"deterministic explanation: the model's answer {why}"
         return review
+    answer, left_out = bound_answer(answer)
     report = ground_answer(answer, review, facts, model_name)
+    if left_out:
+        report.notes.append(
+            f"{left_out} part{'s' if left_out > 1 else ''} of the answer left out: over the answer's limits, "
+            "too long, or with control characters"
+        )
     if cut_off:
         report.notes.append(
             f"the answer was cut off at {MAX_TOKENS} tokens: only its complete parts are kept"
         )
     report.isolation = list(worker.layers)  # a missing one heads the review (copilot.cli.review)
+    report.server = server
     report.timing = timing
     _apply_advisory(review, report)
     review.llm = report
@@ -366,6 +400,38 @@ def parse_answer(text: str) -> LLMAnswer | None:
         return LLMAnswer.model_validate(json.loads(text))
     except (ValueError, ValidationError):
         return None
+
+
+MAX_TEXT_CHARS = 600
+
+
+def bound_answer(answer: LLMAnswer) -> tuple[LLMAnswer, int]:
+    """The answer within the grammar's limits, and how many parts were cut to get there.
+
+    The in-process grammar already keeps to them; a server's answer (a JSON schema at best) may not:
+    lists beyond the grammar's caps, texts longer than any sentence the grammar allows, and text
+    with control or format characters (terminal escapes, bidi overrides) are left out."""
+    from copilot.llm.grammar import MAX_QUESTIONS, MAX_RISKS, MAX_STEPS
+
+    cut = 0
+
+    def fits(text: str, limit: int = MAX_TEXT_CHARS) -> bool:
+        return len(text) <= limit and not any(unicodedata.category(c)[0] == "C" for c in text)
+
+    def bounded(items: list[Any], cap: int, text: Callable[[Any], str]) -> list[Any]:
+        nonlocal cut
+        kept = [item for item in items if fits(text(item))]
+        cut += len(items) - len(kept[:cap])
+        return kept[:cap]
+
+    summary = answer.summary if fits(answer.summary, MAX_SUMMARY_SENTENCES * MAX_TEXT_CHARS) else ""
+    cut += summary != answer.summary
+    return answer.model_copy(update={
+        "summary": summary,
+        "what_happens": bounded(answer.what_happens, MAX_STEPS, str),
+        "risks": bounded(answer.risks, MAX_RISKS, lambda risk: risk.text + risk.finding),
+        "questions": bounded(answer.questions, MAX_QUESTIONS, str),
+    }), cut
 
 
 def salvage_answer(text: str) -> LLMAnswer | None:

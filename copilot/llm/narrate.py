@@ -90,17 +90,26 @@ def narrate_audit(
     model: str | None = None,
     settings: ModelSettings | None = None,
     backend_override: dict[str, Any] | None = None,
+    server: Any = None,
 ) -> Narrative:
     """The model's grounded summary of `facts`.
 
     Raises a CopilotError saying why when there is no model (EnvironmentProblem), the configured
     file is missing (ModelFileMissing) or the worker fails (WorkerError). `backend_override` replaces the
-    model with a worker-side fake (tests).
+    model with a worker-side fake (tests). `server`: the user's own LLM server (a
+    copilot.llm.server.ServerTarget) answers instead (LLMServerError when it cannot).
     """
     from copilot.llm.explain import get_worker
 
-    load, model_name = _load_request(model, settings, backend_override)
-    worker = get_worker(load)
+    worker: Any
+    if server is not None and backend_override is None:
+        from copilot.llm.server import connect
+
+        worker = connect(server)
+        model_name = worker.info.model
+    else:
+        load, model_name = _load_request(model, settings, backend_override)
+        worker = get_worker(load)
     done = worker.request(
         {
             "type": "generate",

@@ -70,10 +70,20 @@ class Timing(_Strict):
     tokens_per_s: float = 0.0  # answer tokens, sampled and forced
 
 
+class ServerInfo(_Strict):
+    """The user's own LLM server that answered, as it described itself (untrusted, sanitised)."""
+
+    url: str
+    dialect: Literal["llama-server", "ollama", "openai"]
+    model: str  # the model's identity from /props, /v1/models, /api/tags or /api/show
+    details: dict[str, str] = Field(default_factory=dict)  # digest, build, quantisation, ...
+    isolation: str = "external server, not sandboxed by txcopilot"
+
+
 class LLMReport(_Strict):
     """Attached to Review.llm: what the model said (after the grounding check) and how it ran."""
 
-    model: str  # file name of the GGUF
+    model: str  # file name of the GGUF, or the server's model identity
     summary: str
     what_happens: list[str] = Field(default_factory=list)
     risks: list[ReportRisk] = Field(default_factory=list)
@@ -85,3 +95,4 @@ class LLMReport(_Strict):
     isolation: list[IsolationLayer] = Field(default_factory=list)
     timing: Timing = Field(default_factory=Timing)
     notes: list[str] = Field(default_factory=list)  # e.g. "a sentence naming 0x12… was dropped"
+    server: ServerInfo | None = None  # set when the user's own LLM server answered instead of the worker

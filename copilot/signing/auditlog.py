@@ -355,7 +355,20 @@ def review_record(review: Review, account: str | None) -> dict[str, Any]:
         "kind": review.decoded.request.kind.value,
         **payload_record(review),
         "findings": [f.id for f in review.findings],
+        **llm_record(review),
     }
+
+
+def llm_record(review: Review) -> dict[str, Any]:
+    """Which model explained the review: the GGUF's name, or the user's own server and the model it
+    named (its identity from /props, /v1/models or /api/tags); nothing when no model answered."""
+    if review.llm is None:
+        return {}
+    server = review.llm.server
+    record: dict[str, Any] = {"model": review.llm.model}
+    if server is not None:
+        record["server"] = server.model_dump(exclude={"isolation"})
+    return {"llm": record}
 
 
 def payload_record(review: Review) -> dict[str, str]:
