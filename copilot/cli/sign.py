@@ -528,8 +528,8 @@ def _show_review(review: Review, limit_findings: list[Any], delegation: bool, ac
         out.print(review.explanation, markup=False)
     if review.explanation_note and review.explanation_note.startswith((MODEL_NOT_RUN, SERVER_NOTE)):
         out.print(review.explanation_note, style="yellow", markup=False, highlight=False, soft_wrap=True)
-    if (line := server_line(review)) is not None:
-        out.print(line, style="yellow", markup=False, highlight=False, soft_wrap=True)
+    if (server := server_line(review)) is not None:
+        out.print(server, style="yellow", markup=False, highlight=False, soft_wrap=True)
     if delegation:
         from copilot.signing.confirmation import delegations, effective_delegation
 
