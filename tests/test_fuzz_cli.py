@@ -21,7 +21,7 @@ from click.testing import CliRunner, Result
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from nodehelpers import ANVIL_ACCOUNTS
-from signhelpers import LIGHT_SCRYPT_N, PASSWORD, import_account, light_keystore, password_file
+from signhelpers import LIGHT_SCRYPT_N, PASSWORD, ROOT, import_account, light_keystore, password_file
 
 from copilot.cli.main import cli
 from copilot.errors import ExitCode
@@ -330,3 +330,30 @@ def test_keys_import_any_keystore(tmp_path: Path, keystore_document: dict[str, A
     name = data.draw(st.sampled_from(["k", "cold", "../up", ".hidden", "a b", "x" * 80, "ünï"]) | st.text(max_size=8))
     pw = password_file(tmp_path, secret, name="fuzz-password.txt")
     check(run(["keys", "import", str(source), "--name", name, "--password-file", str(pw)]))
+
+
+# --------------------------------------------------------------------------- policies and ABIs
+
+
+POLICY_TEXTS = [path.read_text(encoding="utf-8") for path in sorted((ROOT / "policies").glob("*.toml"))]
+
+
+@CLI_FUZZ
+@given(text_mutated(POLICY_TEXTS) | st.sampled_from([f"x = {HUGE}", "a = " + "[" * 5000, "[limits]\nper_tx_usd = 1e400"]))
+def test_policy_check_any_policy_file(tmp_path: Path, text: str) -> None:
+    path = tmp_path / "policy.toml"
+    path.write_text(text, encoding="utf-8")
+    check(run(["policy", "check", str(path)]))
+    check(run(["review", str(fixtures_dir() / "demo" / "unlimited-approval.json"), "--no-llm", "--policy", str(path)]))
+
+
+ABIS = [json.loads(path.read_text(encoding="utf-8")) for path in sorted((ROOT / "abis" / "abi").glob("*.json"))[:6]]
+
+
+@CLI_FUZZ
+@given(json_mutated(ABIS) | json_respelled(ABIS), st.sampled_from(["add", "import-4byte"]))
+def test_abi_add_and_import_any_document(tmp_path: Path, document: Any, command: str) -> None:
+    path = tmp_path / "abi.json"
+    path.write_text(json.dumps(document), encoding="utf-8")
+    args = ["abi", command, str(path), *(["--name", "fuzzed"] if command == "add" else [])]
+    check(run(args))

@@ -150,11 +150,25 @@ def test_an_audit_with_one_readable_row_still_reports_the_bad_ones(tmp_path: Pat
 
 def test_a_timestamp_no_date_can_show_is_a_bad_row(tmp_path: Path) -> None:
     good = json.dumps({"hash": "0x" + "22" * 32, "from": USER, "to": "0x" + "33" * 20, "value": "0x1", "input": "0x"})
-    bad = json.dumps({"hash": "0x" + "44" * 32, "from": USER, "to": "0x" + "33" * 20, "value": "0x1", "timestamp": 2**256})
+    bad = json.dumps({"hash": "0x" + "44" * 32, "from": USER, "to": "0x" + "33" * 20, "value": "0x1", "timestamp": 2**255})
     result = run(["audit", "--address", USER, "--file", history(tmp_path, f"{good}\n{bad}\n"), "--no-llm", "--json"])
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
     assert [(b["line"], "is not a date" in b["reason"]) for b in report["bad_row_details"]] == [(2, True)]
+
+
+def test_a_quantity_wider_than_256_bits_is_a_bad_row(tmp_path: Path) -> None:
+    """A hex block number of 4,400 digits is a number Python reads, and one a --json report could not
+    carry: more than 4,300 decimal digits."""
+    good = json.dumps({"hash": "0x" + "22" * 32, "from": USER, "to": "0x" + "33" * 20, "value": "0x1", "input": "0x"})
+    rows = [json.dumps({"hash": "0x" + "44" * 32, "from": USER, "to": "0x" + "33" * 20, field: value})
+            for field, value in (("blockNumber", "0x" + "9" * 4400), ("value", -1), ("nonce", "0x1" + "0" * 64))]
+    result = run(["audit", "--address", USER, "--file", history(tmp_path, "\n".join([good, *rows]) + "\n"), "--no-llm", "--json"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert [(b["line"], "not a uint256 quantity" in b["reason"]) for b in report["bad_row_details"]] == [
+        (2, True), (3, True), (4, True)
+    ]
 
 
 # --------------------------------------------------------------------------- the audit log

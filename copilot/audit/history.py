@@ -20,6 +20,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from copilot.decoding._crypto import UINT256_MAX
 from copilot.errors import InputError
 from copilot.parsing import load_json, load_json_prefix
 
@@ -401,14 +402,18 @@ def _quantity(value: Any, what: str, default: int | None = None) -> int | None:
     if isinstance(value, bool):
         raise ValueError(f"{what}: expected a number")
     if isinstance(value, int):
-        return value
-    if isinstance(value, str):
+        number = value
+    elif isinstance(value, str):
         text = value.strip()
         try:
-            return int(text, 16) if text.lower().startswith("0x") else int(text)
+            number = int(text, 16) if text.lower().startswith("0x") else int(text)
         except ValueError:
-            raise ValueError(f"{what}: {value!r} is not a quantity") from None
-    raise ValueError(f"{what}: expected a hex or decimal quantity, got {type(value).__name__}")
+            raise ValueError(f"{what}: {value[:40]!r} is not a quantity") from None
+    else:
+        raise ValueError(f"{what}: expected a hex or decimal quantity, got {type(value).__name__}")
+    if not 0 <= number <= UINT256_MAX:  # no Ethereum quantity is negative or wider than 256 bits
+        raise ValueError(f"{what}: {'negative' if number < 0 else 'wider than 256 bits'}, so not a uint256 quantity")
+    return number
 
 
 LAST_DATE = 253_402_300_799  # 9999-12-31 23:59:59 UTC: the last second a date can show
