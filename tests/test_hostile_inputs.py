@@ -233,6 +233,33 @@ def test_typed_data_the_signing_library_cannot_encode_is_refused_not_a_crash(
     assert not [e for e in AuditLog().entries() if e.get("event") == "signature"]
 
 
+PERMIT2 = "0x000000000022D473030F116dDEE9F6B43aC78BA3"
+
+
+@pytest.mark.parametrize("expiration", [300_000_000_000, 2**40 - 1])
+def test_an_expiry_past_the_year_9999_decodes_without_a_date(expiration: int) -> None:
+    """Permit2's uint48 expiration and 1inch's 40-bit expiry reach years datetime cannot show."""
+    from eth_abi import encode
+    from eth_utils import keccak
+
+    call = keccak(text="approve(address,address,uint160,uint48)")[:4] + encode(
+        ["address", "address", "uint160", "uint48"], ["0x" + "a0" * 20, "0x" + "55" * 20, 10**18, expiration]
+    )
+    request = json.dumps({"from": USER, "to": PERMIT2, "data": "0x" + call.hex(), "chainId": "0x1"})
+    for args in (["decode", "-"], ["decode", "-", "--json"], ["review", "-", "--no-llm"]):
+        result = run(args, request)
+        assert result.exit_code == 0, result.output
+    assert "past the year 9999" in " ".join(run(["decode", "-"], request).stdout.split())  # rich wraps lines
+
+    order = json.loads(fixtures_dir().joinpath("requests", "benign-1inch-limit-order.json").read_text())["request"]
+    typed = json.loads(order["params"][1])
+    traits = int(typed["message"]["makerTraits"])
+    typed["message"]["makerTraits"] = str(traits & ~((2**40 - 1) << 80) | expiration << 80)
+    order["params"][1] = json.dumps(typed)
+    result = run(["decode", "-"], json.dumps(order))
+    assert result.exit_code == 0 and "past the year 9999" in " ".join(result.stdout.split()), result.output
+
+
 def test_a_second_transaction_in_params_is_refused_not_dropped() -> None:
     tx = {"from": USER, "to": "0x" + "11" * 20, "value": "0x1"}
     for method, params in (

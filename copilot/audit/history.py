@@ -20,6 +20,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from copilot.dates import LAST_DATE
 from copilot.decoding._crypto import UINT256_MAX
 from copilot.errors import InputError
 from copilot.parsing import load_json, load_json_prefix
@@ -414,9 +415,6 @@ def _quantity(value: Any, what: str, default: int | None = None) -> int | None:
     if not 0 <= number <= UINT256_MAX:  # no Ethereum quantity is negative or wider than 256 bits
         raise ValueError(f"{what}: {'negative' if number < 0 else 'wider than 256 bits'}, so not a uint256 quantity")
     return number
-
-
-LAST_DATE = 253_402_300_799  # 9999-12-31 23:59:59 UTC: the last second a date can show
 
 
 def _timestamp(value: Any, what: str) -> int | None:

@@ -298,11 +298,10 @@ def _render_typed_data(td: TypedDataInfo) -> None:
 
 
 def _render_order(order: OrderInfo) -> None:
-    from datetime import UTC, datetime
-
     from rich.markup import escape
 
     from copilot.cli.output import console
+    from copilot.dates import utc_date
 
     def items(assets: list[OrderAsset]) -> str:
         return ", ".join(asset.display or str(asset.amount) for asset in assets) or "nothing"
@@ -312,7 +311,7 @@ def _render_order(order: OrderInfo) -> None:
     elif order.expiry == 0:
         expiry = "never"
     elif order.expiry < 2**40:
-        expiry = f"{datetime.fromtimestamp(order.expiry, UTC):%Y-%m-%d %H:%M:%S} UTC ({order.expiry})"
+        expiry = f"{utc_date(order.expiry) or 'past the year 9999'} ({order.expiry})"
     else:
         expiry = f"{order.expiry} (never, in practice)"
     rows = [

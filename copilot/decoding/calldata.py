@@ -9,10 +9,10 @@ that test make the call AMBIGUOUS: we never guess.
 
 from __future__ import annotations
 
-import datetime as _dt
 from dataclasses import dataclass
 from typing import Any
 
+from copilot.dates import utc_date
 from copilot.decoding import abicodec
 from copilot.decoding._crypto import checksum_hex
 from copilot.decoding.registry import KnownContract, known_contract
@@ -521,5 +521,4 @@ def _date_display(value: int) -> str | None:
         return None
     if value >= _NO_EXPIRY_FLOOR:
         return "never (no expiry)"
-    moment = _dt.datetime.fromtimestamp(value, tz=_dt.UTC)
-    return moment.strftime("%Y-%m-%d %H:%M:%S UTC")
+    return utc_date(value) or f"{value} (no calendar date: past the year 9999)"
