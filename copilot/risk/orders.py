@@ -23,14 +23,14 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 
+from copilot.dates import utc_date
 from copilot.decoding.tokens import NATIVE_DECIMALS, native_symbol
 from copilot.models import Finding, OrderAsset, OrderInfo, RequestKind
 from copilot.risk.catalogue import finding
 from copilot.risk.facts import Facts
 
 DAY = 86_400
-MAX_EXPIRY = 365 * DAY
-LAST_DATE = 253_402_300_800  # 10000-01-01: datetime goes no further  # an order open longer than a year is as good as one that never expires
+MAX_EXPIRY = 365 * DAY  # an order open longer than a year is as good as one that never expires
 MAX_FEE_SHARE = Decimal("0.2")  # third parties taking more than 20% of a price send most of it elsewhere
 DUST_PER_MILLION = 10**6  # a take of at most a millionth of one whole token is dust
 FALLBACK_DECIMALS = 18  # a token whose decimals are unknown is read as the common 18
@@ -182,11 +182,7 @@ def _expiry(order: OrderInfo, facts: Facts) -> Iterator[Finding]:
 
 
 def _date(timestamp: int) -> str:
-    from datetime import UTC, datetime
-
-    if timestamp >= LAST_DATE:
-        return f"{timestamp} (past the year 9999)"
-    return f"{datetime.fromtimestamp(timestamp, UTC):%Y-%m-%d %H:%M} UTC"
+    return utc_date(timestamp, "%Y-%m-%d %H:%M UTC") or f"{timestamp} (past the year 9999)"
 
 
 def _show(asset: OrderAsset, facts: Facts) -> str:
