@@ -24,6 +24,7 @@ from nodehelpers import ANVIL_ACCOUNTS
 from signhelpers import LIGHT_SCRYPT_N, PASSWORD, ROOT, import_account, light_keystore, password_file
 
 from copilot.cli.main import cli
+from copilot.decoding.abicodec import split_top_level
 from copilot.errors import ExitCode
 from copilot.resources import fixtures_dir
 from copilot.signing.auditlog import AuditLog
@@ -225,6 +226,72 @@ def test_sign_any_request_past_the_prompt_with_a_wrong_password(
     check(result)
     assert result.exit_code != ExitCode.OK
     assert not any(entry.get("event") == "signature" for entry in AuditLog().entries())
+
+
+# --------------------------------------------------------------------------- calls with fuzzed arguments
+
+
+def _abi_type(param: dict[str, Any]) -> str:
+    kind = str(param["type"])
+    if kind.startswith("tuple"):
+        return "(" + ",".join(_abi_type(c) for c in param["components"]) + ")" + kind[len("tuple") :]
+    return kind
+
+
+def _values(kind: str) -> st.SearchStrategy[Any]:
+    """Values of an ABI type, edge cases first: widths' limits, dates past 9999, known addresses."""
+    if kind.endswith("]"):
+        inner, size = kind[: kind.rindex("[")], kind[kind.rindex("[") + 1 : -1]
+        items = _values(inner)
+        return st.lists(items, min_size=int(size), max_size=int(size)) if size else st.lists(items, max_size=3)
+    if kind.startswith("("):
+        parts = split_top_level(kind[1:-1]) if kind != "()" else []
+        return st.tuples(*(_values(part) for part in parts))
+    if kind.startswith("uint"):
+        top = 2 ** int(kind[4:] or 256) - 1
+        return st.sampled_from([v for v in (0, 1, 10**18, 300_000_000_000, 2**40 - 1, 2**48 - 1, top) if v <= top]) | st.integers(0, top)
+    if kind.startswith("int"):
+        bits = int(kind[3:] or 256)
+        return st.integers(-(2 ** (bits - 1)), 2 ** (bits - 1) - 1)
+    if kind == "address":
+        return st.sampled_from([USER, "0x" + "00" * 20, "0x" + "ff" * 20, PERMIT2_ADDRESS, "0x" + "55" * 20])
+    if kind == "bool":
+        return st.booleans()
+    if kind == "string":
+        return st.text(max_size=30)
+    if kind == "bytes":
+        return st.binary(max_size=80) | st.sampled_from([bytes.fromhex("095ea7b3") + bytes(64)])
+    return st.binary(min_size=int(kind[5:]), max_size=int(kind[5:]))  # bytesN
+
+
+PERMIT2_ADDRESS = "0x000000000022D473030F116dDEE9F6B43aC78BA3"
+CONTRACTS = json.loads((ROOT / "abis" / "contracts.json").read_text())["contracts"]
+FUNCTIONS = [
+    (contract["address"], entry)
+    for contract in CONTRACTS[:40]
+    for name in contract["abi"]
+    for entry in json.loads((ROOT / "abis" / "abi" / f"{name}.json").read_text())
+    if entry.get("type") == "function"
+]
+
+
+@st.composite
+def calls(draw: st.DrawFn) -> str:
+    from eth_abi import encode
+    from eth_utils import keccak
+
+    address, function = draw(st.sampled_from(FUNCTIONS))
+    types = [_abi_type(param) for param in function["inputs"]]
+    selector = keccak(text=f"{function['name']}({','.join(types)})")[:4]
+    data = selector + encode(types, [draw(_values(kind)) for kind in types])
+    value = draw(st.sampled_from(["0x0", "0x1", hex(2**256 - 1)]))
+    return json.dumps({"from": USER, "to": address, "data": "0x" + data.hex(), "value": value, "chainId": "0x1"})
+
+
+@CLI_FUZZ
+@given(calls(), st.sampled_from([["decode", "-"], ["decode", "-", "--json"], ["review", "-", "--no-llm"]]))
+def test_decode_and_review_calls_to_known_contracts_with_any_arguments(request: str, command: list[str]) -> None:
+    check(run(command, request), expect_json="--json" in command)
 
 
 # --------------------------------------------------------------------------- audit
