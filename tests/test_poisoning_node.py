@@ -122,3 +122,15 @@ def test_native_counterparties_come_from_trace_filter_where_the_node_has_it(anvi
     with proxy(anvil.url, refuse=frozenset({"trace_filter"})) as geth_like:  # most nodes: "method not found"
         assert "address.poisoning" not in reviewed(geth_like)  # nothing known, nothing claimed, no error
 
+
+
+def test_an_unpriced_token_payment_to_a_new_address_asks_from_half_the_balance_the_node_reports(anvil: Any, tmp_path: Path) -> None:
+    user = anvil.accounts[1][0]
+    token = deploy(anvil, "TestToken", "Test USD", "TUSD", 6)  # no price anywhere: 100 TUSD is worth nothing known
+    transact(anvil, token, "mint(address,uint256)", [user, 100 * TUSD])
+    stranger = "0x" + "5a" * 20
+    small = review(anvil, tmp_path, user, token, stranger, 10 * TUSD)
+    assert small["verdict"] == "allow", small["findings"]
+    half = review(anvil, tmp_path, user, token, stranger, 50 * TUSD)
+    assert (half["verdict"], half["decided_by"]) == ("confirm", "policy:default.toml:confirm.new_address_balance_share")
+    assert "50 TUSD" in findings(half)["policy.value_over_limit"]
