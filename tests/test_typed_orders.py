@@ -183,8 +183,18 @@ def test_decode_json_and_the_human_view_show_give_take_receiver_and_expiry(tmp_p
     assert order["take"][0]["display"] == "0.000001 USDC" and order["expiry"] == str(NOW + DAY)
     assert json.loads(as_json.stdout)["typed_data"]["standard"] == "order"
     words = " ".join(human.stdout.split())
-    for text in ("Order 1inch v6", "Gives 100 WETH", "Gets 0.000001 USDC", f"Receiver {STRANGER}", "Expires 2025-11-25 16:00:00 UTC"):
+    for text in ("Order 1inch v6", "Gives 100 WETH", "Gets 0.000001 USDC", f"Receiver {STRANGER}", "Expires 2025-11-25 16:00:00 UTC (1764086400)"):
         assert text in words, human.stdout
+
+
+def test_an_expiry_past_any_calendar_is_shown_and_judged_not_a_crash(tmp_path: Path) -> None:
+    far = 2**40 - 1  # the most makerTraits can hold: year 36812
+    path = tmp_path / "order.json"
+    path.write_text(rpc(oneinch_v6(expiry=far)))
+    human = invoke(["decode", str(path)])
+    assert human.exit_code == 0 and "past the year 9999" in human.stdout
+    evidence = next(f.evidence for f in review_at(oneinch_v6(expiry=far)).findings if f.id == "order.no_expiry")
+    assert "past the year 9999" in evidence
 
 
 def _erc7730_case(relative: str) -> dict[str, Any]:
@@ -395,6 +405,9 @@ def test_1inch_v5_reads_the_expiry_in_its_predicate() -> None:
         + len(inner).to_bytes(32, "big") + inner + bytes(28)  # arbitraryStaticCall(router, inner)
     [order] = decoded_orders(oneinch_v5(wrapped))
     assert (order.protocol, order.expiry, order.receiver) == ("1inch v5", NOW + 3600, SENDER)
+    bare = oneinch_v5(wrapped)
+    bare["message"]["interactions"] = wrapped.hex()  # hex without 0x, as the validator also accepts
+    assert [o.expiry for o in decoded_orders(bare)] == [NOW + 3600]
     [forever] = decoded_orders(oneinch_v5(b""))
     assert forever.expiry == 0 and "order.no_expiry" in ids(review_at(oneinch_v5(b"")))
     [unread] = decoded_orders(oneinch_v5(bytes.fromhex("deadbeef") + bytes(32)))

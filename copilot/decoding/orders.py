@@ -25,7 +25,7 @@ from typing import Any
 from copilot.decoding.tokens import format_amount, format_native, lookup_token
 from copilot.decoding.typed_data import Types, encode_type
 from copilot.errors import InputError
-from copilot.inputs.values import parse_quantity
+from copilot.inputs.values import parse_hex, parse_quantity
 from copilot.models import OrderAsset, OrderInfo
 
 ZERO = "0x" + "00" * 20
@@ -230,7 +230,7 @@ class _Reader:
 
     def oneinch_v5(self, m: dict[str, Any]) -> OrderInfo:
         maker = _address(m["maker"])
-        expiry, notes = _oneinch_v5_expiry(_int(m["offsets"]), bytes.fromhex(str(m["interactions"])[2:]))
+        expiry, notes = _oneinch_v5_expiry(_int(m["offsets"]), parse_hex(m["interactions"], "interactions"))
         return OrderInfo(
             protocol="1inch v5",
             maker=maker,
