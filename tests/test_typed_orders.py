@@ -155,6 +155,16 @@ def test_receiver_zero_means_the_maker_and_the_signer_is_no_stranger() -> None:
     assert "order.foreign_recipient" in ids(review_at(oneinch_v6(receiver=STRANGER, taking=300_000 * 10**6)))
 
 
+def test_a_friend_in_the_book_is_a_foreign_receiver_an_own_account_is_not() -> None:
+    from copilot.state.addressbook import add_entry
+
+    fair = 300_000 * 10**6
+    add_entry(STRANGER, "a friend")
+    assert "order.foreign_recipient" in ids(review_at(oneinch_v6(receiver=STRANGER, taking=fair)))
+    add_entry(STRANGER, "my cold wallet", own=True)
+    assert "order.foreign_recipient" not in ids(review_at(oneinch_v6(receiver=STRANGER, taking=fair)))
+
+
 def test_expiry_never_past_or_beyond_a_year_is_flagged() -> None:
     fair = 300_000 * 10**6
     assert "order.no_expiry" in ids(review_at(oneinch_v6(receiver=ZERO, taking=fair, expiry=0)))

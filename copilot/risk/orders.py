@@ -76,12 +76,13 @@ def _judge(order: OrderInfo, facts: Facts) -> Iterator[Finding]:
 
 
 def _is_signer(address: str | None, order: OrderInfo, facts: Facts) -> bool:
-    """The signer, or one of the user's own addresses (address book, policy allowlist)."""
+    """The signer (the order's maker when the request names no signer), or another of the user's own
+    accounts (a keystore account, a book entry marked own). A friend in the book is someone else."""
     if address is None:
         return True  # the format pays the signer, who is not named
-    key = address.lower()
-    signer = facts.user or (order.maker.lower() if order.maker else None)
-    return key == signer or key in facts.index.book or key in facts.index.trusted
+    if facts.user is None and order.maker is not None and address.lower() == order.maker.lower():
+        return True
+    return facts.is_own(address)
 
 
 def _fees(order: OrderInfo, facts: Facts) -> Iterator[Finding]:
