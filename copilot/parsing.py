@@ -33,7 +33,8 @@ class JSONTextError(json.JSONDecodeError):
 def load_json(text: str | bytes, *, object_pairs_hook: PairsHook | None = None) -> Any:
     """json.loads, with every failure on untrusted text a JSONTextError (see the module docstring).
     Errors raised by `object_pairs_hook` pass through unchanged."""
-    value = _mapped(lambda doc: json.loads(doc, object_pairs_hook=object_pairs_hook, **_STRICT_NUMBERS), text)
+    decoder = _decoder(object_pairs_hook)
+    value = _mapped(lambda doc: decoder.decode(_as_str(doc)), text)
     _check_depth(value, text, 0, len(text))
     return value
 
@@ -41,8 +42,7 @@ def load_json(text: str | bytes, *, object_pairs_hook: PairsHook | None = None) 
 def load_json_prefix(text: str, position: int) -> tuple[Any, int]:
     """The JSON value that starts at `position` and the index just after it (JSONDecoder.raw_decode),
     failing like load_json."""
-    decoder = json.JSONDecoder(**_STRICT_NUMBERS)
-    value, end = _mapped(lambda doc: decoder.raw_decode(doc, position), text)
+    value, end = _mapped(lambda doc: _decoder(None).raw_decode(doc, position), text)
     _check_depth(value, text, position, end)
     return value, end
 
@@ -76,7 +76,23 @@ def _finite_float(literal: str) -> float:
     return value
 
 
-_STRICT_NUMBERS: dict[str, Any] = {"parse_float": _finite_float, "parse_constant": _refuse_constant}
+_DECODERS: dict[PairsHook | None, json.JSONDecoder] = {}
+
+
+def _decoder(object_pairs_hook: PairsHook | None) -> json.JSONDecoder:
+    """One decoder per hook: building one per call (as json.loads does when given hooks) costs more
+    than parsing a typical history row."""
+    decoder = _DECODERS.get(object_pairs_hook)
+    if decoder is None:
+        decoder = _DECODERS[object_pairs_hook] = json.JSONDecoder(
+            parse_float=_finite_float, parse_constant=_refuse_constant, object_pairs_hook=object_pairs_hook
+        )
+    return decoder
+
+
+def _as_str(text: str | bytes) -> str:
+    """What json.loads does with bytes: UTF-8, -16 or -32 by the first bytes (UnicodeDecodeError if not)."""
+    return text if isinstance(text, str) else text.decode(json.detect_encoding(text), "surrogatepass")
 
 
 # CPython's default. py_ecc (imported with eth_account) raises the limit to 100,000 at import, and CPython
@@ -104,6 +120,8 @@ def _safe_recursion_limit() -> Iterator[None]:
 
 def _mapped(parse: Callable[[Any], Any], text: str | bytes) -> Any:
     try:
+        if sys.getrecursionlimit() <= _SAFE_RECURSION_LIMIT:  # the usual case: skip the context manager
+            return parse(text)
         with _safe_recursion_limit():
             return parse(text)
     except json.JSONDecodeError:
@@ -111,15 +129,15 @@ def _mapped(parse: Callable[[Any], Any], text: str | bytes) -> Any:
     except UnicodeDecodeError as exc:
         raise JSONTextError("not UTF-8 text", "", 0) from exc
     except RecursionError:
-        document = _as_text(text)
+        document = _as_str(text)
         raise JSONTextError("arrays or objects nested too deeply", document, _deepest_point(document)) from None
     except _NumberRefused as exc:
-        document = _as_text(text)
+        document = _as_str(text)
         raise JSONTextError(str(exc), document, _number_at(document, re.escape(exc.literal))) from None
     except ValueError as exc:
         if not _is_digit_limit(exc):
             raise  # the caller's object_pairs_hook: its own error
-        document = _as_text(text)
+        document = _as_str(text)
         long_digits = rf"-?\d{{{sys.get_int_max_str_digits() + 1},}}"
         raise JSONTextError(_digit_limit_message(), document, _number_at(document, long_digits)) from None
 
@@ -137,14 +155,10 @@ def _check_depth(value: Any, text: str | bytes, start: int, end: int) -> None:
     while pending:
         item, depth = pending.pop()
         if depth > MAX_DEPTH:
-            document = _as_text(text)
+            document = _as_str(text)
             raise JSONTextError(f"arrays or objects nested more than {MAX_DEPTH} deep", document, _deepest_point(document))
         children = item.values() if isinstance(item, dict) else item
         pending.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
-
-
-def _as_text(text: str | bytes) -> str:
-    return text if isinstance(text, str) else text.decode("utf-8", "replace")
 
 
 def _is_digit_limit(exc: ValueError) -> bool:
