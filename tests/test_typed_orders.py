@@ -155,6 +155,15 @@ def test_receiver_zero_means_the_maker_and_the_signer_is_no_stranger() -> None:
     assert "order.foreign_recipient" in ids(review_at(oneinch_v6(receiver=STRANGER, taking=300_000 * 10**6)))
 
 
+def test_an_order_paying_its_maker_is_not_foreign_when_the_maker_is_a_safe_the_signer_owns() -> None:
+    safe = "0x5aFE3855358E112B5647B952709E6165e1c1eEEe"
+    order = oneinch_v6(receiver=ZERO, taking=300_000 * 10**6)
+    order["message"]["maker"] = safe  # EIP-1271: the Safe makes the order, its owner signs
+    assert "order.foreign_recipient" not in ids(review_at(order))
+    order["message"]["receiver"] = STRANGER
+    assert "order.foreign_recipient" in ids(review_at(order))
+
+
 def test_a_friend_in_the_book_is_a_foreign_receiver_an_own_account_is_not() -> None:
     from copilot.state.addressbook import add_entry
 

@@ -76,11 +76,12 @@ def _judge(order: OrderInfo, facts: Facts) -> Iterator[Finding]:
 
 
 def _is_signer(address: str | None, order: OrderInfo, facts: Facts) -> bool:
-    """The signer (the order's maker when the request names no signer), or another of the user's own
-    accounts (a keystore account, a book entry marked own). A friend in the book is someone else."""
+    """Paid back to the maker (whose assets go: a Safe signing through an owner is the maker, not the
+    signer), or to one of the user's own accounts (the signer, a keystore account, a book entry
+    marked own). A friend in the book is someone else."""
     if address is None:
         return True  # the format pays the signer, who is not named
-    if facts.user is None and order.maker is not None and address.lower() == order.maker.lower():
+    if order.maker is not None and address.lower() == order.maker.lower():
         return True
     return facts.is_own(address)
 
