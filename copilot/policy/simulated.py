@@ -26,8 +26,6 @@ def simulation_findings(decoded: DecodedRequest, context: ReviewContext) -> list
     if report is None:
         return []
     if report.status == "not_simulated":
-        if report.account is None and not report.error:
-            return []
         return [finding("sim.not_simulated", f"not simulated: {report.error}", "simulation")]
     if report.reverted:
         return [finding("sim.would_fail", f"the simulation {report.revert_reason}", "simulation")]
