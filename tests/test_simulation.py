@@ -68,6 +68,8 @@ def swap(world: dict[str, Any], router: str, amount_in: int, least: int) -> dict
 
 
 def test_a_claim_that_drains_an_old_approval_shows_the_outflow(anvil: Any, world: dict[str, Any]) -> None:
+    """The contract does nothing in block 0 or under a zero COINBASE (anvil's defaults for a simulated
+    block): the drain shows only because the simulated block is set like a real next block."""
     user, tusd = world["user"], world["tusd"]
     claim = deploy(anvil, "ClaimReward", tusd, world["stranger"])
     transact(anvil, tusd, "approve(address,uint256)", [claim, 2**256 - 1], sender=user)

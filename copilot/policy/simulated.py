@@ -66,7 +66,7 @@ def _outflows(decoded: DecodedRequest, report: SimulationReport, chain_id: int |
             if key not in moved_nfts:
                 found.append(finding("sim.unpredicted_outflow", f"{describe(change, chain_id)} leaves your account", "simulation"))
             continue
-        allowed = predicted.get(key, 0) + (report.gas_cost or 0 if key == "native" else 0)
+        allowed = predicted.get(key, 0) + ((report.gas_cost or 0) if key == "native" else 0)
         if out <= allowed:
             continue
         if predicted.get(key, 0) == 0:
