@@ -148,3 +148,13 @@ def test_a_single_address_argument_named_or_labelled_as_controller_is_a_handover
     plain = tx_request(call(CONTRACT, "setFeeRecipient(address)", [("r", "address", STRANGER)]))
     result = review_decoded(plain, load_policy("default"), context, ReviewOptions(use_llm=False))
     assert "admin.ownership_transfer" not in found(result)
+
+
+def test_a_new_controller_on_an_imported_scam_list_blocks(tmp_path: Path) -> None:
+    listed = tmp_path / "drainers.txt"
+    listed.write_text(f"{STRANGER} dsproxy thief\n")
+    imported = CliRunner().invoke(cli, ["intel", "import", str(listed)])
+    assert imported.exit_code == 0, imported.output
+    result = review(calldata("setOwner(address)", STRANGER))
+    assert result.verdict == "block" and "address.listed_scam" in found(result)
+    assert "admin.ownership_transfer" in found(result)  # and it still says what the call does

@@ -134,3 +134,30 @@ def test_an_unpriced_token_payment_to_a_new_address_asks_from_half_the_balance_t
     half = review(anvil, tmp_path, user, token, stranger, 50 * TUSD)
     assert (half["verdict"], half["decided_by"]) == ("confirm", "policy:default.toml:confirm.new_address_balance_share")
     assert "50 TUSD" in findings(half)["policy.value_over_limit"]
+
+
+def test_a_node_that_refuses_wide_log_ranges_is_asked_for_smaller_ones(anvil: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Providers cap eth_getLogs (blocks or results): the scan halves a refused range and still
+    finds every transfer; a refusal even for a few blocks stops the review with the node's message."""
+    from copilot.chain.node import NodeClient
+    from copilot.errors import EnvironmentProblem
+    from copilot.state import counterparties
+
+    user, friend, _, fake = poisoned(anvil)
+    real_get_logs = NodeClient.get_logs
+
+    def capped(self: NodeClient, from_block: int, to_block: int, **kwargs: Any) -> Any:
+        if to_block - from_block + 1 > limit:
+            raise EnvironmentProblem(f"node at {self.url} refused the request: query exceeds max block range {limit}")
+        return real_get_logs(self, from_block, to_block, **kwargs)
+
+    anvil.rpc("anvil_mine", [hex(100)])  # a range worth splitting
+    monkeypatch.setattr(NodeClient, "get_logs", capped)
+    limit = 20
+    transfers, _ = counterparties.recent_transfers(NodeClient(anvil.url), 31337, user)
+    assert {t.recipient for t in transfers} >= {friend.lower(), fake}
+    limit = 0
+    for cached in (cache_dir() / "counterparties").glob("*.json"):
+        cached.unlink()
+    with pytest.raises(EnvironmentProblem, match="max block range"):
+        counterparties.recent_transfers(NodeClient(anvil.url), 31337, user)

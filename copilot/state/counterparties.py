@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
+from copilot.errors import EnvironmentProblem
 from copilot.eth.logs import NATIVE, TOPIC_TRANSFER
 from copilot.models import RecentTransfer
 from copilot.parsing import load_json
@@ -29,6 +30,7 @@ if TYPE_CHECKING:
 RECENT_BLOCKS = 100_000  # about two weeks on Ethereum: poisoners strike within days of a real payment
 REORG_DEPTH = 64
 LOG_CHUNK = 5_000  # blocks per eth_getLogs call (nodes cap the range or the result count)
+MIN_SPLIT = 16  # a refused range is halved down to this many blocks, then the refusal stands
 CACHE_VERSION = 1
 
 
@@ -55,8 +57,10 @@ def _read(node: NodeClient, user: str, start: int, end: int) -> list[RecentTrans
     topic = "0x" + user.lower()[2:].rjust(64, "0")
     seen: set[tuple[str, int]] = set()
     out: list[RecentTransfer] = []
-    for topics in ([TOPIC_TRANSFER, topic], [TOPIC_TRANSFER, None, topic]):
-        for log in node.get_logs(start, end, topics=topics, chunk=LOG_CHUNK):  # type: ignore[arg-type]
+    queries: list[list[str | None]] = [[TOPIC_TRANSFER, topic], [TOPIC_TRANSFER, None, topic]]  # from, to
+    for topics in queries:
+        logs = [log for low in range(start, end + 1, LOG_CHUNK) for log in _logs(node, low, min(low + LOG_CHUNK - 1, end), topics)]
+        for log in logs:
             transfer = _from_log(log)
             key = (str(log.get("transactionHash")), int(log.get("logIndex") or 0))
             if transfer is not None and key not in seen:
@@ -66,6 +70,18 @@ def _read(node: NodeClient, user: str, start: int, end: int) -> list[RecentTrans
         traces = node.trace_filter(start, end, **{direction: user})
         out += [t for trace in traces or [] if (t := _from_trace(trace)) is not None]
     return out
+
+
+def _logs(node: NodeClient, start: int, end: int, topics: list[str | None]) -> list[dict[str, Any]]:
+    """eth_getLogs over [start, end]; a node that refuses the range (providers cap the blocks or the
+    results: an account with many transfers) is asked for each half, down to MIN_SPLIT blocks."""
+    try:
+        return list(node.get_logs(start, end, topics=topics, chunk=end - start + 1))  # type: ignore[arg-type]
+    except EnvironmentProblem:
+        if end - start + 1 <= MIN_SPLIT:
+            raise
+    middle = (start + end) // 2
+    return _logs(node, start, middle, topics) + _logs(node, middle + 1, end, topics)
 
 
 def _from_log(log: dict[str, Any]) -> RecentTransfer | None:
