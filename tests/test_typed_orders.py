@@ -497,3 +497,12 @@ def test_a_witness_that_only_borrows_the_reactors_order_info_is_an_unread_witnes
     typed["message"]["witness"]["outputs"] = [{"token": "lots", "amount": "of", "recipient": "you"}]
     [order] = decoded_orders(typed)
     assert not order.complete and order.give[0].display == "1,000 USDC"
+
+
+def test_the_models_facts_carry_the_order_and_what_is_not_signed() -> None:
+    from copilot.llm.facts import collect_facts
+
+    one_sided = collect_facts(review_at(oneinch_v6())).text()
+    assert "order (1inch v6): gives 100 WETH; gets 0.000001 USDC, paid to 0x9D3e…A8F1" in one_sided  # addresses shortened
+    opensea = collect_facts(review_at(opensea_listing(NOW + 30 * DAY))).text()
+    assert "NOT SIGNED (the types do not declare it) message.totalOriginalConsiderationItems: 2" in opensea

@@ -277,10 +277,31 @@ def _typed_data_facts(facts: ReviewFacts, typed: dict[str, Any]) -> None:
         if key != "verifyingContract":
             facts.lines.append(f"- domain {key}: {_value(facts, f'domain {key}', value)}")
     _walk_message(facts, "message", typed.get("message", {}))
+    for unsigned in typed.get("unsigned", []):
+        where = str(unsigned["path"]).removeprefix("typed_data.")
+        facts.lines.append(f"  - NOT SIGNED (the types do not declare it) {sanitise(where)}: {_value(facts, where, unsigned['value'])}")
+    for order in typed.get("orders", []):
+        facts.lines.append(f"- order ({sanitise(order['protocol'])}): {_order_line(order)}")
     for display in typed.get("fields", []):
         facts.lines.append(
             f"  - {sanitise(display['label'])}: {_untrusted(facts, display['label'], display['value'])}"
         )
+
+
+def _order_line(order: dict[str, Any]) -> str:
+    """'gives 100 WETH; gets 0.000001 USDC, paid to 0x…; expires at 1764086400' (decoded amounts and
+    bundled token symbols: nothing the dApp names itself)."""
+
+    def items(assets: list[dict[str, Any]]) -> str:
+        return ", ".join(sanitise(str(a.get("display") or a.get("amount"))) for a in assets) or "nothing"
+
+    gets = items(order["take"]) if order.get("complete", True) else "not read"
+    expiry = order.get("expiry")
+    when = "never" if expiry == 0 else "not stated" if expiry is None else f"at unix time {expiry}"
+    return (
+        f"gives {items(order['give'])}; gets {gets}, paid to {sanitise(str(order.get('receiver') or 'the signer'))}; "
+        f"expires {when}"
+    )
 
 
 def _walk_message(facts: ReviewFacts, path: str, value: Any, depth: int = 0) -> None:
