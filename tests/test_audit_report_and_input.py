@@ -216,8 +216,9 @@ def _bad_rows(tmp_path: Path, text: str) -> list[tuple[int, str]]:
 
 
 def test_a_json_array_without_its_closing_bracket_says_truncated(tmp_path: Path) -> None:
-    assert _bad_rows(tmp_path, '[{"a":1}') == [
-        (1, "row has no 'from' field"), (1, "truncated JSON array at line 1: no closing ']'"),
+    first = HISTORY.read_text().splitlines()[0]
+    assert _bad_rows(tmp_path, "[\n" + first + ',\n{"a":1}') == [
+        (3, "row has no 'from' field"), (3, "truncated JSON array at line 3: no closing ']'"),
     ]
 
 
