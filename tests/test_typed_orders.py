@@ -506,3 +506,10 @@ def test_the_models_facts_carry_the_order_and_what_is_not_signed() -> None:
     assert "order (1inch v6): gives 100 WETH; gets 0.000001 USDC, paid to 0x9D3e…A8F1" in one_sided  # addresses shortened
     opensea = collect_facts(review_at(opensea_listing(NOW + 30 * DAY))).text()
     assert "NOT SIGNED (the types do not declare it) message.totalOriginalConsiderationItems: 2" in opensea
+
+
+def test_a_1inch_v6_order_with_an_extension_says_its_amounts_may_follow_a_formula() -> None:
+    order = oneinch_v6()
+    order["message"]["makerTraits"] = str(int(order["message"]["makerTraits"]) | 1 << 249)
+    [decoded] = decoded_orders(order)
+    assert decoded.expiry == NOW + DAY and decoded.notes == ["has an extension: its amounts may follow a formula the extension holds"]

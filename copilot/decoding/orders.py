@@ -97,6 +97,7 @@ LOOKSRARE_V2_ASK = 1
 BPS = 10_000
 # 1inch v4 MakerTraits: uint40 expiration at bit 80 (0: never expires).
 ONEINCH_V6_EXPIRY_SHIFT = 80
+ONEINCH_V6_HAS_EXTENSION = 249  # MakerTraits flag bit
 # 1inch v3 (router V5) keeps the expiry in its predicate: timestampBelow(uint256 time) or
 # timestampBelowAndNonceEquals(uint256 timeNonceAccount) with the time in the top 48 bits.
 ONEINCH_V5_TIMESTAMP_BELOW = bytes.fromhex("63592c2b")
@@ -213,26 +214,20 @@ class _Reader:
     # -- 1inch
 
     def oneinch_v6(self, m: dict[str, Any]) -> OrderInfo:
-        maker = _address(m["maker"])
         traits = _int(m["makerTraits"])
         notes = []
-        if traits >> 249 & 1:
+        if traits >> ONEINCH_V6_HAS_EXTENSION & 1:
             notes.append("has an extension: its amounts may follow a formula the extension holds")
-        return OrderInfo(
-            protocol="1inch v6",
-            maker=maker,
-            give=[self.fungible(m["makerAsset"], _int(m["makingAmount"]))],
-            take=[self.fungible(m["takerAsset"], _int(m["takingAmount"]))],
-            receiver=self.receiver(m["receiver"], maker),
-            expiry=traits >> ONEINCH_V6_EXPIRY_SHIFT & UINT40,
-            notes=notes,
-        )
+        return self.oneinch(m, "1inch v6", traits >> ONEINCH_V6_EXPIRY_SHIFT & UINT40, notes)
 
     def oneinch_v5(self, m: dict[str, Any]) -> OrderInfo:
-        maker = _address(m["maker"])
         expiry, notes = _oneinch_v5_expiry(_int(m["offsets"]), parse_hex(m["interactions"], "interactions"))
+        return self.oneinch(m, "1inch v5", expiry, notes)
+
+    def oneinch(self, m: dict[str, Any], protocol: str, expiry: int | None, notes: list[str]) -> OrderInfo:
+        maker = _address(m["maker"])
         return OrderInfo(
-            protocol="1inch v5",
+            protocol=protocol,
             maker=maker,
             give=[self.fungible(m["makerAsset"], _int(m["makingAmount"]))],
             take=[self.fungible(m["takerAsset"], _int(m["takingAmount"]))],
