@@ -56,16 +56,19 @@ def paired(label: str, raw: Callable[[], None], ours: Callable[[], Any], runs: i
             start = time.perf_counter()
             work()
             into.append(time.perf_counter() - start)
-    overhead_ms = statistics.median((o - r) * 1000 for o, r in zip(ours_s, raw_s, strict=True))
+    paired_ms = statistics.median((o - r) * 1000 for o, r in zip(ours_s, raw_s, strict=True))
     result = {
         "server_ms": statistics.median(raw_s) * 1000,
         "txcopilot_ms": statistics.median(ours_s) * 1000,
-        "overhead_ms": overhead_ms,
+        "paired_ms": paired_ms,
     }
-    verdict = "ok" if overhead_ms <= TARGET_MS else "OVER"
+    # The larger of the two estimates is held against the target.
+    result["overhead_ms"] = max(paired_ms, result["txcopilot_ms"] - result["server_ms"])
+    verdict = "ok" if result["overhead_ms"] <= TARGET_MS else "OVER"
     print(
-        f"{label:38} server alone p50 {result['server_ms']:9.1f} ms   through txcopilot p50 {result['txcopilot_ms']:9.1f} ms"
-        f"   added (median of pairs) {overhead_ms:6.1f} ms  [{verdict}: target <= {TARGET_MS:.0f} ms, {runs} pairs]"
+        f"{label}: server alone p50 {result['server_ms']:.1f} ms, through txcopilot p50 {result['txcopilot_ms']:.1f} ms;"
+        f" added {result['txcopilot_ms'] - result['server_ms']:.1f} ms (p50s), {paired_ms:.1f} ms (median of {runs} pairs)"
+        f"  [{verdict}: target <= {TARGET_MS:.0f} ms]"
     )
     return result
 

@@ -452,6 +452,15 @@ def test_a_server_that_drips_its_answer_still_ends_at_the_deadline(isolated_home
     assert "took longer than 1 s" in review["explanation_note"]
 
 
+def test_a_review_with_a_server_starts_no_model_worker(servers: list[FakeLLMServer]) -> None:
+    from copilot.llm import explain
+
+    server = started(servers, ollama_server(json.dumps(GOOD_ANSWER)))
+    before = set(explain._workers)  # workers earlier tests in this process left
+    assert review_json("--llm-url", server.url, "--no-log")["explanation_source"] == "llm"
+    assert set(explain._workers) == before
+
+
 def test_a_review_with_a_server_never_loads_llama_cpp(servers: list[FakeLLMServer]) -> None:
     import subprocess
     import sys

@@ -210,8 +210,8 @@ def get_worker(load: dict[str, Any]) -> Any:
 def prestart(options: Any) -> None:
     """Starts loading the model the review will use, so that it loads while the request is decoded
     and checked. Quiet by design: whatever goes wrong here, `enrich_review` meets again and reports."""
-    if not getattr(options, "use_llm", True):
-        return
+    if not getattr(options, "use_llm", True) or getattr(options, "llm_server", None) is not None:
+        return  # no model, or the user's own server answers instead of a worker
     try:
         load, _ = _load_request(getattr(options, "model", None), None, getattr(options, "model_settings", None))
         load = _strict(load, options)
