@@ -4,8 +4,9 @@ request. Target: at most 30 ms.
 Peer measured in the same run: the very request body txcopilot sends, POSTed by a bare http.client
 call and read to the end: the server's own time, loopback included. txcopilot's side: the whole LLM
 stage of a review with a server (`enrich_review`: facts, grammar and schema, the HTTP exchange with
-its deadline, answer validation, grounding, the explanation), after the one identity probe a process
-makes. Runs alternate, and the overhead is the median of the per-pair differences.
+its deadline, answer validation, grounding, the explanation), the server's identity probe included
+(each review makes one: two or three small GETs). Runs alternate; the larger of "difference of the
+p50s" and "median of the per-pair differences" is held against the target.
 
 Two servers:
 - an instant loopback server that answers a canned grounded answer (tests/llmserverhelpers.py): its

@@ -500,3 +500,23 @@ def test_an_answer_read_in_many_pieces_arrives_whole(servers: list[FakeLLMServer
     server = started(servers, lmstudio_server(padded))
     review = review_json("--llm-url", server.url, "--no-log")
     assert review["explanation_source"] == "llm", review["explanation_note"]
+
+
+def test_doctor_with_a_configured_server_checks_it_instead_of_requiring_the_model(
+    servers: list[FakeLLMServer], isolated_home: Path, tmp_path: Path
+) -> None:
+    server = started(servers, llama_server(json.dumps(GOOD_ANSWER)))
+    write_config(isolated_home, f'[model]\npath = "{tmp_path / "gone.gguf"}"\n\n[llm]\nurl = "{server.url}"\n')
+    result = run("doctor", "--json")
+    report = json.loads(result.stdout)
+    checks = {c["name"]: c for c in report["checks"]}
+    assert not checks["model"]["ok"] and not checks["model"]["required"]  # reviews use the server
+    assert checks["llm server"]["ok"] and checks["llm server"]["required"]
+    assert checks["llm server: isolation"]["detail"].startswith("external server, not sandboxed by txcopilot")
+    assert "/slots is on" in checks["llm server: exposure"]["detail"]
+    assert result.exit_code == (0 if report["ok"] else 4)
+    server.close()
+    servers.remove(server)
+    down = run("doctor", "--json")
+    assert down.exit_code == 4
+    assert "did not answer" in {c["name"]: c for c in json.loads(down.stdout)["checks"]}["llm server"]["detail"]

@@ -507,16 +507,11 @@ def _done(
     }
 
 
-_clients: dict[ServerTarget, ServerClient] = {}
-
-
 def connect(target: ServerTarget) -> ServerClient:
-    """The client for `target`, its identity probed on first use (audit and eval reuse it)."""
-    client = _clients.get(target)
-    if client is None:
-        client = ServerClient(target).identify()
-        _clients[target] = client
-    return client
+    """A client for `target`, its identity probed now: each review records the model that answers it
+    (a model swapped in Ollama between two reviews is logged as such). The probe is two or three
+    loopback requests, about a millisecond (benchmarks/bench_llm_server.py)."""
+    return ServerClient(target).identify()
 
 
 @functools.cache
