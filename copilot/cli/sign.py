@@ -33,7 +33,9 @@ PASSWORD_FILE = click.option(
 MAX_PASSWORD_BYTES = 4096  # read no more of a password file: /dev/zero or a wrong path must not fill memory
 
 
-def read_password(password_file: Path | None, *, new: bool = False, what: str = "Keystore password") -> bytes:
+def read_password(
+    password_file: Path | None, *, new: bool = False, what: str = "Keystore password", unanswered: str = "nothing was signed"
+) -> bytes:
     """The password as bytes, as keystores take it: a file's first line byte for byte (like geth and
     cast, any encoding), a typed one as the terminal's bytes."""
     if password_file is not None:
@@ -52,7 +54,6 @@ def read_password(password_file: Path | None, *, new: bool = False, what: str = 
                 "put the password alone on the file's first line",
             )
     elif stdin_is_interactive():
-        unanswered = "nothing was stored" if new or what.startswith("Password of") else "nothing was signed"
         typed = ask(what, hidden=True, unanswered=unanswered)
         if new and ask("Repeat for confirmation", hidden=True, unanswered=unanswered) != typed:
             raise InputError("the two passwords differ; nothing was stored", "run the command again")
@@ -152,7 +153,7 @@ def keys_new(name: str, password_file: Path | None, as_json: bool) -> None:
     from copilot.signing import keystore
 
     keystore.check_name(name)
-    password = read_password(password_file, new=True, what="New keystore password")
+    password = read_password(password_file, new=True, what="New keystore password", unanswered="nothing was stored")
     _print_entry(keystore.create_key(name, password), "created", as_json)
 
 
@@ -189,7 +190,7 @@ def keys_import(
             raise InputError("--private-key reads the key at a hidden prompt, and stdin is not a terminal")
         typed = ask("Private key (hidden)", hidden=True, unanswered="nothing was stored")
         try:
-            password = read_password(password_file, new=True, what="Password for the new keystore")
+            password = read_password(password_file, new=True, what="Password for the new keystore", unanswered="nothing was stored")
             entry = keystore.import_private_key(name, typed, password)
         finally:
             from copilot.signing.hygiene import scrub
@@ -207,7 +208,7 @@ def keys_import(
     if not path.is_file():
         raise InputError(f"{path}: no such keystore file", "check the path (cast keeps them in ~/.foundry/keystores)")
     target = keystore.check_name(name or foundry_name or path.stem.removesuffix(".json"))
-    password = read_password(password_file, what=f"Password of {path.name}")
+    password = read_password(password_file, what=f"Password of {path.name}", unanswered="nothing was stored")
     _print_entry(keystore.import_keyfile(target, path, password), "imported", as_json)
 
 
