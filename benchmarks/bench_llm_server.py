@@ -87,12 +87,11 @@ def measure(url: str, dialect: str, runs: int, label: str) -> dict[str, float]:
     client = connect(target)
     message = generate_request(review, collect_facts(review), client.n_ctx, None, json_schema=True)
     path, body = client.request_body(message)
-    assert target.address is not None
     options = ReviewOptions(llm_server=target)
     explained = enrich_review(review, options)
     if explained.explanation_source != "llm":
         raise SystemExit(f"the server did not explain the review: {explained.explanation_note}")
-    return paired(label, raw_request(target.address, path, body), lambda: enrich_review(review, options), runs)
+    return paired(label, raw_request(target.addresses[0], path, body), lambda: enrich_review(review, options), runs)
 
 
 def main() -> None:

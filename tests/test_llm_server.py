@@ -5,6 +5,7 @@ llama_cpp.server is in test_llm_server_real.py."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 from collections.abc import Iterator
@@ -32,7 +33,7 @@ from llmserverhelpers import (
 from copilot.cli.main import cli
 from copilot.config import LLMServerSettings
 from copilot.llm.schema import LLMAnswer
-from copilot.llm.server import MAX_RESPONSE_BYTES, SEED, answer_schema, diagnose, server_target
+from copilot.llm.server import MAX_RESPONSE_BYTES, SEED, answer_schema, connect, diagnose, server_target
 
 
 @pytest.fixture(scope="module")
@@ -95,8 +96,17 @@ def test_a_remote_server_in_config_is_a_config_error(isolated_home: Path) -> Non
 
 def test_localhost_resolves_to_loopback_and_is_accepted() -> None:
     target = server_target(LLMServerSettings(url="http://localhost:8080"), source="--llm-url")
-    assert target.address is not None and target.address[0] in ("127.0.0.1", "::1")
+    assert {ip for ip, _ in target.addresses} <= {"127.0.0.1", "::1"} and target.addresses
     assert target.host_header == "localhost:8080"
+
+
+def test_localhost_reaches_a_server_on_127_0_0_1_whatever_it_resolves_to_first(servers: list[FakeLLMServer]) -> None:
+    server = started(servers, ollama_server(json.dumps(GOOD_ANSWER)))
+    port = server.url.rsplit(":", 1)[1]
+    target = server_target(LLMServerSettings(url=f"http://localhost:{port}"), source="--llm-url")
+    ipv6_first = dataclasses.replace(target, addresses=(("::1", int(port)), ("127.0.0.1", int(port))))
+    assert connect(ipv6_first).info.model == "qwen3:8b"  # ::1 refuses: the fake listens on 127.0.0.1
+    assert server.seen[0].headers["host"] == f"localhost:{port}"
 
 
 @pytest.mark.parametrize("args", [["--llm-dialect", "ollama"], ["--llm-model", "qwen3:8b"]])

@@ -69,7 +69,7 @@ class ServerTarget:
     dialect: Literal["auto", "llama-server", "ollama", "openai"]
     model: str | None
     timeout_s: float
-    address: tuple[str, int] | None  # the resolved loopback (ip, port); None for a Unix socket
+    addresses: tuple[tuple[str, int], ...]  # every resolved loopback (ip, port), tried in order; () for a Unix socket
     unix_path: str | None
     host_header: str
     api_key: str | None = field(default=None, repr=False)
@@ -88,7 +88,7 @@ def server_target(settings: LLMServerSettings, *, source: str) -> ServerTarget:
         path = unquote(url[len("unix:") :].removeprefix("//"))
         if not path.startswith("/"):
             raise refuse(f"{source} {url!r}: a Unix socket needs an absolute path", hint)
-        return ServerTarget(url, settings.dialect, settings.model, settings.timeout_s, None, path, "localhost", api_key)
+        return ServerTarget(url, settings.dialect, settings.model, settings.timeout_s, (), path, "localhost", api_key)
     try:
         parts = urlsplit(url)
         port = parts.port
@@ -114,9 +114,10 @@ def server_target(settings: LLMServerSettings, *, source: str) -> ServerTarget:
             "loopback; txcopilot sends facts only to a server on this machine",
             hint,
         )
-    shown = f"http://{parts.netloc}"
+    # "localhost" is often ::1 first while the server listens on 127.0.0.1 only: each is tried.
+    checked = tuple((address, port) for address in addresses)
     return ServerTarget(
-        shown, settings.dialect, settings.model, settings.timeout_s, (addresses[0], port), None, parts.netloc, api_key
+        f"http://{parts.netloc}", settings.dialect, settings.model, settings.timeout_s, checked, None, parts.netloc, api_key
     )
 
 
@@ -226,11 +227,6 @@ class ServerClient:
         if remaining <= 0:
             raise self._timeout()
         target = self.target
-        if target.unix_path is not None:
-            conn: http.client.HTTPConnection = _UnixConnection(target.unix_path, min(remaining, CONNECT_TIMEOUT_S))
-        else:
-            assert target.address is not None
-            conn = http.client.HTTPConnection(*target.address, timeout=min(remaining, CONNECT_TIMEOUT_S))
         headers = {"Host": target.host_header, "Accept": "application/json", "User-Agent": USER_AGENT, "Connection": "close"}
         if target.api_key and auth:
             headers["Authorization"] = f"Bearer {target.api_key}"
@@ -241,8 +237,9 @@ class ServerClient:
             payload = json.dumps(body).encode()
             headers["Content-Type"] = "application/json"
         guarded: _DeadlineSocket | None = None
+        conn: http.client.HTTPConnection | None = None
         try:
-            conn.connect()
+            conn = self._open(min(remaining, CONNECT_TIMEOUT_S))
             conn.sock = guarded = _DeadlineSocket(conn.sock, deadline)
             conn.request(method, path, body=payload, headers=headers)
             response = conn.getresponse()
@@ -256,7 +253,8 @@ class ServerClient:
                 "start it, or check [llm] url / --llm-url",
             ) from None
         finally:
-            conn.close()
+            if conn is not None:
+                conn.close()
             if guarded is not None:
                 guarded.sock.close()
         if len(raw) > MAX_RESPONSE_BYTES:
@@ -271,6 +269,24 @@ class ServerClient:
         except ValueError:
             data = None
         return Reply(status, data, reply_headers)
+
+    def _open(self, timeout_s: float) -> http.client.HTTPConnection:
+        """A connection to the Unix socket, or to the first checked loopback address that accepts."""
+        target = self.target
+        if target.unix_path is not None:
+            unix = _UnixConnection(target.unix_path, timeout_s)
+            unix.connect()
+            return unix
+        refused: OSError = ConnectionRefusedError("no address")
+        for address in target.addresses:
+            conn = http.client.HTTPConnection(*address, timeout=timeout_s)
+            try:
+                conn.connect()
+                return conn
+            except OSError as exc:
+                conn.close()
+                refused = exc
+        raise refused
 
     def _timeout(self) -> LLMServerError:
         return LLMServerError(
