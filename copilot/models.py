@@ -21,6 +21,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
 
+from copilot.intent.schema import IntentCheck
 from copilot.llm.schema import LLMReport
 
 BigInt = Annotated[int, PlainSerializer(lambda v: str(v), return_type=str, when_used="json")]
@@ -318,6 +319,7 @@ class Review(Model):
     explanation_note: str | None = None  # why the explanation is deterministic (--no-llm, no model, ...)
     policy: str  # name of the policy that judged it
     simulation: SimulationReport | None = None  # None: no node configured, or --no-simulate
+    intent: IntentCheck | None = None  # review/sign --intent: the sentence, its parsed form, the outcome
 
 
 # --------------------------------------------------------------------------- context for rules and policy

@@ -1,4 +1,4 @@
-"""Review orchestration: decode -> context -> (simulation) -> findings -> policy -> score -> explanation -> (LLM).
+"""Review orchestration: decode -> context -> (simulation) -> findings -> (intent) -> policy -> score -> explanation -> (LLM).
 
 The deterministic stages set the verdict floor; the optional LLM stage (copilot.llm) may only raise
 it. `review_decoded` is the fast path that batch callers (audit, serve) use with a prepared policy
@@ -34,6 +34,7 @@ class ReviewOptions:
     simulate: bool = True  # with a node: run the request there first (copilot.simulation); --no-simulate
     simulation: SimulationOptions | None = None  # timeout, fork fallback; None: the defaults
     llm_server: ServerTarget | None = None  # the user's own LLM server ([llm] url / --llm-url) instead of the model
+    intent: str | None = None  # what the user says they mean to do (--intent): compared by copilot.intent
 
 
 def review_input(text: str, options: ReviewOptions) -> Review:
@@ -79,7 +80,16 @@ def review_decoded(
 
     facts = Facts.of(decoded, context, load_prices() if prices is None else prices)
     found = assess_facts(facts) + simulation_findings(decoded, context)  # sim.* findings only add
+    intent = None
+    if options.intent is not None:
+        from copilot.intent.compare import check_sentence, intent_finding, intent_floor
+
+        intent = check_sentence(options.intent, decoded, context)
+        found.append(intent_finding(intent))
     decision = judge(decoded, found, policy, context)
+    floor = intent_floor(intent) if intent is not None else None
+    if floor is not None and VERDICT_RANK[floor[0]] > VERDICT_RANK[decision.verdict]:  # intent only raises
+        decision = decision.model_copy(update={"verdict": floor[0], "decided_by": floor[1]})
     findings = _merge(effective_findings(found, policy), decision.findings)
     review = Review(
         verdict=decision.verdict,
@@ -90,6 +100,7 @@ def review_decoded(
         explanation=explain(facts, findings, decision.verdict, decision.decided_by, decision.policy_name),
         policy=decision.policy_name,
         simulation=context.simulation,
+        intent=intent,
     )
     # Always through the LLM stage: with use_llm off it still flags prompt-injection text in what the
     # dApp supplied and labels the explanation deterministic; it never runs a model then.

@@ -28,6 +28,7 @@ Examples:
   txcopilot review tx.json --origin https://app.example.org   the site that asked (scam lists, look-alikes)
   cat request.json | txcopilot review - --no-llm --fail-on block
   txcopilot review request.json --no-log         leave the audit log alone
+  txcopilot review tx.json --intent "pay alice 50 USDC"   check it does what you mean
   txcopilot review request.json --llm-url http://127.0.0.1:8080   your llama-server explains
   txcopilot review request.json --llm-url http://localhost:11434 --llm-model qwen3:8b   Ollama
 
@@ -39,6 +40,13 @@ verdict is at least that level. 2 bad input, 3 bad policy/config, 4 node or mode
 
 _COLOURS = {"allow": "bold white on green", "confirm": "bold black on yellow", "block": "bold white on red"}
 _SEVERITY_STYLES = {"critical": "bold red", "high": "red", "medium": "yellow", "low": "cyan", "info": "dim"}
+
+
+intent_option = click.option(
+    "--intent",
+    metavar="TEXT",
+    help='What you mean to do, e.g. "pay alice 50 USDC", "swap 1 ETH for USDC on uniswap": the request must match it.',
+)
 
 
 @click.command(epilog=EPILOG)
@@ -69,6 +77,7 @@ _SEVERITY_STYLES = {"critical": "bold red", "high": "red", "medium": "yellow", "
     help="Exit with status 1 when the verdict is at least this level.",
 )
 @click.option("--no-log", is_flag=True, help="Do not append this review to the audit log (e.g. batch checks in CI).")
+@intent_option
 @llm_server_options
 def review(
     input_arg: str,
@@ -84,6 +93,7 @@ def review(
     origin: str | None,
     fail_on: str | None,
     no_log: bool,
+    intent: str | None,
     llm_url: str | None,
     llm_dialect: str | None,
     llm_model: str | None,
@@ -117,6 +127,7 @@ def review(
         simulate=config.simulate.enabled and not no_simulate,
         simulation=simulation_options(config.simulate),
         llm_server=llm_server_target(llm_url, llm_dialect, llm_model, model_path=model, use_llm=not no_llm),
+        intent=checked_intent(intent),
     )
     result = review_input(read_input(input_arg), options)
     if options.on_token is not None:
@@ -131,6 +142,22 @@ def review(
         render(result)
     if fail_on and VERDICT_RANK[result.verdict] >= VERDICT_RANK[fail_on]:
         raise click.exceptions.Exit(int(ExitCode.VERDICT))
+
+
+def checked_intent(intent: str | None) -> str | None:
+    """--intent as given; an empty one is bad usage (exit 2), not a silently skipped check."""
+    if intent is not None and not intent.strip():
+        raise InputError("--intent is empty", 'say what you mean to do, e.g. --intent "pay alice 50 USDC"')
+    return intent
+
+
+def intent_lines(result: Review) -> list[str]:
+    """The intent echoed back as read, and the outcome (the findings table gives the reasons)."""
+    check = result.intent
+    if check is None:
+        return []
+    read = check.parsed.describe() if check.parsed is not None else "(not understood)"
+    return [f'intent: "{check.text}"', f"  read as: {read}", f"  outcome: {check.outcome.replace('_', ' ')}"]
 
 
 def simulation_options(settings: SimulateSettings) -> SimulationOptions:
@@ -197,6 +224,8 @@ def render(result: Review) -> None:
         out.print(table)
     else:
         out.print(Text("No findings."))
+    for line in intent_lines(result):
+        out.print(Text(line, style="bold" if line.startswith("intent") else ""))
     from copilot.cli.simulated import balance_lines
 
     for index, line in enumerate(balance_lines(result)):

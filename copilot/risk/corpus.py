@@ -11,7 +11,7 @@ A case file is JSON:
                  "simulation": <SimulationReport: what the node's simulation showed, recorded>},
      "policy": optional policy path relative to the case file (default: the shipped default),
      "options": optional review flags, as the CLI takes them: {"chain_id": 1} is `--chain-id 1`,
-                {"origin": "https://…"} is `--origin https://…`}
+                {"origin": "https://…"} is `--origin https://…`, {"intent": "pay alice 50 USDC"} is `--intent …`}
 Tests, benchmarks and the LLM evaluation share this loader.
 """
 
@@ -39,11 +39,13 @@ class Case:
     policy: str | None = None
     chain_id: int | None = None  # options.chain_id: the wallet's chain, as `review --chain-id`
     origin: str | None = None  # options.origin: the site the request comes from, as `review --origin`
+    intent: str | None = None  # options.intent: what the user means to do, as `review --intent`
 
     def cli_args(self) -> list[str]:
         """The `txcopilot review` flags that reproduce this case's options."""
         args = ["--chain-id", str(self.chain_id)] if self.chain_id is not None else []
-        return args + (["--origin", self.origin] if self.origin is not None else [])
+        args += ["--origin", self.origin] if self.origin is not None else []
+        return args + (["--intent", self.intent] if self.intent is not None else [])
 
     @property
     def name(self) -> str:
@@ -75,6 +77,7 @@ def load_case(path: Path) -> Case:
         policy=str(path.parent / policy) if policy else None,
         chain_id=doc.get("options", {}).get("chain_id"),
         origin=doc.get("options", {}).get("origin"),
+        intent=doc.get("options", {}).get("intent"),
     )
 
 
@@ -116,7 +119,7 @@ def review_case(case: Case) -> Review:
 
     prepared = prepare(case)
     prices = case_prices(case)
-    return review_decoded(prepared.decoded, prepared.policy, prepared.context, ReviewOptions(use_llm=False), prices)
+    return review_decoded(prepared.decoded, prepared.policy, prepared.context, ReviewOptions(use_llm=False, intent=case.intent), prices)
 
 
 def case_prices(case: Case) -> Any:
