@@ -211,6 +211,10 @@ def test_the_seed_list_needs_no_import_and_allow_overrides_it() -> None:
     assert listed(review(str(CORPUS / "listed-scam-seed-address.json"))) == []
     _, out, _ = run("intel", "list", "--json")
     assert SEED_POISONER.lower() in json.loads(out)["allowed"]
+    assert run("intel", "allow", "--remove", SEED_POISONER)[0] == 0
+    assert listed(review(str(CORPUS / "listed-scam-seed-address.json")))  # flagged again
+    code, _, err = run("intel", "allow", "--remove", SEED_POISONER)
+    assert code == 2 and "is not allowed by you" in err
 
 
 def test_a_known_token_contract_in_a_public_list_is_not_flagged(tmp_path: Path) -> None:
@@ -242,6 +246,8 @@ def test_origin_is_checked_against_lists_and_look_alikes(tmp_path: Path) -> None
     assert doc["verdict"] == "block" and listed(doc, "domain.listed_scam")[0]["location"] == "origin"
     code, _, err = run("review", request, "--origin", "not a site", "--no-llm", "--no-log")
     assert code == 2 and "--origin" in err
+    for local in ("http://localhost:3000", "http://[::1]:8080/", "http://127.0.0.1:5173"):  # a dev server
+        assert review(request, "--origin", local)["verdict"] == "allow"
 
 
 @pytest.mark.parametrize(

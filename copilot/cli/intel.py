@@ -18,6 +18,7 @@ Examples:
   txcopilot intel show 0xd9A1C3788D81257612E2581A6ea0aDa244853a91
   txcopilot intel show uniswaap.org                     listed? a look-alike of a well-known site?
   txcopilot intel allow app.example.org                 your override for a false positive
+  txcopilot intel allow --remove app.example.org        take it back
   txcopilot intel remove scamsniffer
 
 \b
@@ -152,13 +153,16 @@ def remove(name: str, as_json: bool) -> None:
 
 @intel.command("allow", epilog=EPILOG)
 @click.argument("value", metavar="ADDRESS|DOMAIN")
+@click.option("--remove", is_flag=True, help="Take your override back: the lists flag it again.")
 @click.option("--json", "as_json", is_flag=True, help="Print the allowed value as JSON.")
-def allow_command(value: str, as_json: bool) -> None:
+def allow_command(value: str, remove: bool, as_json: bool) -> None:
     """Override every list for ADDRESS or DOMAIN (a false positive); a domain covers its subdomains."""
     from copilot.intel.store import allow
 
-    key = allow(value)
+    key = allow(value, remove=remove)
     if as_json:
-        _emit({"allowed": key})
+        _emit({"removed" if remove else "allowed": key})
+    elif remove:
+        click.echo(f"no longer allowed: {key}")
     else:
         click.echo(f"allowed {key}: no list flags it from now on")

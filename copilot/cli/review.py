@@ -109,9 +109,9 @@ def review(
     if user is not None and not _is_address(user):
         raise InputError(f"--from {user!r} is not an address", "write 0x followed by 40 hex characters")
     if origin is not None:
-        from copilot.intel.domains import normalise_domain
+        from copilot.intel.domains import is_site
 
-        if normalise_domain(origin) is None:
+        if not is_site(origin):
             raise InputError(f"--origin {origin!r} is not a URL or domain", "pass the site's URL, e.g. https://app.uniswap.org")
     config = load_config()
     settings = config.review

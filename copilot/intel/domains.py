@@ -48,6 +48,21 @@ def normalise_domain(value: str) -> str | None:
     return host
 
 
+_LOCAL_HOST = re.compile(r"[0-9a-z.:_-]+\Z")  # localhost, IPv4 and IPv6 literals: dev servers
+
+
+def is_site(value: str) -> bool:
+    """A URL or host a request can come from: a domain name, or a local host or IP (never on a list)."""
+    if normalise_domain(value) is not None:
+        return True
+    text = value.strip()
+    try:
+        host = urlsplit(text if "://" in text else "//" + text).hostname
+    except ValueError:
+        return False
+    return host is not None and _LOCAL_HOST.match(host) is not None
+
+
 def parents(domain: str) -> Iterator[str]:
     """The domain and every parent that is still a registrable name: a.b.example.com, b.example.com,
     example.com (never the bare TLD). A listed domain covers its subdomains."""

@@ -414,13 +414,17 @@ def remove_source(name: str) -> SourceInfo:
     return match
 
 
-def allow(value: str, now: int | None = None) -> str:
-    """Overrides every list for one address or domain (a false positive); returns its normal form."""
+def allow(value: str, *, remove: bool = False, now: int | None = None) -> str:
+    """Overrides every list for one address or domain (a false positive), or with `remove` takes the
+    override back; returns the value's normal form."""
     key = normal_value(value)
     date = datetime.fromtimestamp(int(time.time()) if now is None else now, UTC).strftime("%Y-%m-%d")
     with _locked() as folder:
         allowed = read_allow()
-        allowed[key] = date
+        if not remove:
+            allowed[key] = date
+        elif allowed.pop(key, None) is None:
+            raise InputError(f"{key} is not allowed by you", "`txcopilot intel list` shows what you allowed")
         atomic_write_text(folder / "allow.json", json.dumps({"allowed": dict(sorted(allowed.items()))}, indent=2) + "\n")
     return key
 
