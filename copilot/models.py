@@ -318,6 +318,7 @@ class Review(Model):
     llm: LLMReport | None = None  # the LLM report (copilot.llm), when a model ran
     explanation_note: str | None = None  # why the explanation is deterministic (--no-llm, no model, ...)
     policy: str  # name of the policy that judged it
+    threat_lists: list[str] = Field(default_factory=list)  # the scam lists looked up, each with its date and age
     simulation: SimulationReport | None = None  # None: no node configured, or --no-simulate
     intent: IntentCheck | None = None  # review/sign --intent: the sentence, its parsed form, the outcome
 

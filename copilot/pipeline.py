@@ -101,6 +101,7 @@ def review_decoded(
         policy=decision.policy_name,
         simulation=context.simulation,
         intent=intent,
+        threat_lists=[info.summary(context.now) for info in facts.threats.infos],
     )
     # Always through the LLM stage: with use_llm off it still flags prompt-injection text in what the
     # dApp supplied and labels the explanation deterministic; it never runs a model then.

@@ -202,6 +202,18 @@ def test_a_listed_address_blocks_wherever_it_stands(tmp_path: Path, case: str, a
     assert "reported drainer" in hit["evidence"]
 
 
+def test_every_review_says_which_lists_it_used_and_how_old_they_are(tmp_path: Path) -> None:
+    request = str(CORPUS / "benign-usdc-transfer.json")
+    [seed] = review(request)["threat_lists"]
+    assert seed.startswith('list "txcopilot-seed" of 2026-12-07') and seed.endswith(" entries)")
+    import_list(write(tmp_path / "l.txt", f"{STRANGER}\n"), "--name", "mine", "--date", "2026-08-22")
+    lists = review(request)["threat_lists"]
+    assert len(lists) == 2 and lists[1].startswith('list "mine" of 2026-08-22, ') and lists[1].endswith("days old (1 entry)")
+    code, out, _ = run("review", request, "--no-llm", "--no-log")
+    text = " ".join(out.split())  # the terminal view wraps long lines
+    assert code == 0 and 'threat lists: list "txcopilot-seed"' in text and 'list "mine" of 2026-08-22' in text
+
+
 def test_the_seed_list_needs_no_import_and_allow_overrides_it() -> None:
     doc = review(str(CORPUS / "listed-scam-seed-address.json"))
     [hit] = listed(doc)
@@ -339,3 +351,14 @@ def test_doctor_says_how_old_each_list_is(tmp_path: Path) -> None:
     import_list(write(tmp_path / "l.txt", f"{STRANGER}\n"), "--name", "fresh")
     check = check_threat_lists()
     assert check.ok and 'list "fresh" imported' in check.detail and "0 days old" in check.detail
+
+
+def test_a_damaged_list_stops_a_review_with_exit_3_naming_the_file(tmp_path: Path, isolated_home: Path) -> None:
+    import_list(write(tmp_path / "l.txt", f"{STRANGER}\n"), "--name", "mine")
+    [damaged] = (isolated_home / "data" / "intel" / "sources").glob("mine-*.addresses.json")
+    damaged.write_text("{not json")
+    code, out, err = run("review", str(CORPUS / "benign-usdc-transfer.json"), "--no-llm", "--no-log")
+    assert code == 3 and out == "" and len(err.strip().splitlines()) == 1
+    assert damaged.name in err and "intel remove" in err
+    assert run("intel", "remove", "mine")[0] == 0  # the way out the error names
+    assert review(str(CORPUS / "benign-usdc-transfer.json"))["verdict"] == "allow"

@@ -244,6 +244,8 @@ def render(result: Review) -> None:
         for note in result.llm.notes:
             out.print(Text(f"model: {note}", style="yellow"))
     out.print(Text(_summary(result), style="dim"))
+    if result.threat_lists:
+        out.print(Text("threat lists: " + "; ".join(result.threat_lists), style="dim"))
 
 
 def _summary(result: Review) -> str:

@@ -93,6 +93,10 @@ class SourceInfo:
         when = f", {age} day{'s' if age != 1 else ''} old" if age >= 0 else ""
         return f'list "{self.name}" {verb} {self.date()}{when}'
 
+    def summary(self, now: int | None) -> str:
+        """'list "scam-database" of 2026-08-22, 107 days old (4,898 entries)'."""
+        return f"{self.describe(now)} ({self.entries:,} entr{'y' if self.entries == 1 else 'ies'})"
+
     def as_json(self) -> dict[str, Any]:
         document = asdict(self)
         document["entries"] = self.entries

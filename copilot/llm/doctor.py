@@ -333,7 +333,7 @@ def check_threat_lists() -> Check:
     except CopilotError as exc:
         return Check("threat lists", False, exc.one_line(), required=False)
     now = int(time.time())
-    detail = "; ".join(f"{info.describe(now)} ({info.entries:,} entries)" for info in infos)
+    detail = "; ".join(info.summary(now) for info in infos)
     imported = [info for info in infos if not info.bundled]
     if not imported:
         return Check("threat lists", False, f"{detail}; no public list imported: `txcopilot intel import PATH` "
