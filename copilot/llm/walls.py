@@ -7,8 +7,8 @@ before any untrusted byte (the model file, a prompt) reaches it:
   so no TCP, UDP, filesystem or abstract Unix socket, netlink or raw socket can be opened at all; nor
   can io_uring (which opens sockets on its own), ptrace and process_vm_*, mount, pivot_root, unshare
   and setns, new namespaces through clone(), the kernel keyring, bpf or perf events. clone3() answers
-  ENOSYS so that threads fall back to clone(), whose flags the filter can read. Foreign-architecture
-  and x32 system calls kill the process (libseccomp's default for an architecture not in the filter);
+  ENOSYS so that threads fall back to clone(), whose flags the filter can read. System calls of
+  another architecture kill the process (libseccomp's default for an architecture not in the filter);
 - Landlock (py-landlock), where the kernel has it: reads only under the paths the world shows, writes
   only into the private tmpfs, no TCP bind or connect (ABI 4+), no abstract Unix socket or signal
   outside the worker's own domain (ABI 6+).
