@@ -326,7 +326,8 @@ def _sandbox_probe(ctx: click.Context, model_path: str | None, as_json: bool) ->
             out.print(f"{mark} {layer['name']}: {layer['detail']}", markup=True, highlight=False)
         for probe in report["probes"]:
             mark = "[green]blocked[/]" if probe["status"] == "blocked" else "[red]OPEN[/]   "
-            by = "" if probe.get("by_sandbox", True) else " (failed, but not refused by the sandbox)"
+            refused_elsewhere = probe["status"] == "blocked" and probe.get("by_sandbox") is False
+            by = " (failed, but not refused by the sandbox)" if refused_elsewhere else ""
             out.print(f"{mark} {probe['probe']}: {probe['detail']}{by}", markup=True, highlight=False)
     if not report["all_blocked"]:
         ctx.exit(int(ExitCode.ENVIRONMENT))
