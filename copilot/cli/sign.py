@@ -16,6 +16,7 @@ import click
 
 from copilot.cli.llmserver import llm_server_options, llm_server_target, server_line
 from copilot.cli.output import emit_json, err_console, stdin_is_interactive
+from copilot.cli.review import intent_option
 from copilot.errors import CopilotError, EnvironmentProblem, InputError, Interrupted, Refused
 
 if TYPE_CHECKING:
@@ -271,12 +272,15 @@ Examples:
   txcopilot sign tx.json --account hot --rpc http://127.0.0.1:8545 --broadcast --receipt-timeout 600
   txcopilot sign permit.json --account hot --json --password-file pw.txt
   cat request.json | txcopilot sign - --account hot --no-llm --password-file pw.txt
+  txcopilot sign tx.json --account hot --rpc http://127.0.0.1:8545 --intent "pay alice 50 USDC"
 
 \b
 The verdict decides: block refuses (only a policy edit changes that), confirm asks you to type
 "y" (or, for high risk, the last 4 hex characters of the spender or recipient), allow signs within
 the policy's daily limits. eth_sign of raw hashes is always refused. --broadcast refuses, before
 signing, a nonce that is not the account's next one at --rpc (a gap, or already used).
+--intent "..." says what you mean to do: a mismatch blocks or asks, as in `review`; a policy with
+[intent] required = true refuses to sign without an --intent the request matches.
 Exit status 5 means nothing was signed.
 """
 
@@ -300,6 +304,7 @@ Exit status 5 means nothing was signed.
     help="With --broadcast: how long to wait for the receipt before leaving the transaction to the node.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the signed result as JSON (the review goes to stderr).")
+@intent_option
 @llm_server_options
 def sign(
     input_arg: str,
@@ -313,6 +318,7 @@ def sign(
     broadcast: bool,
     receipt_timeout: float,
     as_json: bool,
+    intent: str | None,
     llm_url: str | None,
     llm_dialect: str | None,
     llm_model: str | None,
@@ -345,7 +351,7 @@ def sign(
         from copilot.signing.fill import fill_transaction
 
         request = fill_transaction(request, rpc, entry.address)
-    from copilot.cli.review import simulation_options
+    from copilot.cli.review import checked_intent, simulation_options
 
     options = ReviewOptions(
         policy=policy,
@@ -357,6 +363,7 @@ def sign(
         simulate=config.simulate.enabled and not no_simulate,
         simulation=simulation_options(config.simulate),
         llm_server=llm_server,
+        intent=checked_intent(intent),
     )
     review = review_request(request, options)
     log = AuditLog()
@@ -371,6 +378,7 @@ def sign(
         if broadcast and rpc:
             _check_nonce_is_next(review, rpc, entry.address)
         policy_obj = load_policy(policy)
+        _check_intent_required(review, policy_obj.spec.intent.required)
         plan = plan_spend(review, policy_obj)
         ledger = SpendLedger(logged=log.signatures_since)  # the log's signatures vouch for the ledger
         limit_findings = plan.precheck(ledger.spent(entry.address))
@@ -402,6 +410,21 @@ def sign(
     if broadcast and signed.raw_transaction and rpc:
         _broadcast(signed, signed.raw_transaction, rpc, receipt_timeout, log, as_json)
     _print_signed(signed, as_json)
+
+
+def _check_intent_required(review: Review, required: bool) -> None:
+    """[intent] required = true: no signature without an --intent the request matches (exit 5)."""
+    if not required or (review.intent is not None and review.intent.outcome == "match"):
+        return
+    if review.intent is None:
+        raise Refused(
+            f"the policy ({review.policy}) requires --intent; nothing was signed",
+            'say what you mean to do, e.g. --intent "pay alice 50 USDC"',
+        )
+    raise Refused(
+        f"the policy ({review.policy}) requires a matching --intent, and this one is {review.intent.outcome}; nothing was signed",
+        "see the intent.* finding for why",
+    )
 
 
 def _check_nonce_is_next(review: Review, rpc: str, address: str) -> None:

@@ -140,6 +140,12 @@ class Gas(Section):
     max_base_fee_multiple: Decimal | None = Field(default=Decimal(20), gt=1)
 
 
+class IntentPolicy(Section):
+    """`sign` needs an --intent the request matches: a 2-of-2 of what you say and what you sign."""
+
+    required: bool = False
+
+
 class PolicyFile(Section):
     name: str | None = None
     description: str = ""
@@ -153,5 +159,6 @@ class PolicyFile(Section):
     limits: Limits = Field(default_factory=Limits)
     approvals: Approvals = Field(default_factory=Approvals)
     gas: Gas = Field(default_factory=Gas)
+    intent: IntentPolicy = Field(default_factory=IntentPolicy)
     # address -> label; each key is checked on its own, so an error names the entry's line
     address_book: dict[Annotated[str, AfterValidator(check_address)], str] = Field(default_factory=dict)

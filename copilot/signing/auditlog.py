@@ -356,7 +356,15 @@ def review_record(review: Review, account: str | None) -> dict[str, Any]:
         **payload_record(review),
         "findings": [f.id for f in review.findings],
         **llm_record(review),
+        **intent_record(review),
     }
+
+
+def intent_record(review: Review) -> dict[str, Any]:
+    """The user's --intent, its parsed form and the outcome; nothing when no intent was given."""
+    if review.intent is None:
+        return {}
+    return {"intent": review.intent.model_dump(mode="json")}
 
 
 def llm_record(review: Review) -> dict[str, Any]:
