@@ -380,6 +380,11 @@ class ReviewContext(Model):
     origin: str | None = None  # the site the request comes from, when the wallet or serve says (review --origin)
     now: int  # unix time the review runs at: expiry checks are relative to it
     simulation: SimulationReport | None = None  # the simulation stage's report, when it ran
+    # An audit's own history (copilot.audit): address -> chain order (block, position, log, line) of the
+    # wallet's first dealing with it; with history_position (the order of the request under review),
+    # addresses dealt with earlier in that history count as seen before.
+    history_first_dealt: dict[str, tuple[int, int, int, int]] = Field(default_factory=dict)
+    history_position: tuple[int, int, int, int] | None = None
 
 
 # --------------------------------------------------------------------------- simulation

@@ -265,7 +265,8 @@ def test_model_explanations_come_from_the_llm_stage_once_per_shape() -> None:
 
     report = audit_file(AUDIT / "history.jsonl", settings, Recorder())
     shapes = {shape_key(t) for t in report.flagged}
-    assert bars == [["Auditing (chunks)", 1, 1], ["Explaining (local model)", len(shapes), len(shapes)]]
+    assert bars == [["Reading history", 1, 1], ["Auditing (chunks)", 1, 1],
+                    ["Explaining (local model)", len(shapes), len(shapes)]]
     assert len(report.flagged) > len(shapes) >= 2  # two unlimited USDC approvals share one shape
     assert report.llm_calls == len(shapes)
     assert all(t.explanation and "right to move your tokens" in t.explanation for t in report.flagged)

@@ -10,13 +10,15 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from copilot.audit.events import Event, events_from_token_row, events_from_tx
+from copilot.audit.events import Event, Order, events_from_token_row, events_from_tx, row_order
 from copilot.audit.history import BadRow, Chunk, HistoryFormat, HistoryTx, Row, TokenTransfer, read_chunk
 from copilot.errors import CopilotError
+from copilot.eth.logs import NATIVE
 
 DAY = 86_400
 
@@ -31,12 +33,14 @@ class AuditJob:
     path: Path | None
     format: HistoryFormat
     header: str | None
+    # the first pass's result: address -> order of the wallet's first own dealing with it in this history
+    first_dealings: dict[str, Order] = field(default_factory=dict)
 
 
 @dataclass(slots=True)
 class _WorkerState:
     job: AuditJob
-    reviewer: Any  # copilot.audit.batch.Reviewer, built lazily in the worker
+    reviewer: Any = None  # Reviewer, built on the first chunk to review (the first pass needs none)
 
 
 _state: _WorkerState | None = None
@@ -44,13 +48,78 @@ _state: _WorkerState | None = None
 
 def init_worker(job: AuditJob) -> None:
     global _state
-    _state = _WorkerState(job, Reviewer(job))
+    _state = _WorkerState(job)
 
 
 def run_chunk(chunk: Chunk) -> dict[str, Any]:
-    """Entry point in a worker process (after init_worker)."""
+    """Entry point in a worker process (after init_worker): the review pass."""
     assert _state is not None, "init_worker was not called"
+    if _state.reviewer is None:
+        _state.reviewer = Reviewer(_state.job)
     return process_rows(rows_of(_state.job, chunk), _state.job, _state.reviewer)
+
+
+def run_first_pass(chunk: Chunk) -> dict[str, Any]:
+    """Entry point in a worker process (after init_worker): the first pass over one chunk."""
+    assert _state is not None, "init_worker was not called"
+    return {"first": first_dealings(rows_of(_state.job, chunk), _state.job.address)}
+
+
+# Transfers out of the wallet, approvals and operator grants it signed: its own dealings.
+_DEALING_KINDS = frozenset({"transfer", "approve", "increase", "permit2", "nft_approve", "operator"})
+
+
+def first_dealings(rows: Iterable[Row], address: str) -> dict[str, Order]:
+    """The cheap first pass: for each counterparty, where in chain order (block, position in the block,
+    line) the wallet first dealt with it: sent it a transaction, paid it (a non-zero transfer in a
+    transaction the wallet sent), or approved it. What others send the wallet never counts, nor a
+    transfer out of it that someone else's transaction made (a zero-value transferFrom): an address
+    that only ever sent dust or planted transfers never becomes known by that. Token-transfer export
+    rows say nothing of who sent the transaction: a non-zero transfer of a bundled token counts (a
+    fake token's made-up Transfer does not)."""
+    first: dict[str, Order] = {}
+
+    def deal(counterparty: str | None, order: Order) -> None:
+        if counterparty and counterparty != address and (counterparty not in first or order < first[counterparty]):
+            first[counterparty] = order
+
+    for row in rows:
+        if isinstance(row, TokenTransfer):
+            if row.sender == address and row.amount > 0 and _bundled_token(row.token):
+                deal(row.to, row_order(row))
+            continue
+        if isinstance(row, BadRow) or row.sender != address or row.status == 0:
+            continue
+        order = row_order(row)
+        deal(row.to, order)
+        for event in events_from_tx(row):
+            if event.owner == address and event.kind in _DEALING_KINDS and (event.kind != "transfer" or _nonzero(event)):
+                deal(event.counterparty, order)
+    return first
+
+
+def merge_first_dealings(parts: Iterable[dict[str, Any]]) -> dict[str, Order]:
+    """Chunks' first passes merged: the earliest dealing wins (cached parts carry lists, not tuples)."""
+    merged: dict[str, Order] = {}
+    for part in parts:
+        for counterparty, value in part.items():
+            order = tuple(value)
+            if counterparty not in merged or order < merged[counterparty]:
+                merged[counterparty] = order
+    return merged
+
+
+def _nonzero(event: Event) -> bool:
+    try:
+        return Decimal(event.amount) > 0
+    except ArithmeticError:
+        return False
+
+
+def _bundled_token(token: str) -> bool:
+    from copilot.decoding.tokens import lookup_token
+
+    return lookup_token(token, None) is not None
 
 
 def rows_of(job: AuditJob, chunk: Chunk) -> Iterator[Row]:
@@ -72,6 +141,8 @@ class Reviewer:
         self.options = ReviewOptions(policy=job.policy, rpc=None, user=job.address, use_llm=False, model=None)
         self.policy = load_policy(job.policy)
         self.context = build_context(self.policy, rpc=None, user=_checksum(job.address), decoded=None)
+        # The audited history is history too: whom the wallet dealt with before each transaction.
+        self.context.history_first_dealt = job.first_dealings
         self.started = self.context.now
 
     def decode(self, tx: HistoryTx) -> Any:
@@ -113,12 +184,14 @@ class Reviewer:
         )
         return decode(request)
 
-    def review(self, decoded: Any, timestamp: int | None) -> Any:
+    def review(self, decoded: Any, timestamp: int | None, position: Order | None = None) -> Any:
         from copilot.pipeline import review_decoded
 
-        # Judge each transaction at its own time (permit expiries); the context object stays the same one
-        # so the rules' per-context index is built once per worker.
+        # Judge each transaction at its own time (permit expiries) and place in the history (who was
+        # dealt with before it); the context object stays the same one so the rules' per-context index
+        # is built once per worker.
         self.context.now = timestamp if timestamp is not None else self.started
+        self.context.history_position = position
         return review_decoded(decoded, self.policy, self.context, self.options)
 
 
@@ -166,7 +239,7 @@ def process_rows(rows: Iterable[Row], job: AuditJob, reviewer: Any) -> dict[str,
         if row.raw is not None or row.sender == job.address:
             try:  # one row that cannot be decoded or judged never stops the audit
                 decoded = reviewer.decode(row)
-                review = reviewer.review(decoded, row.timestamp) if row.sender == job.address else None
+                review = reviewer.review(decoded, row.timestamp, row_order(row)) if row.sender == job.address else None
             except (CopilotError, ValueError) as exc:
                 bad.append([row.line, _reason(exc)])
                 continue
@@ -178,11 +251,12 @@ def process_rows(rows: Iterable[Row], job: AuditJob, reviewer: Any) -> dict[str,
                 for finding in review.findings:
                     finding_counts[finding.id] += 1
                 if review.verdict != "allow":
-                    outcome = _outcome(row, decoded, review)
+                    # its events are read below too: flagged rows are few, the second read costs little
+                    outcome = _outcome(row, decoded, review, _subject(row, events_from_tx(row), job.address))
                     flagged.append(outcome)
         if not row.has_input:
             counts["no_calldata"] += 1
-        row_events = events_from_tx(row)
+        row_events = events_from_tx(row)  # after decoding: a raw row's sender and calldata come from it
         counts["involving"] += _involves(job.address, row.sender, row.to, row_events)
         events.extend(row_events)
         listed += listed_interactions(row, row_events, job)
@@ -244,7 +318,23 @@ def _reason(exc: Exception) -> str:
     return f"cannot review: {message.splitlines()[0][:200]}"
 
 
-def _outcome(tx: HistoryTx, decoded: Any, review: Any) -> dict[str, Any]:
+_GRANTS = frozenset({"approve", "increase", "permit2", "nft_approve", "operator"})
+
+
+def _subject(tx: HistoryTx, row_events: list[Event], address: str) -> list[str | None]:
+    """[address, role]: whom the wallet's transaction dealt with. The spender or operator it approved,
+    else the payee of its token transfer, else the payee (no calldata) or contract it called."""
+    own = [e for e in row_events if e.owner == address]
+    granted = next((e for e in own if e.kind in _GRANTS), None)
+    if granted is not None:
+        return [granted.counterparty, _ROLES[granted.kind]]
+    paid = next((e for e in own if e.kind == "transfer" and e.token != NATIVE), None)
+    if paid is not None:
+        return [paid.counterparty, "payee"]
+    return [tx.to, "payee" if tx.input in ("0x", "") else "contract"]
+
+
+def _outcome(tx: HistoryTx, decoded: Any, review: Any, subject: list[str | None]) -> dict[str, Any]:
     call = decoded.call
     return {
         "line": tx.line,
@@ -258,4 +348,5 @@ def _outcome(tx: HistoryTx, decoded: Any, review: Any) -> dict[str, Any]:
         "risk_score": review.risk_score,
         "decided_by": review.decided_by,
         "findings": [[f.id, str(f.severity), f.title, f.evidence] for f in review.findings],
+        "subject": subject,
     }

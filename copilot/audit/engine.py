@@ -12,9 +12,9 @@ import hashlib
 import json
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from decimal import Decimal
 from functools import lru_cache
@@ -22,7 +22,8 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from copilot.audit.approvals import ApprovalBook, Grant
-from copilot.audit.batch import DAY, AuditJob, init_worker, run_chunk
+from copilot.audit.attention import build_attention, is_risky
+from copilot.audit.batch import DAY, AuditJob, init_worker, merge_first_dealings, run_chunk, run_first_pass
 from copilot.audit.events import Event
 from copilot.audit.history import Chunk, ChunkPlan, HistoryFormat, finish_spool, plan_chunks
 from copilot.audit.report import (
@@ -145,8 +146,13 @@ def _audit(source: _Source, settings: AuditSettings, progress: Progress | None) 
         header=source.plan.header,
     )
     cache = ChunkCache(_run_key(source.plan, settings, knowledge.fingerprint)) if settings.use_cache else None
+    chunks = source.plan.chunks
+    if settings.llm or cache is None or any(not cache.has(c.number) for c in chunks):
+        # The first pass: whom the wallet dealt with, and from when (its result is part of every review)
+        first = _run_chunks(chunks, job, settings, cache, progress, run_first_pass, "first", "Reading history")
+        job = replace(job, first_dealings=merge_first_dealings(part["first"] for _, part in first))
     results: dict[int, dict[str, Any]] = {}
-    for chunk_result in _run_chunks(source.plan.chunks, job, settings, cache, progress):
+    for chunk_result in _run_chunks(chunks, job, settings, cache, progress, run_chunk, "chunk", "Auditing (chunks)"):
         number, result = chunk_result
         results[number] = result
     report = _assemble(source, settings, knowledge, [results[n] for n in sorted(results)], cache)
@@ -186,9 +192,17 @@ def _review_with_model(source: _Source, job: AuditJob, settings: AuditSettings, 
 
 
 def _run_chunks(
-    chunks: list[Chunk], job: AuditJob, settings: AuditSettings, cache: ChunkCache | None, progress: Progress | None
+    chunks: list[Chunk],
+    job: AuditJob,
+    settings: AuditSettings,
+    cache: ChunkCache | None,
+    progress: Progress | None,
+    task: Callable[[Chunk], dict[str, Any]],
+    kind: str,
+    description: str,
 ) -> Iterator[tuple[int, dict[str, Any]]]:
-    cached = {c.number: r for c in chunks if cache is not None and (r := cache.get(c.number)) is not None}
+    """Runs `task` on every chunk (on every core), reusing and storing results of that kind in the cache."""
+    cached = {c.number: r for c in chunks if cache is not None and (r := cache.get(c.number, kind)) is not None}
     pending = [c for c in chunks if c.number not in cached]
     workers = min(settings.workers or _usable_cores(), len(pending))
     executor: ProcessPoolExecutor | None = None
@@ -201,9 +215,9 @@ def _run_chunks(
         executor = ProcessPoolExecutor(
             workers, mp_context=multiprocessing.get_context("fork"), initializer=init_worker, initargs=(job,)
         )
-        futures = {executor.submit(run_chunk, chunk): chunk.number for chunk in pending}
+        futures = {executor.submit(task, chunk): chunk.number for chunk in pending}
     if progress is not None:
-        progress.start(len(chunks), "Auditing (chunks)")
+        progress.start(len(chunks), description)
     try:
         for number, result in cached.items():
             if progress is not None:
@@ -212,8 +226,8 @@ def _run_chunks(
         if executor is None:
             init_worker(job)
             for chunk in pending:
-                result = run_chunk(chunk)
-                _store(cache, chunk.number, result)
+                result = task(chunk)
+                _store(cache, chunk.number, result, kind)
                 if progress is not None:
                     progress.advance()
                 yield chunk.number, result
@@ -223,7 +237,7 @@ def _run_chunks(
                 done, remaining = wait(remaining, return_when=FIRST_COMPLETED)
                 for future in done:
                     result = future.result()
-                    _store(cache, futures[future], result)
+                    _store(cache, futures[future], result, kind)
                     if progress is not None:
                         progress.advance()
                     yield futures[future], result
@@ -242,9 +256,9 @@ def _usable_cores() -> int:
         return os.cpu_count() or 1
 
 
-def _store(cache: ChunkCache | None, number: int, result: dict[str, Any]) -> None:
+def _store(cache: ChunkCache | None, number: int, result: dict[str, Any], kind: str) -> None:
     if cache is not None:
-        cache.put(number, result)
+        cache.put(number, result, kind)
 
 
 # --------------------------------------------------------------------------- resume cache
@@ -302,19 +316,23 @@ class ChunkCache:
         for stale in runs[KEPT_RUNS:]:
             shutil.rmtree(stale, ignore_errors=True)
 
-    def get(self, number: int) -> dict[str, Any] | None:
-        path = self.directory / f"chunk-{number:06d}.json"
+    def has(self, number: int, kind: str = "chunk") -> bool:
+        return (self.directory / f"{kind}-{number:06d}.json").is_file()
+
+    def get(self, number: int, kind: str = "chunk") -> dict[str, Any] | None:
+        path = self.directory / f"{kind}-{number:06d}.json"
         try:
             result: dict[str, Any] = load_json(path.read_text(encoding="utf-8"))
         except (OSError, ValueError):
             return None
-        self.reused += 1
+        if kind == "chunk":
+            self.reused += 1
         return result
 
-    def put(self, number: int, result: dict[str, Any]) -> None:
+    def put(self, number: int, result: dict[str, Any], kind: str = "chunk") -> None:
         # Write-then-rename without fsync: a cache entry lost in a crash is recomputed, never half-read.
         self.directory.mkdir(parents=True, exist_ok=True)
-        path = self.directory / f"chunk-{number:06d}.json"
+        path = self.directory / f"{kind}-{number:06d}.json"
         temporary = path.with_suffix(f".{os.getpid()}.tmp")
         temporary.write_text(json.dumps(result, separators=(",", ":")), encoding="utf-8")
         os.replace(temporary, path)
@@ -384,7 +402,9 @@ def _assemble(
     chosen = approvals if settings.revoke == "all" else [a for a in approvals if a.risky]
     plan = build_revoke_plan(knowledge.checksum(settings.address), chosen, knowledge.chain_id)
 
-    flagged.sort(key=lambda t: (-t.risk_score, t.line))
+    flagged.sort(key=lambda t: (not t.risky, -t.risk_score, t.line))  # risky first
+    attention = build_attention(flagged, approvals, poisoning, listed, knowledge.checksum)
+    risky_transactions = sum(1 for t in flagged if t.risky)
     counts = totals.counts
     notes = _notes(counts, source, settings)
     good_rows = counts.get("transactions", 0) + counts.get("token_transfers", 0)
@@ -412,6 +432,9 @@ def _assemble(
         poisoning=poisoning,
         listed=listed,
         flagged=flagged,
+        attention=attention,
+        risky_transactions=risky_transactions,
+        confirmations=len(flagged) - risky_transactions,
         revoke_plan=[RevokeItem(**entry) for entry in plan],
         timeline=_timeline(totals.days, open_by_day),
         notes=notes,
@@ -477,12 +500,17 @@ def _notes(counts: dict[str, int], source: _Source, settings: AuditSettings) -> 
 
 def _tx_item(outcome: dict[str, Any]) -> TxItem:
     findings = [{"id": i, "severity": s, "title": t, "evidence": e} for i, s, t, e in outcome["findings"]]
-    return TxItem(
+    subject, role = outcome["subject"]
+    item = TxItem(
         **{k: outcome[k] for k in ("line", "hash", "block", "timestamp", "to", "contract", "function", "verdict",
                                    "risk_score", "decided_by")},
         policy_breach=str(outcome["decided_by"]).startswith("policy:"),
         findings=findings,
+        subject=subject,
+        subject_role=role,
     )
+    item.risky = is_risky(item)
+    return item
 
 
 def _exposure_rank(item: ApprovalItem) -> tuple[bool, bool, bool, float, bool, Decimal]:

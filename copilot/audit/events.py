@@ -52,7 +52,16 @@ class Event(NamedTuple):
     caller: str | None = None  # the transaction's sender (a spender calling transferFrom itself)
 
 
-def _order(tx: HistoryTx | TokenTransfer, sub: int) -> tuple[int, int, int, int]:
+Order = tuple[int, int, int, int]
+
+
+def row_order(row: HistoryTx | TokenTransfer) -> Order:
+    """Where a row sits in chain order: block, then position in the block (then the file's line); the
+    transaction itself before its logs."""
+    return _order(row, -1)
+
+
+def _order(tx: HistoryTx | TokenTransfer, sub: int) -> Order:
     block = tx.block if tx.block is not None else -1
     index = getattr(tx, "index", None)
     return (block, index if index is not None else -1, sub, tx.line)

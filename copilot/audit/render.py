@@ -27,8 +27,10 @@ def headline(report: AuditReport) -> list[str]:
         f"rows, {report.bad_rows} bad rows skipped",
         f"{len(report.approvals)} open approvals, {len(risky)} risky; {len(report.revoke_plan)} revoke transactions "
         "planned",
-        f"{len(report.flagged)} transactions not allowed by policy '{report.policy}' "
-        f"({len(report.policy_breaches)} decided by a policy rule)",
+        f"{report.risky_transactions} risky transactions (blocked, or a finding of high severity and above)",
+        f"{report.confirmations} transactions needed your confirmation under policy '{report.policy}' (large "
+        f"payments, new payees above a limit: not risky by themselves; {len(report.policy_breaches)} decided by a "
+        "policy rule)",
         f"{sum(1 for p in report.poisoning if p.kind == 'dust')} address-poisoning attempts received, "
         f"{sum(1 for p in report.poisoning if p.kind == 'payment')} payments to lookalike addresses",
         f"{len(report.listed)} interactions with addresses on scam lists",
@@ -36,6 +38,21 @@ def headline(report: AuditReport) -> list[str]:
     dates = sorted({a.exposure_usd_as_of for a in report.approvals if a.exposure_usd_as_of})
     if dates:
         lines.append(f"USD values{dated(dates[-1])} (coarse; your prices.toml overrides them)")
+    return lines
+
+
+def attention_lines(report: AuditReport) -> list[str]:
+    """The "what needs your attention" list, one line per problem, most urgent first."""
+    if not report.attention:
+        return ["Nothing risky found: no risky transaction, open risky approval, poisoning or scam-list address."]
+    lines = []
+    for item in report.attention:
+        who = f"{item.role} {item.address}" if item.address else item.role
+        first, last = item.first, item.last
+        when = f"{_date(first.timestamp)} ({first.tx or f'line {first.line}'})"
+        if item.count > 1:
+            when = f"{item.count} transactions, first {when}, last {_date(last.timestamp)} ({last.tx or f'line {last.line}'})"
+        lines.append(f"{item.rank}. {item.severity.upper()} {who}: {item.problem}. {when}")
     return lines
 
 
@@ -72,7 +89,9 @@ def to_markdown(report: AuditReport) -> str:
     out = [f"# Wallet audit: {report.address}", ""]
     out.append(f"Source: `{report.source}` ({report.format}); policy: {_md_cell(report.policy)}; "
                f"generated {_date(report.generated_at)} UTC.")
-    out.append("")
+    out += ["", "## What needs your attention", ""]
+    out += [_md_cell(line) for line in attention_lines(report)]
+    out += ["", "## Counts", ""]
     out += [f"- {_md_cell(line)}" for line in headline(report)]
     if report.warnings:
         out += ["", "## Warnings", ""] + [f"- **{_md_cell(w)}**" for w in report.warnings]
@@ -120,13 +139,13 @@ def to_markdown(report: AuditReport) -> str:
         )
     else:
         out.append("None found.")
-    out += ["", "## Transactions the policy would not allow", ""]
+    out += ["", "## Transactions the policy would not allow (risky, then needed confirmation)", ""]
     if report.flagged:
         out += _md_table(
-            ["risk", "verdict", "date", "to", "function", "findings", "decided by", "tx"],
+            ["risky", "risk", "verdict", "date", "to", "function", "findings", "decided by", "tx"],
             [
                 [
-                    t.risk_score, t.verdict, _date(t.timestamp), t.contract or _short(t.to), t.function or "-",
+                    "yes" if t.risky else "", t.risk_score, t.verdict, _date(t.timestamp), t.contract or _short(t.to), t.function or "-",
                     ", ".join(f["id"] for f in t.findings), t.decided_by, t.hash or f"line {t.line}",
                 ]
                 for t in report.flagged
@@ -249,8 +268,11 @@ def to_html(report: AuditReport) -> str:
         f"<title>Wallet audit {escape(report.address)}</title><style>{_CSS}</style></head><body>",
         f"<h1>Wallet audit: <code>{escape(report.address)}</code></h1>",
         f"<p class='muted'>Source {escape(report.source)} ({escape(report.format)}), policy {escape(report.policy)}, "
-        f"generated {_date(report.generated_at)} UTC by txcopilot, offline.</p><ul>",
+        f"generated {_date(report.generated_at)} UTC by txcopilot, offline.</p>",
+        "<h2>What needs your attention</h2><ol id='attention'>",
     ]
+    h += [f"<li>{escape(line.split('. ', 1)[1] if report.attention else line)}</li>" for line in attention_lines(report)]
+    h.append("</ol><h2>Counts</h2><ul>")
     h += [f"<li>{escape(line)}</li>" for line in headline(report)]
     h.append("</ul>")
     if report.warnings:
@@ -304,14 +326,14 @@ def to_html(report: AuditReport) -> str:
         h.append("</tbody></table>")
     else:
         h.append("<p>None found.</p>")
-    h.append("<h2>Transactions the policy would not allow</h2>")
+    h.append("<h2>Transactions the policy would not allow (risky, then needed confirmation)</h2>")
     if report.flagged:
-        h.append("<table class='sortable'><thead><tr><th>risk</th><th>verdict</th><th>date</th><th>to</th>"
+        h.append("<table class='sortable'><thead><tr><th>risky</th><th>risk</th><th>verdict</th><th>date</th><th>to</th>"
                  "<th>function</th><th>findings</th><th>decided by</th><th>tx</th><th>explanation (model, advisory)</th>"
                  "</tr></thead><tbody>")
         for t in report.flagged:
-            h.append("<tr>" + "".join([
-                _td(t.risk_score), _td(t.verdict), _td(_date(t.timestamp), t.timestamp or 0),
+            h.append(f"<tr class='{'risky' if t.risky else ''}'>" + "".join([
+                _td("yes" if t.risky else "", 1 if t.risky else 0), _td(t.risk_score), _td(t.verdict), _td(_date(t.timestamp), t.timestamp or 0),
                 _td(t.contract or t.to or "-"), _td(t.function or "-"),
                 _td(", ".join(f["id"] for f in t.findings)), _td(t.decided_by), _td(t.hash or f"line {t.line}"),
                 _td(t.explanation or ""),

@@ -78,6 +78,32 @@ class TxItem(Model):
     policy_breach: bool
     findings: list[dict[str, str]]
     explanation: str | None = None
+    # risky: blocked or a finding of high severity and above; else it only needed your confirmation
+    risky: bool = False
+    subject: str | None = None  # whom the transaction dealt with: the spender, operator, payee or contract
+    subject_role: str | None = None
+
+
+class Occurrence(Model):
+    line: int  # 0: not known (an open approval's grant)
+    tx: str | None
+    block: int | None = None
+    timestamp: int | None = None
+
+
+class AttentionItem(Model):
+    """One problem of the "what needs your attention" list: a risky spender, operator, payee or contract
+    (or all look-alike senders together), however often it occurs in the history."""
+
+    rank: int
+    severity: str  # critical | high
+    role: str  # spender | operator | payee | contract | sender | ... | look-alike senders
+    address: str | None  # None: a group of addresses (look-alike senders)
+    problem: str
+    count: int  # transactions of the history it concerns
+    first: Occurrence
+    last: Occurrence
+    open_approvals: int = 0  # approvals to it still open
 
 
 class RevokeItem(Model):
@@ -125,6 +151,10 @@ class AuditReport(Model):
     poisoning: list[PoisoningItem]
     listed: list[ListedItem] = Field(default_factory=list)  # interactions with addresses on threat lists
     flagged: list[TxItem]
+    # what needs your attention, ranked and grouped by problem (copilot.audit.attention); then the counts
+    attention: list[AttentionItem] = Field(default_factory=list)
+    risky_transactions: int = 0  # flagged transactions that are risky
+    confirmations: int = 0  # flagged transactions that only needed your confirmation under the policy
     revoke_plan: list[RevokeItem]
     timeline: list[TimelinePoint]
     notes: list[str]

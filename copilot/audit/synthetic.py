@@ -9,6 +9,13 @@ spend them, revokes) surrounds, per 5,000 transactions: an unlimited approval to
 (left open), one that is later revoked, an operator approval for a whole NFT collection, a Permit2
 approval to an unknown spender, a zero-value transferFrom and a fake-token transfer from a lookalike
 of a friend, a payment to that lookalike, and an ETH "claim()" sent to a drainer contract.
+
+    python -m copilot.audit.synthetic --profile regular --count 100000 --out history.jsonl
+
+writes the other shape (issue 16): everyday traffic is payments to one regular counterparty (ETH and
+USDC, most above the policy's new-address limits, a few above its general limit), WETH wraps and
+Uniswap swaps; a handful of problems is planted once, whatever the length: two unlimited approvals to
+unknown spenders, an NFT operator, and a look-alike of the counterparty that plants transfers and is paid.
 """
 
 from __future__ import annotations
@@ -76,6 +83,9 @@ class Planted:
     poisoning: list[list[str]] = field(default_factory=list)  # [kind, tx, lookalike]
     flagged: list[str] = field(default_factory=list)  # tx hashes a review must not allow
     bad_lines: list[int] = field(default_factory=list)
+    regular: str | None = None  # profile "regular": the one counterparty of the everyday payments
+    everyday_payments: list[str] = field(default_factory=list)  # their tx hashes (the first one included)
+    large_payments: list[str] = field(default_factory=list)  # above the general limit: confirmation, not risk
 
 
 def _word_address(address: str) -> str:
@@ -155,13 +165,7 @@ class _Everyday:
         roll = rng.random()
         friend = rng.choice(self.friends)
         if self.pending_swap:
-            amount, self.pending_swap = self.pending_swap, 0
-            params = (_word_address(USDC) + _word_address(WETH) + _word(500) + _word_address(USER) + _word(amount)
-                      + _word(amount * 10**6) + _word(0))
-            w.tx(USER, SWAP_ROUTER_02, 0, SEL_EXACT_INPUT_SINGLE + params, [
-                _transfer_log(USDC, USER, USDC_WETH_POOL, amount),
-                _transfer_log(WETH, USDC_WETH_POOL, USER, amount * 10**6),
-            ])
+            self.swap()
         elif roll < 0.35:
             w.tx(USER, friend, rng.randrange(10**15, 2 * 10**17))
         elif roll < 0.60:
@@ -173,23 +177,86 @@ class _Everyday:
         elif roll < 0.84:
             w.tx(USER, WETH, rng.randrange(10**16, 10**17), SEL_DEPOSIT)
         else:
-            self.pending_swap = rng.randrange(10, 1000) * 10**6
-            _approve(w, USDC, SWAP_ROUTER_02, self.pending_swap)
+            self.approve_for_swap()
+
+    def approve_for_swap(self) -> None:
+        """An exact approval to Uniswap's router; the next step swaps it (swap)."""
+        self.pending_swap = self.w.rng.randrange(10, 1000) * 10**6
+        _approve(self.w, USDC, SWAP_ROUTER_02, self.pending_swap)
+
+    def swap(self) -> None:
+        amount, self.pending_swap = self.pending_swap, 0
+        params = (_word_address(USDC) + _word_address(WETH) + _word(500) + _word_address(USER) + _word(amount)
+                  + _word(amount * 10**6) + _word(0))
+        self.w.tx(USER, SWAP_ROUTER_02, 0, SEL_EXACT_INPUT_SINGLE + params, [
+            _transfer_log(USDC, USER, USDC_WETH_POOL, amount),
+            _transfer_log(WETH, USDC_WETH_POOL, USER, amount * 10**6),
+        ])
 
 
-def generate(count: int, out: Path, *, seed: int = 7, bad_rows: int = 0) -> Planted:
-    """Write `count` transactions to `out` (JSONL) and `<out>.planted.json`; returns what was planted."""
+class _RegularEveryday(_Everyday):
+    """Everyday traffic of profile "regular": one counterparty paid again and again, wraps and swaps."""
+
+    def __init__(self, w: _Writer, planted: Planted) -> None:
+        super().__init__(w, [w.address()])
+        self.planted = planted
+        planted.regular = self.friends[0]
+
+    def step(self) -> None:
+        w, rng, friend = self.w, self.w.rng, self.friends[0]
+        roll = rng.random()
+        if self.pending_swap:
+            self.swap()
+        elif roll < 0.45:  # above the default policy's 0.25 ETH for a new address
+            self.planted.everyday_payments.append(w.tx(USER, friend, rng.randrange(3 * 10**17, 2 * 10**18)))
+        elif roll < 0.60:  # above its 1,000 USD for a new address
+            amount = rng.randrange(1_200, 5_000) * 10**6
+            self.planted.everyday_payments.append(w.tx(
+                USER, USDC, 0, SEL_TRANSFER + _word_address(friend) + _word(amount),
+                [_transfer_log(USDC, USER, friend, amount)]))
+        elif roll < 0.75:
+            w.tx(USER, WETH, rng.randrange(10**16, 10**17), SEL_DEPOSIT)
+        elif roll < 0.79:
+            w.tx(friend, USER, rng.randrange(10**16, 10**18))
+        elif roll < 0.99:
+            self.approve_for_swap()
+        else:  # an ordinary large payment: above the policy's 5 ETH, so it asks; not a risk
+            self.planted.large_payments.append(w.tx(USER, friend, rng.randrange(6, 10) * 10**18))
+
+
+# profile "regular": the planted problems, once, as fractions of the whole history
+_REGULAR_PLAN = [
+    (0.20, "unlimited_unknown"),
+    (0.30, "operator_all"),
+    (0.45, "unlimited_unknown"),
+    (0.50, "poison_zero_transfer"),
+    (0.55, "poison_fake_token"),
+    (0.60, "pay_lookalike"),
+]
+
+
+def generate(count: int, out: Path, *, seed: int = 7, bad_rows: int = 0, profile: str = "groups") -> Planted:
+    """Write `count` transactions to `out` (JSONL) and `<out>.planted.json`; returns what was planted.
+    Profile "groups": everyday traffic with many friends, problems planted per 5,000 transactions;
+    "regular": one regular counterparty, a handful of problems planted once."""
     if count < 100:
         raise ValueError("count must be at least 100 (room for the planted problems)")
     rng = random.Random(seed)
     w = _Writer(rng)
-    friends = [w.address() for _ in range(40)]
-    everyday = _Everyday(w, friends)
     planted = Planted(address=USER, count=count)
-    groups = max(1, count // GROUP)
-    size = count // groups
-    schedule = sorted((g * size + int(fraction * size), g, step) for g in range(groups) for fraction, step in _PLAN)
     state: dict[int, dict[str, str]] = {}
+    everyday: _Everyday
+    if profile == "regular":
+        everyday = _RegularEveryday(w, planted)
+        friends = everyday.friends
+        state[0] = {"friend": friends[0]}
+        schedule = [(int(fraction * count), 0, step) for fraction, step in _REGULAR_PLAN]
+    else:
+        friends = [w.address() for _ in range(40)]
+        everyday = _Everyday(w, friends)
+        groups = max(1, count // GROUP)
+        size = count // groups
+        schedule = sorted((g * size + int(fraction * size), g, step) for g in range(groups) for fraction, step in _PLAN)
     next_step = 0
     while w.index < count:
         if next_step < len(schedule) and schedule[next_step][0] <= w.index and not everyday.pending_swap:
@@ -259,6 +326,7 @@ def _plant(w: _Writer, step: str, state: dict[str, str], planted: Planted, frien
         tx = w.tx(USER, USDC, 0, SEL_TRANSFER + _word_address(lookalike) + _word(900 * 10**6),
                   [_transfer_log(USDC, USER, lookalike, 900 * 10**6)])
         planted.poisoning.append(["payment", tx, lookalike])
+        planted.flagged.append(tx)  # the friend it imitates was paid earlier in the same history
     elif step == "drainer_claim":
         planted.flagged.append(w.tx(USER, w.address(), 5 * 10**16, SEL_CLAIM))
 
@@ -271,8 +339,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out", type=Path, required=True, help="output JSONL file")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--bad-rows", type=int, default=0, help="also insert this many malformed lines")
+    parser.add_argument("--profile", choices=["groups", "regular"], default="groups",
+                        help="groups: many friends, problems per 5,000 transactions; regular: one counterparty, "
+                             "a handful of problems")
     args = parser.parse_args(argv)
-    planted = generate(args.count, args.out, seed=args.seed, bad_rows=args.bad_rows)
+    planted = generate(args.count, args.out, seed=args.seed, bad_rows=args.bad_rows, profile=args.profile)
     print(f"wrote {args.count} transactions to {args.out}; planted: {len(planted.risky_approvals)} risky approvals, "
           f"{len(planted.poisoning)} poisoning events, {len(planted.flagged)} risky transactions")
 

@@ -162,6 +162,7 @@ def _narrate(report: AuditReport, settings: AuditSettings) -> None:
 
 
 LONG_SCAN_BLOCKS = 50_000
+MAX_ATTENTION_SHOWN = 20  # the terminal view; the other formats list every problem
 
 
 def _warn_if_long_scan(rpc: str, from_block: int, to_block: int | None) -> None:
@@ -217,11 +218,18 @@ def _print_summary(report: AuditReport) -> None:
     from rich.markup import escape as e
     from rich.table import Table
 
-    from copilot.audit.render import headline, narrative_byline, report_notes
+    from copilot.audit.render import attention_lines, headline, narrative_byline, report_notes
     from copilot.cli.output import console
 
     out = console()
     out.print(f"[bold]Wallet audit[/bold] {report.address}  ({e(report.source)}, policy {e(report.policy)})")
+    out.print("[bold]What needs your attention[/bold]")
+    shown = attention_lines(report)
+    for line in shown[:MAX_ATTENTION_SHOWN]:
+        out.print(f"  {e(line)}", style="red" if report.attention else None)
+    if len(shown) > MAX_ATTENTION_SHOWN:
+        out.print(f"  … {len(shown) - MAX_ATTENTION_SHOWN} more (use --format md|html|json for the full list)")
+    out.print("[bold]Counts[/bold]")
     for line in headline(report):
         out.print(f"  • {e(line)}")
     for warning in report.warnings:

@@ -64,14 +64,15 @@ class _ContextIndex:
 
 
 _INDEX_CACHE_SIZE = 256
-_index_cache: dict[int, tuple[ReviewContext, tuple[int, int, int, int], _ContextIndex]] = {}
+_index_cache: dict[int, tuple[ReviewContext, tuple[int, ...], _ContextIndex]] = {}
 
 
 def _index(context: ReviewContext) -> _ContextIndex:
     """The context's index, built once per context object (again if it grew). Batch callers review
     thousands of requests against a handful of contexts; the cache holds each context, so an id is
     never reused while cached."""
-    sizes = (len(context.address_book), len(context.trusted), len(context.known_addresses), len(context.own_addresses))
+    sizes = (len(context.address_book), len(context.trusted), len(context.known_addresses), len(context.own_addresses),
+             len(context.history_first_dealt))
     cached = _index_cache.get(id(context))
     if cached is not None and cached[0] is context and cached[1] == sizes:
         return cached[2]
@@ -80,7 +81,7 @@ def _index(context: ReviewContext) -> _ContextIndex:
     history = {a.lower() for a in context.known_addresses}
     own = {a.lower() for a in context.own_addresses}
     lookalikes: dict[str, list[str]] = {}
-    for address in book.keys() | trusted | history:
+    for address in book.keys() | trusted | history | context.history_first_dealt.keys():
         lookalikes.setdefault(lookalike_key(address), []).append(address)
     index = _ContextIndex(book, trusted, history, own, lookalikes)
     if len(_index_cache) >= _INDEX_CACHE_SIZE:
@@ -135,7 +136,13 @@ class Facts:
 
     def seen_before(self, address: str) -> bool:
         key = address.lower()
-        return self.is_known(key) or key in self.index.history
+        return self.is_known(key) or key in self.index.history or self._dealt_with_earlier(key)
+
+    def _dealt_with_earlier(self, key: str) -> bool:
+        """An audit: the wallet dealt with it earlier in the history being audited."""
+        position = self.context.history_position
+        first = self.context.history_first_dealt.get(key)
+        return position is not None and first is not None and first < position
 
     def is_own(self, address: str) -> bool:
         """One of the user's own accounts: the signer, a keystore account, a book entry marked own."""
@@ -174,7 +181,11 @@ class Facts:
     def lookalikes(self, address: str) -> list[str]:
         key = address.lower()
         candidates = self.index.lookalikes.get(lookalike_key(key), [])
-        return [c for c in candidates if c != key]
+        index = self.index
+        return [
+            c for c in candidates
+            if c != key and (c in index.book or c in index.trusted or c in index.history or self._dealt_with_earlier(c))
+        ]
 
     # -- tokens and amounts
 
