@@ -7,7 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=.venv/bin/python
-all=(decode calldata review policy intel signing keystore sandbox simulation audit llm llm_server erc7730)
+all=(decode calldata review policy intent intel signing keystore sandbox simulation audit llm llm_server erc7730)
 selected=("${@:-${all[@]}}")
 echo "machine: $(nproc) cores, $(uname -m), load $(cut -d' ' -f1-3 /proc/loadavg)"
 for name in "${selected[@]}"; do
