@@ -8,6 +8,7 @@ from functools import cache
 from pathlib import Path
 
 import pytest
+from calldatahelpers import DAI, PERMIT2, SWAP_ROUTER02, V2_ROUTER, WETH
 from policyhelpers import (
     ETHER,
     FRIEND,
@@ -26,14 +27,8 @@ from copilot.intent.parse import IntentError, parse_intent
 from copilot.models import ChainFacts, DecodedRequest, RequestKind, ReviewContext, SigningRequest
 from copilot.risk.corpus import corpus_dir, load_case, prepare
 
-DAI = "0x6B175474E89094C44Da98b954EedeAC495271d0F"
 USDT = "0xdAC17F958D2ee523a2206206994597C13D831ec7"
-WETH = "0xC02aaA39b223FE8D0A0e5C4F27eAD9083C756Cc2"
-PERMIT2 = "0x000000000022D473030F116dDEE9F6B43aC78BA3"
-ROUTER02 = "0x68b3465833fb72A70ecDF485E0e4C7bD8665Fc45"  # Uniswap SwapRouter02
-V2_ROUTER = "0x7a250d5630B4cF539739dF2C5dAcb4c659F2488D"
-ONEINCH = "0x111111125421cA6dc452d289314280a0f8842A65"
-LIDO = "0xae7ab96520DE3A18E5e111B5EaAb095312D7fE84"
+ROUTER02 = SWAP_ROUTER02  # Uniswap SwapRouter02
 FAKE_USDC = "0x5555555555555555555555555555555555555555"  # a token that calls itself USDC
 LOOKALIKE = "0x70997970C51812dc3A010C7d01b50e0d17dc7999"  # "A1ice": Alice's first and last characters
 BOB = "0x2222222222222222222222222222222222222222"
@@ -286,3 +281,19 @@ def test_review_cli_echoes_the_intent_and_blocks_a_mismatch() -> None:
     assert doc["intent"]["parsed"]["amount"] == "150" and doc["intent"]["parsed"]["asset"]["address"] == DAI
     empty = runner.invoke(cli, [*base, "--intent", "  "])
     assert empty.exit_code == 2 and "--intent is empty" in empty.output
+
+
+def test_gas_in_a_simulated_native_balance_is_no_extra_outflow() -> None:
+    from copilot.models import AssetChange, SimulationReport
+
+    fee = 21_000 * 30 * 10**9
+    report = SimulationReport(status="simulated", account=USER, gas_cost=fee, measured=[
+        AssetChange(holder=USER, asset="native", standard="native", amount=-fee // 2, source="balance"),
+        AssetChange(holder=USER, asset=USDC, standard="erc20", amount=-50 * USDC6, source="balance")])  # fmt: skip
+    simulated = context()
+    simulated.simulation = report
+    assert check_sentence("pay alice 50 USDC", erc20_transfer(USDC, FRIEND, 50 * USDC6), simulated).outcome == "match"
+    drained = report.model_copy(update={"measured": [*report.measured, AssetChange(holder=USER, asset=DAI, standard="erc20", amount=-1, source="balance")]})
+    simulated.simulation = drained
+    check = check_sentence("pay alice 50 USDC", erc20_transfer(USDC, FRIEND, 50 * USDC6), simulated)
+    assert check.outcome == "mismatch" and check.blocks and "also leaves your wallet" in check.reasons[0]

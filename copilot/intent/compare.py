@@ -188,8 +188,9 @@ def _read_simulation(context: ReviewContext, effects: Effects) -> None:
     effects.simulated_in = {}
     for change in report.account_changes():
         asset = change.asset.lower() if change.asset != "native" else NATIVE
-        if change.amount < 0:
-            effects.outflows[asset] = max(effects.outflows.get(asset, 0), -change.amount)
+        gas = (report.gas_cost or 0) if asset == NATIVE else 0  # measured native balances include the fee
+        if change.amount < 0 and -change.amount > gas:
+            effects.outflows[asset] = max(effects.outflows.get(asset, 0), -change.amount - gas)
         elif change.amount > 0:
             effects.simulated_in[asset] = effects.simulated_in.get(asset, 0) + change.amount
     known = {(g.token, g.spender) for g in effects.grants}
@@ -225,7 +226,8 @@ class _Comparison:
     def amount(self, asset: str, amount: int) -> str:
         if asset == NATIVE:
             return format_native(amount, self.chain_id)
-        return format_amount(amount, lookup_token(asset, self.chain_id)) + ("" if lookup_token(asset, self.chain_id) else f" of {to_checksum(asset)}")
+        token = lookup_token(asset, self.chain_id)
+        return format_amount(amount, token) + ("" if token else f" of {to_checksum(asset)}")
 
     def who(self, address: str) -> str:
         label = next((name for a, name in self.context.address_book.items() if a.lower() == address), None)
@@ -329,9 +331,9 @@ def _swap(check: _Comparison) -> None:
         for target in effects.targets - {given or "", wanted}:
             if target not in routers and target not in (given, wanted) and _is_swap_target(check, target):
                 check.differs(f"the swap goes through {check.who(target)}, not {_party(parsed.protocol)}")
-    paid = effects.outflows.get(given or "", 0) if given else sum(effects.outflows.values())
     if given is not None:
-        if not effects.outflows.get(given):
+        paid = effects.outflows.get(given, 0)
+        if not paid:
             if not effects.unreadable:
                 check.differs(f"the request spends no {parsed.asset.symbol if parsed.asset else given}")
         elif parsed.action == "swap":
