@@ -319,7 +319,8 @@ def test_llama_server_is_detected_and_gets_the_gbnf_grammar(servers: list[FakeLL
     review = review_json("--llm-url", server.url)
     (chat,) = server.posts("/v1/chat/completions")
     assert chat.body["grammar"].startswith("root ::= ") and "response_format" not in chat.body
-    assert chat.body["cache_prompt"] is True
+    assert chat.body["cache_prompt"] is True and chat.body["chat_template_kwargs"] == {"enable_thinking": False}
+    assert not {"tools", "tool_choice", "functions"} & set(chat.body)
     info = review["llm"]["server"]
     assert (info["dialect"], info["model"]) == ("llama-server", "qwen3-30b-a3b")
     assert info["details"]["n_ctx"] == "8192" and info["details"]["health"] == "ok"

@@ -434,6 +434,7 @@ class ServerClient:
             if message.get("grammar"):
                 body["grammar"] = message["grammar"]
             body["cache_prompt"] = True  # the fixed system prompt's KV state is reused between requests
+            body["chat_template_kwargs"] = {"enable_thinking": False}  # thinking off (Qwen3-style templates)
         elif schema is not None:
             body["response_format"] = {
                 "type": "json_schema",
