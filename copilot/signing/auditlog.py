@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from copilot.errors import EnvironmentProblem
+from copilot.inputs.values import DuplicateKeyError, unique_keys
 from copilot.parsing import load_json
 from copilot.state.atomic import atomic_write_text
 from copilot.state.dirs import data_dir
@@ -57,17 +58,6 @@ class LogWriteFailed(EnvironmentProblem):
     def __init__(self, message: str, hint: str | None = None, *, recorded: bool) -> None:
         super().__init__(message, hint)
         self.recorded = recorded
-
-
-class DuplicateKey(ValueError):
-    pass
-
-
-def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    keys = [key for key, _ in pairs]
-    if len(set(keys)) != len(keys):
-        raise DuplicateKey(next(key for key in keys if keys.count(key) > 1))
-    return dict(pairs)
 
 
 @dataclass
@@ -223,9 +213,9 @@ class AuditLog:
         lines = raw.split(b"\n")
         for number, line in enumerate(lines[:-1] if raw.endswith(b"\n") else lines, start=1):
             try:
-                entry = load_json(line, object_pairs_hook=_no_duplicate_keys)
-            except DuplicateKey as exc:
-                problems.append(f"line {number}: the key {exc} appears twice (entry edited)")
+                entry = load_json(line, object_pairs_hook=unique_keys)
+            except DuplicateKeyError as exc:
+                problems.append(f"line {number}: the key {exc.key} appears twice (entry edited)")
                 continue
             except ValueError:  # also bytes that are not UTF-8
                 problems.append(f"line {number}: not valid JSON")

@@ -30,7 +30,8 @@ BUNDLED_PRICES_FILE = "prices.json"
 
 @dataclass(frozen=True, slots=True)
 class BundledPrices:
-    """abis/prices.json: coarse prices of one date, for thresholds, never for valuation."""
+    """abis/prices.json: coarse prices of one date, enough to decide whether to ask (limits, thresholds,
+    an order worth less than half its give), never a quote to trade on."""
 
     as_of: str  # "2025-06-30"
     by_address: dict[str, Decimal]  # lowercase token address -> USD per whole unit
