@@ -1,11 +1,14 @@
 """Audit throughput and memory on a synthetic history (default 100,000 transactions, no LLM).
 
-    python benchmarks/bench_audit.py [--count 100000] [--skip-single]
+    python benchmarks/bench_audit.py [--count 100000] [--skip-single] [--profile groups|regular]
 
 Runs `txcopilot audit` as a user would (a fresh process, cold cache) and reports wall time and the peak
 resident memory of the whole process tree (main process plus workers, sampled every 20 ms). Peers
 measured in the same run: the same audit on one worker, a resumed re-run (every chunk cached), and the
-floor: just reading and JSON-parsing every line in one process.
+floor: just reading and JSON-parsing every line in one process. It also reports what the user reads: the
+"what needs your attention" list's length, risky transactions apart from those that only needed
+confirmation, and the size of the HTML report. Profile "regular" is issue 16's history: payments to one
+regular counterparty, wraps and swaps, and a handful of planted problems.
 """
 
 from __future__ import annotations
@@ -82,25 +85,41 @@ def parse_floor(history: Path) -> float:
     return time.perf_counter() - start
 
 
+def print_reading(report: dict[str, object]) -> None:
+    """What the user reads: the attention list, the counts, and the HTML report's size."""
+    from copilot.audit.render import to_html
+    from copilot.audit.report import AuditReport
+
+    parsed = AuditReport.model_validate(report)
+    html = len(to_html(parsed).encode())
+    print(f"  what needs your attention: {len(parsed.attention)} lines; {parsed.risky_transactions} risky "
+          f"transactions, {parsed.confirmations} needed confirmation ({len(parsed.flagged)} not allowed in all); "
+          f"HTML report {html / 1e6:.2f} MB")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--count", type=int, default=100_000)
     parser.add_argument("--skip-single", action="store_true", help="skip the one-worker peer (halves the run)")
+    parser.add_argument("--profile", choices=["groups", "regular"], default="groups",
+                        help="the synthetic history's shape (copilot.audit.synthetic)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as scratch:
         history = Path(scratch) / "history.jsonl"
-        generate(args.count, history)
+        generate(args.count, history, profile=args.profile)
         size_mb = history.stat().st_size / 1e6
         print(f"history: {args.count:,} transactions, {size_mb:.0f} MB; {os.cpu_count()} cores")
         home = Path(scratch) / "home"
         home.mkdir()
         wall, peak, report, cpu = run_audit(history, home)
         planted = json.loads(history.with_name(history.name + ".planted.json").read_text())
-        found = len([a for a in report["approvals"] if a["risky"]]), len(report["poisoning"]), len(report["flagged"])
+        found = (len([a for a in report["approvals"] if a["risky"]]), len(report["poisoning"]),
+                 sum(1 for t in report["flagged"] if t["risky"]))
         expected = len(planted["risky_approvals"]), len(planted["poisoning"]), len(planted["flagged"])
         print(f"audit, all cores, cold:  {wall:6.1f} s  {args.count / wall:8,.0f} tx/s  peak RSS {peak / 1024:6.0f} MiB "
               f"(found {found}, planted {expected})")
         print(f"  CPU time of the process tree: {cpu:.1f} s ({cpu / wall:.2f} cores busy on average)")
+        print_reading(report)
         resumed, resumed_peak, resumed_report, _ = run_audit(history, home)
         print(f"re-run, every chunk cached: {resumed:6.1f} s  ({wall / resumed:.1f}x faster than cold)  "
               f"peak RSS {resumed_peak / 1024:.0f} MiB, {resumed_report['chunks_reused']}/{resumed_report['chunks']} "
