@@ -30,6 +30,7 @@ from copilot.models import (
     ChainFacts,
     DecodedRequest,
     Finding,
+    RecentTransfer,
     ReviewContext,
     Severity,
     TokenMeta,
@@ -468,6 +469,19 @@ def test_default_policy_asks_before_a_token_payment_worth_over_1000_usd_to_a_new
     assert judge(erc20_transfer(USDC, FRIEND, 1001 * 10**6), [], policy, context()).verdict == "confirm"
     known = ReviewContext(user=USER, now=NOW, known_addresses={WBTC_LOOKALIKE})
     assert judge(erc20_transfer(WBTC, WBTC_LOOKALIKE, 1155 * 10**8), [], policy, known).verdict == "allow"
+
+
+def test_whom_you_paid_on_chain_is_not_new_but_whoever_only_sent_you_something_is() -> None:
+    policy = load_policy("default")
+    paid = RecentTransfer(token=USDC.lower(), sender=USER.lower(), recipient=FRIEND.lower(), amount=10**6, block=1,
+                          tx="0x" + "11" * 32)
+    planted = RecentTransfer(token=WBTC.lower(), sender=WBTC_LOOKALIKE.lower(), recipient=USER.lower(), amount=0,
+                             block=2, tx="0x" + "22" * 32)
+    node = context(recent_transfers=[paid, planted])
+    assert judge(erc20_transfer(USDC, FRIEND, 5000 * 10**6), [], policy, node).verdict == "allow"
+    assert judge(erc20_transfer(USDC, FRIEND, 5000 * 10**6), [], policy, context()).verdict == "confirm"
+    stolen = judge(erc20_transfer(WBTC, WBTC_LOOKALIKE, 1155 * 10**8), [], policy, node)
+    assert (stolen.verdict, stolen.decided_by) == ("confirm", "policy:default.toml:confirm.new_address_above_usd")
 
 
 def test_unpriced_token_payments_to_a_new_address_ask_by_count_or_by_share_of_balance() -> None:

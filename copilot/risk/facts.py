@@ -59,6 +59,7 @@ class _ContextIndex:
     book: dict[str, str]  # lowercase address -> label
     trusted: set[str]
     history: set[str]
+    paid_on_chain: set[str]  # recipients of the user's own recent transfers, read from their node
     own: set[str]  # the user's own accounts
     lookalikes: dict[str, list[str]]  # lookalike_key -> addresses
 
@@ -72,7 +73,7 @@ def _index(context: ReviewContext) -> _ContextIndex:
     thousands of requests against a handful of contexts; the cache holds each context, so an id is
     never reused while cached."""
     sizes = (len(context.address_book), len(context.trusted), len(context.known_addresses), len(context.own_addresses),
-             len(context.history_first_dealt))
+             len(context.history_first_dealt), len(context.chain.recent_transfers))
     cached = _index_cache.get(id(context))
     if cached is not None and cached[0] is context and cached[1] == sizes:
         return cached[2]
@@ -80,10 +81,14 @@ def _index(context: ReviewContext) -> _ContextIndex:
     trusted = {a.lower() for a in context.trusted}
     history = {a.lower() for a in context.known_addresses}
     own = {a.lower() for a in context.own_addresses}
+    # Only whom the user paid: an address that merely sent them something (a poisoner's zero-value or
+    # dust transfer) never becomes known by it.
+    user = context.user.lower() if context.user else None
+    paid_on_chain = {t.recipient for t in context.chain.recent_transfers if t.sender == user and t.recipient != user}
     lookalikes: dict[str, list[str]] = {}
     for address in book.keys() | trusted | history | context.history_first_dealt.keys():
         lookalikes.setdefault(lookalike_key(address), []).append(address)
-    index = _ContextIndex(book, trusted, history, own, lookalikes)
+    index = _ContextIndex(book, trusted, history, paid_on_chain, own, lookalikes)
     if len(_index_cache) >= _INDEX_CACHE_SIZE:
         _index_cache.pop(next(iter(_index_cache)))
     _index_cache[id(context)] = (context, sizes, index)
@@ -136,7 +141,12 @@ class Facts:
 
     def seen_before(self, address: str) -> bool:
         key = address.lower()
-        return self.is_known(key) or key in self.index.history or self._dealt_with_earlier(key)
+        return (
+            self.is_known(key)
+            or key in self.index.history
+            or key in self.index.paid_on_chain
+            or self._dealt_with_earlier(key)
+        )
 
     def _dealt_with_earlier(self, key: str) -> bool:
         """An audit: the wallet dealt with it earlier in the history being audited."""
