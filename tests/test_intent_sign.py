@@ -43,6 +43,7 @@ def test_matching_intent_signs_and_the_log_keeps_its_parsed_form(setup: tuple[li
     result = invoke([*args, "--policy", str(policy), "--intent", f"send 0.01 ETH to {DEAD}"])
     assert result.exit_code == 0, result.stderr
     assert "signature" in json.loads(result.stdout)
+    assert f"read as: send 0.01 ETH to {DEAD}" in result.stderr and "outcome: match" in result.stderr
     review = next(e["data"] for e in AuditLog().entries() if e["event"] == "review")
     intent = review["intent"]
     assert intent["text"] == f"send 0.01 ETH to {DEAD}" and intent["outcome"] == "match"

@@ -16,7 +16,7 @@ import click
 
 from copilot.cli.llmserver import llm_server_options, llm_server_target, server_line
 from copilot.cli.output import emit_json, err_console, stdin_is_interactive
-from copilot.cli.review import intent_option
+from copilot.cli.review import intent_lines, intent_option
 from copilot.errors import CopilotError, EnvironmentProblem, InputError, Interrupted, Refused
 
 if TYPE_CHECKING:
@@ -544,6 +544,8 @@ def _show_review(review: Review, limit_findings: list[Any], delegation: bool, ac
     out.print(f"[bold {colour}]{review.verdict.upper()}[/] risk {review.risk_score}/100 - decided by {review.decided_by}")
     for finding in [*review.findings, *limit_findings]:
         out.print(f"  [{finding.severity.value}] {finding.title}: {finding.evidence}", markup=False)
+    for line in intent_lines(review):
+        out.print(line, markup=False, highlight=False, soft_wrap=True)
     from copilot.cli.simulated import balance_lines
 
     for line in balance_lines(review):
