@@ -297,3 +297,23 @@ def test_gas_in_a_simulated_native_balance_is_no_extra_outflow() -> None:
     simulated.simulation = drained
     check = check_sentence("pay alice 50 USDC", erc20_transfer(USDC, FRIEND, 50 * USDC6), simulated)
     assert check.outcome == "mismatch" and check.blocks and "also leaves your wallet" in check.reasons[0]
+
+
+@pytest.mark.parametrize("intent", ["pay alice 150 USDC", "sign in", "swap 1 ETH for USDC"])
+def test_an_intent_never_lowers_a_verdict_or_drops_a_finding(intent: str) -> None:
+    from copilot.models import VERDICT_RANK
+    from copilot.pipeline import ReviewOptions, review_decoded
+    from copilot.risk.corpus import load_cases
+
+    raised = 0
+    for case in load_cases():
+        prepared = prepare(case)
+        plain = review_decoded(prepared.decoded, prepared.policy, prepared.context, ReviewOptions(use_llm=False))
+        checked = review_decoded(prepared.decoded, prepared.policy, prepared.context, ReviewOptions(use_llm=False, intent=intent))
+        assert VERDICT_RANK[checked.verdict] >= VERDICT_RANK[plain.verdict], case.name
+        assert {f.id for f in plain.findings} <= {f.id for f in checked.findings}, case.name
+        assert checked.intent is not None and checked.intent.text == intent
+        raised += VERDICT_RANK[checked.verdict] > VERDICT_RANK[plain.verdict]
+        if checked.intent.outcome == "match":
+            assert checked.verdict == plain.verdict, case.name
+    assert raised > 0  # the intent does raise verdicts where the request does something else
