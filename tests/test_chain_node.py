@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from typing import Any
 
 import pytest
@@ -97,6 +98,29 @@ def test_unreachable_node_is_one_clear_line() -> None:
     assert line.startswith("cannot reach node at http://127.0.0.1:9: connection refused")
     assert "--rpc" in line
     assert "\n" not in line
+
+
+def test_a_node_that_never_answers_is_asked_once_not_retried() -> None:
+    """web3 retries a timed-out read 5 times by default: a hung node would cost 6 timeouts, not one."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(16)
+    server.settimeout(0.2)
+    accepted: list[socket.socket] = []
+    try:
+        with pytest.raises(EnvironmentProblem) as err:
+            NodeClient(f"http://127.0.0.1:{server.getsockname()[1]}", timeout=0.3).chain_id()
+        while True:  # every connection the client made is queued on the listening socket
+            try:
+                accepted.append(server.accept()[0])
+            except TimeoutError:
+                break
+    finally:
+        for connection in accepted:
+            connection.close()
+        server.close()
+    assert "timed out" in err.value.one_line()
+    assert len(accepted) == 1
 
 
 def test_rpc_must_be_an_http_url() -> None:

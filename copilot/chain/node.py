@@ -69,7 +69,12 @@ class NodeClient:
         if self._w3 is None:
             from web3 import Web3
 
-            self._w3 = Web3(Web3.HTTPProvider(self.url, request_kwargs={"timeout": self.timeout}))
+            # No retries: web3 by default repeats a timed-out call 5 times, so a hung node cost a
+            # minute per call instead of one timeout; a node that does not answer is one line now.
+            provider = Web3.HTTPProvider(
+                self.url, request_kwargs={"timeout": self.timeout}, exception_retry_configuration=None
+            )
+            self._w3 = Web3(provider)
         return self._w3
 
     def _ask(self, call: Callable[[], T]) -> T:
