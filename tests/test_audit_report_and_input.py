@@ -254,3 +254,15 @@ def test_a_quoted_csv_field_may_span_lines_at_any_chunk_size(tmp_path: Path, chu
     assert [r.line for r in rows][:4] == [2, 3, 6, 7]  # numbered by the line each record starts on
     assert isinstance(rows[1], HistoryTx) and rows[1].to == "0x1234567890abcdef1234567890abcdef12345678"
     assert [r.line for r in rows if isinstance(r, BadRow)] == [6]  # the fixture's own bad row, moved down 2 lines
+
+
+def test_a_csv_export_behind_a_stray_carriage_return_reads_like_the_export(tmp_path: Path) -> None:
+    export = fixtures_dir() / "audit" / "etherscan-transactions.csv"
+    shifted = tmp_path / "export.csv"
+    shifted.write_bytes(b"\r" + export.read_bytes())  # once an internal error (csv: new-line in unquoted field)
+    reports = []
+    for path in (export, shifted):
+        code, out, err = run("--address", USER, "--file", str(path), "--json", "--no-llm", "--no-cache")
+        assert code == 0, err
+        reports.append(json.loads(out))
+    assert reports[1]["transactions"] == reports[0]["transactions"] > 0

@@ -117,7 +117,11 @@ _TOKEN_CSV_COLUMNS = {"txhash", "blockno", "from", "to", "tokenvalue", "contract
 
 
 def _csv_columns(header_line: str) -> list[str]:
-    return [c.strip().strip('"').strip().lower() for c in next(csv.reader([header_line]))]
+    try:
+        cells = next(csv.reader([header_line.strip()]), [])
+    except csv.Error as exc:  # a carriage return inside an unquoted header cell
+        raise InputError(f"the CSV header cannot be read: {exc}", "give an Etherscan CSV export as it was downloaded") from None
+    return [c.strip().strip('"').strip().lower() for c in cells]
 
 
 def detect_format(path: Path) -> HistoryFormat:
