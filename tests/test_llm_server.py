@@ -531,3 +531,15 @@ def test_doctor_with_a_configured_server_checks_it_instead_of_requiring_the_mode
     down = run("doctor", "--json")
     assert down.exit_code == 4
     assert "did not answer" in {c["name"]: c for c in json.loads(down.stdout)["checks"]}["llm server"]["detail"]
+
+
+def test_an_audit_narrative_from_the_server_says_so_in_the_report(servers: list[FakeLLMServer]) -> None:
+    from copilot.resources import fixtures_dir
+
+    server = started(servers, lmstudio_server(openai_answer("Your wallet has open approvals.")))
+    history = fixtures_dir() / "audit" / "history.jsonl"
+    user = "0xf39fd6e51aad88f6f4ce6ab8827279cfffb92266"
+    result = run("audit", "--address", user, "--file", str(history), "--llm-url", server.url, "--format", "md")
+    assert result.exit_code == 0, result.output
+    assert "Written by your LLM server's model qwen2.5-7b-instruct (external server, not sandboxed by txcopilot)" in result.stdout
+    assert "Written by the local model" not in result.stdout

@@ -208,6 +208,7 @@ def add_narrative(report: AuditReport, settings: AuditSettings) -> None:
         return
     report.narrative_info = NarrativeInfo(
         model=narrative.model,
+        external=settings.llm_server is not None,
         sentences_checked=narrative.grounding.checked,
         sentences_dropped=narrative.grounding.dropped,
         grounding_rate=round(narrative.grounding.rate, 3),

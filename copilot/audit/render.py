@@ -65,7 +65,11 @@ def narrative_byline(report: AuditReport) -> str:
         f"; {info.sentences_dropped} of {info.sentences_checked} sentences dropped for naming facts not in the audit"
         if info.sentences_dropped else ""
     )
-    return f"Written by the local model {info.model} from the audit's facts only; advisory{dropped}."
+    writer = (
+        f"your LLM server's model {info.model} (external server, not sandboxed by txcopilot)"
+        if info.external else f"the local model {info.model}"
+    )
+    return f"Written by {writer} from the audit's facts only; advisory{dropped}."
 
 
 def report_notes(report: AuditReport) -> list[str]:

@@ -124,6 +124,7 @@ class NarrativeInfo(Model):
     """How the narrative was written: the model, and what the grounding check dropped."""
 
     model: str
+    external: bool = False  # written by the user's own LLM server (--llm-url), not the sandboxed local model
     sentences_checked: int
     sentences_dropped: int
     grounding_rate: float
