@@ -124,6 +124,7 @@ CASES: list[tuple[str, str, Build, str]] = [
     ("send-weth-gets-eth", "send 1 WETH to alice", lambda: send_eth(FRIEND, 1), B),
     ("send-no-recipient-named", "send 2 USDC", lambda: erc20_transfer(USDC, STRANGER, 2 * USDC6), M),
     ("send-all-without-node", "send all USDC to alice", lambda: erc20_transfer(USDC, FRIEND, 7 * USDC6), U),
+    ("send-max-without-node", "send max USDC to alice", lambda: erc20_transfer(USDC, FRIEND, 7 * USDC6), U),
     ("send-with-extra-approval", "pay alice 50 USDC",
      lambda: batch(transfer_call(USDC, FRIEND, 50 * USDC6), approve_call(USDC, STRANGER, MAX)), B),
     ("send-with-extra-outflow", "pay alice 50 USDC",
@@ -219,6 +220,10 @@ def test_all_is_checked_against_the_balance_the_node_reported() -> None:
     assert check_sentence("send all USDC to alice", erc20_transfer(USDC, FRIEND, 7 * USDC6), context(balances=balances)).outcome == "match"
     short = check_sentence("send all USDC to alice", erc20_transfer(USDC, FRIEND, 6 * USDC6), context(balances=balances))
     assert short.outcome == "mismatch" and not short.blocks
+    # "max" of what you send is everything you hold, like "all"; only an approval reads it as unlimited
+    assert check_sentence("send max USDC to alice", erc20_transfer(USDC, FRIEND, 7 * USDC6), context(balances=balances)).outcome == "match"
+    less = check_sentence("send max USDC to alice", erc20_transfer(USDC, FRIEND, 6 * USDC6), context(balances=balances))
+    assert less.outcome == "mismatch" and not less.blocks
 
 
 def test_simulation_that_credits_the_output_elsewhere_is_a_blocking_mismatch() -> None:

@@ -243,7 +243,7 @@ class _Comparison:
         return asset.address.lower() if asset.address and asset.address != NATIVE else asset.address
 
     def intended_units(self, asset: IntentAsset | None) -> int | None:
-        """The intent's amount in base units; None when it states none, or "all" without a balance."""
+        """The intent's amount in base units; None when it states none, or "all"/"max" without a balance."""
         parsed = self.parsed
         if parsed.amount_kind == "exact" and parsed.amount is not None and asset is not None and asset.decimals is not None:
             units = parsed.amount.scaleb(asset.decimals)
@@ -251,10 +251,10 @@ class _Comparison:
                 self.differs(f"{parsed.amount:f} {asset.symbol} has more decimals than {asset.symbol}'s {asset.decimals}", blocks=False)
                 return None
             return int(units)
-        if parsed.amount_kind == "all" and asset is not None:
+        if parsed.amount_kind in ("all", "max") and asset is not None:  # an approval reads "max" as unlimited itself
             balance = self.balance(self.asset_key(asset) or "")
             if balance is None:
-                self.cannot(f'"all" needs your {asset.symbol} balance from your node (--rpc)')
+                self.cannot(f'"{parsed.amount_kind}" needs your {asset.symbol} balance from your node (--rpc)')
             return balance
         return None
 
