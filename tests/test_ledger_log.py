@@ -169,3 +169,33 @@ def test_only_signatures_of_the_last_24_hours_must_be_in_the_ledger(monkeypatch:
     assert invoke(["log", "rebuild-ledger"]).exit_code == 0
     assert SpendLedger(logged=log.signatures_since).spent(SENDER) == {"ETH": ETH}  # both rebuilt, one counts
     assert [r.id for r in SpendLedger().reservations()] == [1, 2]
+
+
+def _log_deleted() -> None:
+    AuditLog().path.unlink()
+
+
+def _log_emptied() -> None:
+    AuditLog().path.write_bytes(b"")
+
+
+def _signature_renamed() -> None:
+    log = AuditLog().path
+    log.write_bytes(log.read_bytes().replace(b'"event": "signature"', b'"event": "signaturX"'))
+
+
+LOG_DAMAGE = {"log-deleted": _log_deleted, "log-emptied": _log_emptied, "signature-entry-renamed": _signature_renamed}
+
+
+@pytest.mark.parametrize("damage", sorted(LOG_DAMAGE))
+def test_a_lost_ledger_is_not_vouched_for_by_a_log_that_lost_its_signatures(tmp_path: Path, signing: tuple[Path, Path], damage: str) -> None:
+    assert sign(tmp_path, signing, ETH, 0)[0] == 0
+    _delete()
+    LOG_DAMAGE[damage]()  # the head still records the entries
+
+    code, stdout, stderr = sign(tmp_path, signing, ETH, 1)  # would pass the 1.5 ETH limit with the spend forgotten
+
+    assert code == 4, stderr
+    assert stdout == ""
+    [error] = [line for line in stderr.splitlines() if line.startswith("error: ")]
+    assert "audit log" in error and "`txcopilot log verify`" in error

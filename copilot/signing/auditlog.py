@@ -140,17 +140,36 @@ class AuditLog:
         )
 
     def _last(self) -> tuple[int, str]:
-        """Next sequence number and the hash to chain to, from the log itself (the head may lag)."""
+        """Next sequence number and the hash to chain to, from the log itself (the head may lag, but
+        never lead: a log deleted or cut back under its head would otherwise start again unnoticed)."""
         last_line = _last_line(self.path)
-        if last_line is None:
-            return 0, GENESIS
         try:
-            entry = load_json(last_line)
-            return int(entry["seq"]) + 1, str(entry["hash"])
+            entry: Any = load_json(last_line) if last_line is not None else {"seq": -1, "hash": GENESIS}
+            following = int(entry["seq"]) + 1, str(entry["hash"])
         except (ValueError, KeyError, TypeError):
             raise EnvironmentProblem(
                 f"{self.path}: the last entry is damaged, so nothing more can be chained to it",
                 "run `txcopilot log verify`, keep a copy of the log, then move it aside to start a new one",
+            ) from None
+        recorded = self._head_count()
+        if recorded > following[0]:
+            raise EnvironmentProblem(
+                f"the audit log {self.path} has {following[0]} entries but its head records {recorded}: entries were deleted, "
+                "so nothing more is added to it",
+                "run `txcopilot log verify`, keep copies of audit.jsonl and audit.head, then move both aside to start a new log",
+            )
+        return following
+
+    def _head_count(self) -> int:
+        """The number of entries the head file records; 0 without one (a fresh install)."""
+        try:
+            return int(load_json(self.head_path.read_text(encoding="utf-8"))["count"])
+        except FileNotFoundError:
+            return 0
+        except (OSError, ValueError, KeyError, TypeError):
+            raise EnvironmentProblem(
+                f"the audit log's head {self.head_path} is unreadable, so nothing more is added to the log",
+                "run `txcopilot log verify`, keep copies of audit.jsonl and audit.head, then move both aside to start a new log",
             ) from None
 
     def entries(self) -> list[dict[str, Any]]:
@@ -174,10 +193,17 @@ class AuditLog:
 
     def signatures_since(self, cutoff: float) -> list[LoggedSignature]:
         """The signatures logged at or after `cutoff` (epoch seconds), read from the end of the log
-        (which can grow large) back to the first entry older than the cutoff, less a margin for clock steps."""
+        (which can grow large) back to the first entry older than the cutoff, less a margin for clock steps.
+        An entry that does not match its own hash refuses: an edited signature would reset the limits."""
         found: list[LoggedSignature] = []
         for line in _reverse_lines(self.path):
             entry = self._parse(line)
+            if entry.get("hash") != entry_hash(entry):
+                raise EnvironmentProblem(
+                    f"the audit log {self.path} has an entry that does not match its hash (entry edited), so its signatures "
+                    "cannot be counted; nothing was signed",
+                    "run `txcopilot log verify` for the full picture",
+                )
             logged_at = entry_time(entry)
             if logged_at < cutoff - CLOCK_MARGIN_SECONDS:
                 break
