@@ -114,6 +114,8 @@ def test_plain_lists_with_optional_labels(tmp_path: Path, name: str, text: str, 
         (b"[1, 2", "not valid JSON"),
         (b"\xff\xfe\x00binary", "not UTF-8"),
         (b"hello world\nnothing here\n", "no address or domain found"),
+        (b"", "no address or domain found"),  # an empty file is no list, not broken JSON
+        (b"  \n\n", "no address or domain found"),
         (b"[" * 100_000, "nested too deeply"),
         (b'{"label": 1}', "no address or domain found"),
         (b'{"blacklist": "evil.com"}', "must be a list"),

@@ -123,7 +123,7 @@ def parse_text(text: str, name: str, parsed: ParsedList | None = None) -> Parsed
     """Detects the format from the content (the file name only tells CSV from text); adds to `parsed`."""
     parsed = parsed if parsed is not None else ParsedList()
     stripped = text.lstrip()
-    if stripped[:1] in "[{":
+    if stripped.startswith(("[", "{")):  # not `stripped[:1] in "[{"`: "" is in every string
         try:
             document = load_json(text)
         except json.JSONDecodeError as exc:
