@@ -244,6 +244,41 @@ def test_a_uniswapx_order_paying_a_stranger_needs_the_human() -> None:
     assert "order.foreign_recipient" in ids(review) and review.verdict != "allow"
 
 
+def priority_order(recipient: str) -> dict[str, Any]:
+    """A UniswapX PriorityOrder (its reactor's struct) on the Dutch fixture's Permit2 envelope."""
+    typed = copy.deepcopy(_erc7730_case("uniswap/eip712-UniswapX-ExclusiveDutchOrder.tests.json"))
+    types = typed["types"]
+    del types["ExclusiveDutchOrder"], types["DutchOutput"]
+    types["PriorityInput"] = field_list("address token,uint256 amount,uint256 mpsPerPriorityFeeWei")
+    types["PriorityOutput"] = field_list("address token,uint256 amount,uint256 mpsPerPriorityFeeWei,address recipient")
+    types["PriorityOrder"] = field_list(
+        "OrderInfo info,address cosigner,uint256 auctionStartBlock,uint256 baselinePriorityFeeWei,"
+        "PriorityInput input,PriorityOutput[] outputs"
+    )
+    types["PermitWitnessTransferFrom"][-1] = {"name": "witness", "type": "PriorityOrder"}
+    witness = typed["message"]["witness"]
+    typed["message"]["witness"] = {
+        "info": witness["info"],
+        "cosigner": ZERO,
+        "auctionStartBlock": "21000000",
+        "baselinePriorityFeeWei": "0",
+        "input": {"token": witness["inputToken"], "amount": "2500000000", "mpsPerPriorityFeeWei": "0"},
+        "outputs": [{"token": witness["outputs"][0]["token"], "amount": str(ETHER), "mpsPerPriorityFeeWei": "1", "recipient": recipient}],
+    }
+    return typed
+
+
+def test_a_uniswapx_priority_order_reads_its_input_and_outputs_and_a_stranger_needs_the_human() -> None:
+    typed = priority_order(_erc7730_case("uniswap/eip712-UniswapX-ExclusiveDutchOrder.tests.json")["message"]["witness"]["info"]["swapper"])
+    decoded = decode(parse_request(json.dumps(typed)))
+    order = decoded.typed_data.orders[0] if decoded.typed_data else None
+    assert order is not None and order.protocol == "UniswapX PriorityOrder" and order.complete
+    assert [a.amount for a in order.give] == [2_500_000_000] and [a.amount for a in order.take] == [ETHER]
+    assert order.receiver == order.maker and order.expiry == 1777456800
+    paying_a_stranger = review_at(priority_order(STRANGER))
+    assert "order.foreign_recipient" in ids(paying_a_stranger) and paying_a_stranger.verdict != "allow"
+
+
 def test_an_unknown_permit2_witness_gives_tokens_but_says_what_it_gets_is_unread() -> None:
     typed = _erc7730_case("uniswap/eip712-UniswapX-LimitOrder.tests.json")
     typed = copy.deepcopy(typed)
