@@ -117,6 +117,10 @@ CASES: list[tuple[str, str, Build, str]] = [
     ("send-stranger", "pay alice 50 USDC", lambda: erc20_transfer(USDC, STRANGER, 50 * USDC6), B),
     ("send-label-note-dropped", "pay bob 5 USDC", lambda: erc20_transfer(USDC, BOB, 5 * USDC6), M),
     ("send-unknown-name", "pay carol 5 USDC", lambda: erc20_transfer(USDC, BOB, 5 * USDC6), U),
+    # who carol is cannot be told, but that the asset is another one can: that mismatch still blocks
+    ("send-unknown-name-wrong-asset", "pay carol 5 USDT", lambda: erc20_transfer(USDC, BOB, 5 * USDC6), B),
+    ("send-unknown-name-extra-approval", "pay carol 5 USDC",
+     lambda: batch(transfer_call(USDC, BOB, 5 * USDC6), approve_call(USDC, STRANGER, MAX)), B),
     ("send-unknown-symbol", "pay alice 5 FOO", lambda: erc20_transfer(USDC, FRIEND, 5 * USDC6), U),
     ("send-eth", "send 1.5 ETH to alice", lambda: send_eth(FRIEND, 1.5), M),
     ("send-eth-wrong-amount", "send 1 ETH to alice", lambda: send_eth(FRIEND, 1.5), X),

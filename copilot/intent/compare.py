@@ -84,6 +84,13 @@ def intent_floor(check: IntentCheck) -> tuple[Verdict, str] | None:
 def check_intent(text: str, parsed: ParsedIntent, decoded: DecodedRequest, context: ReviewContext) -> IntentCheck:
     """The outcome of comparing `parsed` with what the request (and its simulation) does."""
     if parsed.problems:
+        unknown_party = parsed.counterparty is not None and parsed.counterparty.source == "unresolved"
+        if unknown_party and len(parsed.problems) == 1:
+            # Who the payee is cannot be told, but another asset or an extra grant still can: compare
+            # the rest, and let a mismatch there stand (it may block) rather than ask "cannot verify".
+            rest = check_intent(text, parsed.model_copy(update={"counterparty": None, "problems": []}), decoded, context)
+            if rest.outcome == "mismatch":
+                return rest.model_copy(update={"parsed": parsed, "reasons": rest.reasons + parsed.problems})
         return IntentCheck(text=text, parsed=parsed, outcome="unverifiable", reasons=list(parsed.problems))
     effects = read_effects(decoded, context)
     check = _Comparison(parsed, effects, decoded, context)
