@@ -51,6 +51,24 @@ def test_an_edited_entry_is_detected() -> None:
     assert result.exit_code == 4 and "failed verification" in result.stderr
 
 
+@pytest.mark.parametrize("seq", ["1", True, 1.0], ids=["string", "bool", "float"])
+def test_a_sequence_that_is_not_an_integer_is_named_as_it_is_written(seq: object) -> None:
+    """Rewritten with a consistent hash, only the sequence is wrong: the problem shows the value as written."""
+    from copilot.signing.auditlog import entry_hash, entry_line
+
+    log = _log_with(3)
+    lines = _lines(log)
+    entry = json.loads(lines[1])
+    entry["seq"] = seq
+    entry["hash"] = entry_hash(entry)
+    lines[1] = entry_line(entry).decode() + "\n"
+    log.path.write_text("".join(lines))
+
+    problems = log.verify().problems
+
+    assert f"line 2: sequence {json.dumps(seq)}, expected 1 (entry deleted, inserted or reordered)" in problems, problems
+
+
 def test_reordered_entries_are_detected() -> None:
     log = _log_with(3)
     lines = _lines(log)

@@ -256,8 +256,9 @@ class AuditLog:
                     f"line {number}: an eth_sign review from before txcopilot kept only a digest of the hash holds the "
                     "32 bytes themselves; if a private key was ever pasted as a hash, treat that key as exposed"
                 )
-            if entry.get("seq") != count:
-                problems.append(f"line {number}: sequence {entry.get('seq')}, expected {count} (entry deleted, inserted or reordered)")
+            seq = entry.get("seq")
+            if type(seq) is not int or seq != count:  # True and 1.0 equal 1 in Python, not in the log
+                problems.append(f"line {number}: sequence {json.dumps(seq)}, expected {count} (entry deleted, inserted or reordered)")
             if entry.get("prev") != prev:
                 problems.append(f"line {number}: does not chain to the entry before it (entry deleted, inserted or reordered)")
             if entry_hash(entry) != entry.get("hash"):
