@@ -13,12 +13,15 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from copilot.audit.events import Event, Order, events_from_token_row, events_from_tx, row_order
 from copilot.audit.history import BadRow, Chunk, HistoryFormat, HistoryTx, Row, TokenTransfer, read_chunk
 from copilot.errors import CopilotError
 from copilot.eth.logs import NATIVE
+
+if TYPE_CHECKING:
+    from copilot.intel import ThreatIndex
 
 DAY = 86_400
 
@@ -215,6 +218,9 @@ def _checksum(address: str) -> str:
 
 def process_rows(rows: Iterable[Row], job: AuditJob, reviewer: Any) -> dict[str, Any]:
     """Review and extract events from rows; returns the chunk result (JSON-ready)."""
+    from copilot.intel import load_index
+
+    threats = load_index()  # once per chunk: each load stats the data dir and the list files
     bad: list[list[Any]] = []
     flagged: list[dict[str, Any]] = []
     events: list[Event] = []
@@ -232,7 +238,7 @@ def process_rows(rows: Iterable[Row], job: AuditJob, reviewer: Any) -> dict[str,
             row_events = events_from_token_row(row)
             counts["involving"] += _involves(job.address, row.sender, row.to, row_events)
             events.extend(row_events)
-            listed += listed_interactions(row, row_events, job)
+            listed += listed_interactions(row, row_events, job, threats)
             continue
         counts["transactions"] += 1
         outcome: dict[str, Any] | None = None
@@ -259,7 +265,7 @@ def process_rows(rows: Iterable[Row], job: AuditJob, reviewer: Any) -> dict[str,
         row_events = events_from_tx(row)  # after decoding: a raw row's sender and calldata come from it
         counts["involving"] += _involves(job.address, row.sender, row.to, row_events)
         events.extend(row_events)
-        listed += listed_interactions(row, row_events, job)
+        listed += listed_interactions(row, row_events, job, threats)
         if row.timestamp is not None:
             day = days.setdefault(row.timestamp // DAY, [0, 0, 0, 0])
             day[0] += 1
@@ -279,15 +285,15 @@ def process_rows(rows: Iterable[Row], job: AuditJob, reviewer: Any) -> dict[str,
     }
 
 
-def listed_interactions(row: HistoryTx | TokenTransfer, row_events: list[Event], job: AuditJob) -> list[list[Any]]:
+def listed_interactions(
+    row: HistoryTx | TokenTransfer, row_events: list[Event], job: AuditJob, threats: ThreatIndex
+) -> list[list[Any]]:
     """[line, tx, timestamp, address, role, evidence] for each address of the row on a threat list:
     its sender, its recipient, and the spenders, operators and counterparties of its logs. Contracts
     of the bundled registry are never flagged (public lists sometimes name the token a phishing site
     called), nor is the audited wallet itself."""
     from copilot.decoding.registry import known_contract
-    from copilot.intel import load_index
 
-    index = load_index()
     parties = [(row.sender, "sender"), (row.to, "recipient")]
     parties += [(event.counterparty, _ROLES.get(event.kind, "counterparty")) for event in row_events]
     parties += [(event.owner, "sender") for event in row_events]
@@ -297,7 +303,7 @@ def listed_interactions(row: HistoryTx | TokenTransfer, row_events: list[Event],
         if not address or address in seen:
             continue
         seen.add(address)
-        listings = index.address(address)
+        listings = threats.address(address)
         if listings and known_contract(address, job.chain_id) is None:
             evidence = "; ".join(listing.evidence(None) for listing in listings)
             found.append([row.line, row.hash, row.timestamp, address, role, evidence])
