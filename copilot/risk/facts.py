@@ -116,15 +116,23 @@ class Facts:
     chain_id: int | None
     user: str | None  # lowercase
     index: _ContextIndex
-    threats: ThreatIndex  # scam lists: the seed, the user's imports and overrides (copilot.intel)
     prices: UsdPrices | None = None  # the offline price table (copilot.state.prices), when the caller has it
     _known: dict[str, KnownContract | None] = field(default_factory=dict)
     _tokens: dict[str, TokenMeta | None] = field(default_factory=dict)
+    _threats: ThreatIndex | None = None
 
     @classmethod
     def of(cls, decoded: DecodedRequest, context: ReviewContext, prices: UsdPrices | None = None) -> Facts:
         chain_id = request_chain_id(decoded) or context.wallet_chain_id or context.chain.chain_id
-        return cls(decoded, context, chain_id, _user(decoded, context), _index(context), load_index(), prices)
+        return cls(decoded, context, chain_id, _user(decoded, context), _index(context), prices)
+
+    @property
+    def threats(self) -> ThreatIndex:
+        """Scam lists: the seed, the user's imports and overrides (copilot.intel). Loaded on first use:
+        a caller that only asks about history (the policy's new-address rule) never stats the list files."""
+        if self._threats is None:
+            self._threats = load_index()
+        return self._threats
 
     # -- addresses
 
