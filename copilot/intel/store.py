@@ -30,6 +30,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from copilot.dates import utc_date
 from copilot.errors import ConfigError, InputError
 from copilot.intel.domains import LookAlike, look_alike, normalise_domain, parents
 from copilot.intel.lists import ParsedList, parse_text, read_list
@@ -79,7 +80,7 @@ class SourceInfo:
         return self.origin == "bundled"
 
     def date(self) -> str:
-        return self.dated or datetime.fromtimestamp(self.imported_at, UTC).strftime("%Y-%m-%d")
+        return self.dated or utc_date(self.imported_at, "%Y-%m-%d") or "?"
 
     def age_days(self, now: int) -> int:
         start = int(datetime.strptime(self.dated, "%Y-%m-%d").replace(tzinfo=UTC).timestamp()) if self.dated else self.imported_at
@@ -422,7 +423,7 @@ def allow(value: str, *, remove: bool = False, now: int | None = None) -> str:
     """Overrides every list for one address or domain (a false positive), or with `remove` takes the
     override back; returns the value's normal form."""
     key = normal_value(value)
-    date = datetime.fromtimestamp(int(time.time()) if now is None else now, UTC).strftime("%Y-%m-%d")
+    date = utc_date(int(time.time()) if now is None else now, "%Y-%m-%d") or "?"
     with _locked() as folder:
         allowed = read_allow()
         if not remove:
