@@ -16,7 +16,7 @@ import click
 
 from copilot.cli.llmserver import llm_server_options, llm_server_target, server_line
 from copilot.cli.output import emit_json, err_console, stdin_is_interactive
-from copilot.cli.review import intent_lines, intent_option
+from copilot.cli.review import checked_intent, intent_lines, intent_option, simulation_options
 from copilot.errors import CopilotError, EnvironmentProblem, InputError, Interrupted, Refused
 
 if TYPE_CHECKING:
@@ -351,8 +351,6 @@ def sign(
         from copilot.signing.fill import fill_transaction
 
         request = fill_transaction(request, rpc, entry.address)
-    from copilot.cli.review import checked_intent, simulation_options
-
     options = ReviewOptions(
         policy=policy,
         rpc=rpc,
