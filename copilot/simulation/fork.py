@@ -9,16 +9,14 @@ same payload. anvil comes from PATH, else from the npm package setup.sh installs
 from __future__ import annotations
 
 import atexit
-import json
 import shutil
 import socket
 import subprocess
 import time
-import urllib.request
 from pathlib import Path
 
 from copilot.resources import ROOT
-from copilot.simulation.rpc import NodeFailure
+from copilot.simulation.rpc import Node, NodeFailure
 
 _forks: dict[str, tuple[subprocess.Popen[bytes], str]] = {}
 
@@ -58,13 +56,12 @@ def fork_url(rpc: str, deadline: float) -> str:
 
 
 def _answers(url: str) -> bool:
-    body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "eth_chainId", "params": []}).encode()
+    """The fork answers JSON-RPC yet (asked through the stage's own client, half a second at most)."""
     try:
-        with urllib.request.urlopen(urllib.request.Request(url, body, {"Content-Type": "application/json"}),
-                                    timeout=0.5) as response:
-            return b"result" in response.read()
-    except OSError:
+        Node(url, time.monotonic() + 0.5).call("eth_chainId", [])
+    except NodeFailure:
         return False
+    return True
 
 
 def _free_port() -> int:
