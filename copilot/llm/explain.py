@@ -14,7 +14,6 @@ from __future__ import annotations
 import atexit
 import hashlib
 import json
-import os
 import re
 import time
 import unicodedata
@@ -285,17 +284,12 @@ def store_prefix_state(path: str, encoded: str, n_ctx: int) -> bool:
     tokens = int.from_bytes(state[8:12], "little")
     if not 0 < tokens <= n_ctx or len(state) < 12 + 4 * tokens:
         return False
-    temporary = f"{path}.{os.getpid()}.tmp"
+    from copilot.state.atomic import atomic_write_bytes
+
     try:
-        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(descriptor, "wb") as handle:
-            handle.write(state)
-        os.replace(temporary, path)
+        atomic_write_bytes(Path(path), state)
     except OSError:
         return False  # a read-only or full cache only costs the next review the prefix's evaluation
-    finally:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
     return True
 
 

@@ -23,6 +23,7 @@ process, environment, limits, filesystem, pid, network, seccomp, landlock.
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import importlib.util
 import json
@@ -144,13 +145,10 @@ def _remembered_probes() -> dict[str, str]:
 def _remember_probe(name: str, fingerprint: str) -> None:
     if not fingerprint:
         return
-    path = _probes_file()
-    temporary = path.with_suffix(f".{os.getpid()}.tmp")
-    try:
-        temporary.write_text(json.dumps({**_remembered_probes(), name: fingerprint}), encoding="utf-8")
-        os.replace(temporary, path)
-    except OSError:
-        temporary.unlink(missing_ok=True)  # a read-only cache only costs the next review the probe
+    from copilot.state.atomic import atomic_write_text
+
+    with contextlib.suppress(OSError):  # a read-only cache only costs the next review the probe
+        atomic_write_text(_probes_file(), json.dumps({**_remembered_probes(), name: fingerprint}))
 
 
 def bwrap_available() -> tuple[bool, str]:
