@@ -45,10 +45,21 @@ DAY = 86_400
 STALE_DAYS = 30  # doctor warns when the newest imported list is older than this
 
 
-def intel_dir() -> Path:
-    from copilot.state.dirs import data_dir
+_folders: dict[str | None, Path] = {}
 
-    return data_dir() / "intel"
+
+def intel_dir() -> Path:
+    """<data dir>/intel, resolved once per TXCOPILOT_HOME value: every review and every audit row looks
+    lists up through load_index(), and data_dir() creates the folder and checks its mode on each call."""
+    import os
+
+    home = os.environ.get("TXCOPILOT_HOME")
+    folder = _folders.get(home)
+    if folder is None:
+        from copilot.state.dirs import data_dir
+
+        folder = _folders[home] = data_dir() / "intel"
+    return folder
 
 
 def _bundled_dir() -> Path:
